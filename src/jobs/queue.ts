@@ -1,0 +1,292 @@
+// Durable job queue on the store. A job is claimed with a lease; a process that dies leaves the lease to
+// expire and the job is taken up again. Jobs in the same lane (one deal) never run concurrently.
+import type { Db } from '../store/db.js';
+import type { JobState, JobsTable } from '../store/schema.js';
+import type { Selectable } from 'kysely';
+import { backoffDelay } from './backoff.js';
+import type { RelayError } from '../errors.js';
+
+export interface Job {
+  id: number;
+  kind: string;
+  lane: string;
+  dealId: string | null;
+  eventId: number | null;
+  payload: Record<string, unknown>;
+  state: JobState;
+  attempts: number;
+  maxAttempts: number;
+  runAt: number;
+  lastErrorCode: string | null;
+  lastError: string | null;
+  result: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EnqueueInput {
+  kind: string;
+  lane: string;
+  dealId?: string | null;
+  eventId?: number | null;
+  payload?: Record<string, unknown>;
+  runAt?: number;
+  maxAttempts?: number;
+}
+
+export interface QueueOptions {
+  maxAttempts: number;
+  leaseMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  now?: () => number;
+}
+
+export function toJob(row: Selectable<JobsTable>): Job {
+  return {
+    id: Number(row.id),
+    kind: row.kind,
+    lane: row.lane,
+    dealId: row.deal_id,
+    eventId: row.event_id === null ? null : Number(row.event_id),
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    state: row.state,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    runAt: Number(row.run_at),
+    lastErrorCode: row.last_error_code,
+    lastError: row.last_error,
+    result: row.result === null ? null : JSON.parse(row.result),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+export class JobQueue {
+  private readonly now: () => number;
+  private listeners = new Set<() => void>();
+
+  constructor(
+    private readonly db: Db,
+    readonly opts: QueueOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Called after a commit that added jobs, so an idle worker starts at once instead of at its next poll. */
+  onEnqueued(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  notify(): void {
+    for (const l of this.listeners) l();
+  }
+
+  /** Adds a job using `executor` (pass a transaction to enqueue atomically with other writes). */
+  async enqueue(input: EnqueueInput, executor: Db = this.db): Promise<number> {
+    const now = this.now();
+    const row = await executor
+      .insertInto('jobs')
+      .values({
+        kind: input.kind,
+        lane: input.lane,
+        deal_id: input.dealId ?? null,
+        event_id: input.eventId ?? null,
+        payload: JSON.stringify(input.payload ?? {}),
+        state: 'queued',
+        attempts: 0,
+        max_attempts: input.maxAttempts ?? this.opts.maxAttempts,
+        run_at: input.runAt ?? now,
+        locked_by: null,
+        locked_until: null,
+        last_error_code: null,
+        last_error: null,
+        result: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    if (executor === this.db) this.notify();
+    return Number(row.id);
+  }
+
+  /**
+   * Claims the next runnable job: queued and due, or running with an expired lease (its process died).
+   * A job whose lane has another live running job waits. One UPDATE ... RETURNING, so two workers (or two
+   * processes) can never claim the same job.
+   */
+  async claim(workerId: string): Promise<Job | undefined> {
+    const now = this.now();
+    return this.db.transaction().execute(async (trx) => {
+      const claimable = (eb: any) =>
+        eb.or([
+          eb.and([eb('j.state', '=', 'queued'), eb('j.run_at', '<=', now)]),
+          eb.and([eb('j.state', '=', 'running'), eb('j.locked_until', '<', now)]),
+        ]);
+      const next = trx
+        .selectFrom('jobs as j')
+        .select('j.id')
+        .where(claimable)
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('jobs as r')
+                .select('r.id')
+                .whereRef('r.lane', '=', 'j.lane')
+                .whereRef('r.id', '<>', 'j.id')
+                .where('r.state', '=', 'running')
+                .where('r.locked_until', '>=', now),
+            ),
+          ),
+        )
+        .orderBy('j.run_at')
+        .orderBy('j.id')
+        .limit(1);
+      const row = await trx
+        .updateTable('jobs')
+        .set((eb) => ({
+          state: 'running',
+          locked_by: workerId,
+          locked_until: now + this.opts.leaseMs,
+          attempts: eb('attempts', '+', 1),
+          updated_at: now,
+        }))
+        .where('id', '=', next)
+        .where((eb) =>
+          eb.or([
+            eb('state', '=', 'queued'),
+            eb.and([eb('state', '=', 'running'), eb('locked_until', '<', now)]),
+          ]),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      // An attempt left 'running' belongs to a process that died holding the lease.
+      await trx
+        .updateTable('job_attempts')
+        .set({ outcome: 'abandoned', finished_at: now, error_code: 'lease_expired', error: 'The process running this job stopped before it finished.' })
+        .where('job_id', '=', row.id)
+        .where('outcome', '=', 'running')
+        .execute();
+      await trx
+        .insertInto('job_attempts')
+        .values({ job_id: row.id, attempt: row.attempts, worker: workerId, started_at: now, finished_at: null, outcome: 'running', error_code: null, error: null })
+        .execute();
+      return toJob(row);
+    });
+  }
+
+  /** Extends the lease of a job this worker is still running. False if the lease was lost. */
+  async heartbeat(jobId: number, workerId: string): Promise<boolean> {
+    const now = this.now();
+    const res = await this.db
+      .updateTable('jobs')
+      .set({ locked_until: now + this.opts.leaseMs })
+      .where('id', '=', jobId)
+      .where('locked_by', '=', workerId)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async succeed(job: Job, workerId: string, result: unknown): Promise<void> {
+    await this.finish(job, workerId, { state: 'done', result: JSON.stringify(result ?? null) }, 'done');
+  }
+
+  /** Retryable failure: back to the queue with backoff, or dead once the attempts are used up. */
+  async retryLater(job: Job, workerId: string, err: RelayError): Promise<'retry' | 'dead'> {
+    if (job.attempts >= job.maxAttempts) {
+      await this.finish(job, workerId, { state: 'dead', ...errorColumns(err) }, 'dead', err);
+      return 'dead';
+    }
+    const delay = Math.max(err.retryAfterMs ?? 0, backoffDelay(job.attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs));
+    await this.finish(job, workerId, { state: 'queued', run_at: this.now() + delay, ...errorColumns(err) }, 'retry', err);
+    return 'retry';
+  }
+
+  async fail(job: Job, workerId: string, err: RelayError): Promise<void> {
+    await this.finish(job, workerId, { state: 'failed', ...errorColumns(err) }, 'failed', err);
+  }
+
+  /** Gives a running job back to the queue untouched (graceful shutdown ran out of time). */
+  async release(jobId: number, workerId: string): Promise<void> {
+    const now = this.now();
+    await this.db
+      .updateTable('jobs')
+      .set({ state: 'queued', locked_by: null, locked_until: null, run_at: now, updated_at: now })
+      .where('id', '=', jobId)
+      .where('locked_by', '=', workerId)
+      .where('state', '=', 'running')
+      .execute();
+  }
+
+  /** Operator action: run a failed or dead job again now, with a fresh set of attempts. */
+  async retryNow(jobId: number): Promise<Job | undefined> {
+    const now = this.now();
+    const row = await this.db
+      .updateTable('jobs')
+      .set({ state: 'queued', run_at: now, attempts: 0, locked_by: null, locked_until: null, updated_at: now })
+      .where('id', '=', jobId)
+      .where('state', 'in', ['failed', 'dead'])
+      .returningAll()
+      .executeTakeFirst();
+    if (row) this.notify();
+    return row ? toJob(row) : undefined;
+  }
+
+  async get(jobId: number): Promise<Job | undefined> {
+    const row = await this.db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+    return row ? toJob(row) : undefined;
+  }
+
+  async countByState(): Promise<Record<JobState, number>> {
+    const rows = await this.db.selectFrom('jobs').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    const counts: Record<JobState, number> = { queued: 0, running: 0, done: 0, failed: 0, dead: 0 };
+    for (const r of rows) counts[r.state] = Number(r.n);
+    return counts;
+  }
+
+  /** True when a job of this kind for this deal is waiting or running (the reconciler must not add another). */
+  async hasActive(kind: string, dealId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('kind', '=', kind)
+      .where('deal_id', '=', dealId)
+      .where('state', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  private async finish(
+    job: Job,
+    workerId: string,
+    columns: Partial<{ state: JobState; run_at: number; result: string; last_error_code: string; last_error: string }>,
+    outcome: 'done' | 'retry' | 'failed' | 'dead',
+    err?: RelayError,
+  ): Promise<void> {
+    const now = this.now();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('jobs')
+        .set({ ...columns, locked_by: null, locked_until: null, updated_at: now })
+        .where('id', '=', job.id)
+        .where('locked_by', '=', workerId)
+        .execute();
+      await trx
+        .updateTable('job_attempts')
+        .set({ outcome, finished_at: now, error_code: err?.code ?? null, error: err?.message ?? null })
+        .where('job_id', '=', job.id)
+        .where('attempt', '=', job.attempts)
+        .where('worker', '=', workerId)
+        .execute();
+    });
+  }
+}
+
+function errorColumns(err: RelayError) {
+  return { last_error_code: err.code, last_error: err.message };
+}

@@ -1,0 +1,46 @@
+// Opens the store: SQLite (embedded, the default) or PostgreSQL, behind one Kysely query layer so that
+// callers never know which. Migrations run on open.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { DatabaseTarget } from '../config/env.js';
+import { migrateToLatest } from './migrations.js';
+import type { Schema } from './schema.js';
+
+export type Dialect = DatabaseTarget['dialect'];
+export type Db = Kysely<Schema>;
+
+export interface Store {
+  db: Db;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export async function openStore(target: DatabaseTarget): Promise<Store> {
+  const db = target.dialect === 'postgres' ? await openPostgres(target.location) : await openSqlite(target.location);
+  await migrateToLatest(db as Kysely<any>, target.dialect);
+  return { db, dialect: target.dialect, close: () => db.destroy() };
+}
+
+async function openSqlite(path: string): Promise<Db> {
+  const { default: Database } = await import('better-sqlite3');
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new Database(path);
+  // WAL lets the admin views read while the worker writes; synchronous=FULL makes each commit durable
+  // (fsync) before the webhook is acknowledged; busy_timeout covers a second process (CLI) on the file.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  return new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+async function openPostgres(url: string): Promise<Db> {
+  const pg = await import('pg');
+  const { Pool, types } = pg.default;
+  // BIGINT columns hold epoch milliseconds and row IDs, all far below 2^53: read them as numbers.
+  const typeParser = (oid: number, format?: string) =>
+    oid === 20 ? (v: string) => Number(v) : types.getTypeParser(oid, format as 'text');
+  const pool = new Pool({ connectionString: url, max: 10, types: { getTypeParser: typeParser } as never });
+  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+}

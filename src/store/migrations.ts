@@ -1,0 +1,113 @@
+// Schema migrations, written with the schema builder so the same code creates SQLite and PostgreSQL tables.
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import type { Dialect } from './db.js';
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  // The one dialect difference: an auto-incrementing integer key.
+  const idColumn = (db: Kysely<unknown>, table: string) =>
+    dialect === 'postgres'
+      ? db.schema.createTable(table).addColumn('id', 'bigserial', (c) => c.primaryKey())
+      : db.schema.createTable(table).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+
+  return {
+    '0001_core': {
+      async up(db: Kysely<unknown>) {
+        await idColumn(db, 'events')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('dedup_key', 'text', (c) => c.notNull().unique())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('deal_id', 'text')
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('events_deal').on('events').column('deal_id').execute();
+
+        await idColumn(db, 'jobs')
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('lane', 'text', (c) => c.notNull())
+          .addColumn('deal_id', 'text')
+          .addColumn('event_id', 'bigint')
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('max_attempts', 'integer', (c) => c.notNull())
+          .addColumn('run_at', 'bigint', (c) => c.notNull())
+          .addColumn('locked_by', 'text')
+          .addColumn('locked_until', 'bigint')
+          .addColumn('last_error_code', 'text')
+          .addColumn('last_error', 'text')
+          .addColumn('result', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('jobs_ready').on('jobs').columns(['state', 'run_at']).execute();
+        await db.schema.createIndex('jobs_lane').on('jobs').columns(['lane', 'state']).execute();
+        await db.schema.createIndex('jobs_deal').on('jobs').column('deal_id').execute();
+
+        await idColumn(db, 'job_attempts')
+          .addColumn('job_id', 'bigint', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('worker', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint')
+          .addColumn('outcome', 'text')
+          .addColumn('error_code', 'text')
+          .addColumn('error', 'text')
+          .execute();
+        await db.schema.createIndex('job_attempts_job').on('job_attempts').column('job_id').execute();
+
+        await db.schema
+          .createTable('deal_invoices')
+          .addColumn('deal_id', 'text', (c) => c.primaryKey())
+          .addColumn('generation', 'integer', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('reference', 'text', (c) => c.notNull())
+          .addColumn('customer_id', 'text')
+          .addColumn('invoice_id', 'text')
+          .addColumn('invoice_number', 'text')
+          .addColumn('invoice_url', 'text')
+          .addColumn('invoice_status', 'text')
+          .addColumn('emailed', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('deal_invoices_invoice').on('deal_invoices').column('invoice_id').execute();
+
+        await db.schema
+          .createTable('customers')
+          .addColumn('email_key', 'text', (c) => c.primaryKey())
+          .addColumn('customer_id', 'text')
+          .addColumn('claimed_by', 'text')
+          .addColumn('claimed_at', 'bigint')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('contact_links')
+          .addColumn('kommo_contact_id', 'text', (c) => c.primaryKey())
+          .addColumn('customer_id', 'text', (c) => c.notNull())
+          .addColumn('email_key', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('kv')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'schema_migrations', migrationLockTableName: 'schema_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

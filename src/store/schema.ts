@@ -1,0 +1,99 @@
+// Table types for the query layer. Times are epoch milliseconds (BIGINT); Zoho IDs are TEXT; Kommo IDs are
+// stored as TEXT too so one column type serves both systems and nothing is ever rounded.
+import type { Generated } from 'kysely';
+
+export interface EventsTable {
+  id: Generated<number>;
+  source: 'kommo' | 'zoho' | 'reconciler' | 'admin';
+  dedup_key: string;
+  kind: string;
+  deal_id: string | null;
+  payload: string;
+  received_at: number;
+}
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'dead';
+
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  /** Jobs sharing a lane never run at the same time (e.g. `deal:123`). */
+  lane: string;
+  deal_id: string | null;
+  event_id: number | null;
+  payload: string;
+  state: JobState;
+  attempts: number;
+  max_attempts: number;
+  run_at: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error_code: string | null;
+  last_error: string | null;
+  result: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JobAttemptsTable {
+  id: Generated<number>;
+  job_id: number;
+  attempt: number;
+  worker: string;
+  started_at: number;
+  finished_at: number | null;
+  outcome: 'running' | 'done' | 'retry' | 'failed' | 'dead' | 'abandoned' | null;
+  error_code: string | null;
+  error: string | null;
+}
+
+export type DealInvoiceState = 'pending' | 'creating' | 'created' | 'linked';
+
+export interface DealInvoicesTable {
+  deal_id: string;
+  /** Bumped when a user asks for a new invoice for the same deal; part of the reference number. */
+  generation: number;
+  state: DealInvoiceState;
+  reference: string;
+  customer_id: string | null;
+  invoice_id: string | null;
+  invoice_number: string | null;
+  invoice_url: string | null;
+  invoice_status: string | null;
+  emailed: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CustomersTable {
+  /** Normalised email (trimmed, lower case). */
+  email_key: string;
+  customer_id: string | null;
+  /** Job that is creating the customer right now; others wait so no duplicate is created. */
+  claimed_by: string | null;
+  claimed_at: number | null;
+  updated_at: number;
+}
+
+export interface ContactLinksTable {
+  kommo_contact_id: string;
+  customer_id: string;
+  email_key: string;
+  updated_at: number;
+}
+
+export interface KvTable {
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
+export interface Schema {
+  events: EventsTable;
+  jobs: JobsTable;
+  job_attempts: JobAttemptsTable;
+  deal_invoices: DealInvoicesTable;
+  customers: CustomersTable;
+  contact_links: ContactLinksTable;
+  kv: KvTable;
+}

@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { permanent, retryable } from '../../src/errors.js';
+import { JobQueue } from '../../src/jobs/queue.js';
+import { openStore, type Store } from '../../src/store/db.js';
+import { tempStore } from '../support/tmp.js';
+
+// The queue runs against a real SQLite file, and against PostgreSQL when one is reachable (the planned
+// backend for several instances), so the SQL stays portable.
+const backends: Array<[string, () => Promise<Store & { cleanup: () => Promise<void> }>]> = [['sqlite', tempStore]];
+if (process.env.TEST_POSTGRES_URL !== 'off') {
+  backends.push([
+    'postgres',
+    async () => {
+      const url = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+      const { default: pg } = await import('pg');
+      const schema = `t_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`create schema ${schema}`);
+      await admin.end();
+      const store = await openStore({ dialect: 'postgres', location: `${url}?options=-c%20search_path%3D${schema}` });
+      return {
+        ...store,
+        cleanup: async () => {
+          await store.close();
+          const c = new pg.Client({ connectionString: url });
+          await c.connect();
+          await c.query(`drop schema ${schema} cascade`);
+          await c.end();
+        },
+      };
+    },
+  ]);
+}
+
+describe.each(backends)('job queue on %s', (_name, open) => {
+  let store: Store & { cleanup: () => Promise<void> };
+  let clock: number;
+  let queue: JobQueue;
+
+  beforeEach(async () => {
+    store = await open();
+    clock = 1_000_000;
+    queue = new JobQueue(store.db, { maxAttempts: 3, leaseMs: 10_000, backoffBaseMs: 1000, backoffMaxMs: 60_000, now: () => clock });
+  });
+  afterEach(async () => store.cleanup());
+
+  it('claims due jobs in order, once each', async () => {
+    const a = await queue.enqueue({ kind: 'k', lane: 'deal:1', payload: { n: 1 } });
+    const b = await queue.enqueue({ kind: 'k', lane: 'deal:2', payload: { n: 2 } });
+    const first = await queue.claim('w1');
+    const second = await queue.claim('w2');
+    expect([first?.id, second?.id]).toEqual([a, b]);
+    expect(first?.payload).toEqual({ n: 1 });
+    expect(first?.attempts).toBe(1);
+    expect(await queue.claim('w3')).toBeUndefined();
+  });
+
+  it('never runs two jobs of the same lane at once', async () => {
+    await queue.enqueue({ kind: 'k', lane: 'deal:1' });
+    await queue.enqueue({ kind: 'k', lane: 'deal:1' });
+    const first = await queue.claim('w1');
+    expect(first).toBeDefined();
+    expect(await queue.claim('w2')).toBeUndefined();
+    await queue.succeed(first!, 'w1', { ok: true });
+    expect((await queue.claim('w2'))?.lane).toBe('deal:1');
+  });
+
+  it('retries with growing, jittered backoff and then dead-letters', async () => {
+    const id = await queue.enqueue({ kind: 'k', lane: 'l' });
+    const delays: number[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const job = await queue.claim('w');
+      expect(job?.id).toBe(id);
+      const outcome = await queue.retryLater(job!, 'w', retryable('zoho_unavailable', 'down'));
+      const after = await queue.get(id);
+      if (i < 3) {
+        expect(outcome).toBe('retry');
+        delays.push(after!.runAt - clock);
+        expect(await queue.claim('w')).toBeUndefined(); // not due yet
+        clock = after!.runAt;
+      } else {
+        expect(outcome).toBe('dead');
+        expect(after?.state).toBe('dead');
+        expect(after?.lastErrorCode).toBe('zoho_unavailable');
+      }
+    }
+    expect(delays[0]).toBeGreaterThanOrEqual(500);
+    expect(delays[0]).toBeLessThanOrEqual(1000);
+    expect(delays[1]).toBeGreaterThanOrEqual(1000);
+    expect(delays[1]).toBeLessThanOrEqual(2000);
+  });
+
+  it('honours a server-given retry time over a shorter backoff', async () => {
+    const id = await queue.enqueue({ kind: 'k', lane: 'l' });
+    const job = await queue.claim('w');
+    await queue.retryLater(job!, 'w', retryable('zoho_rate_limited', '429', { retryAfterMs: 30_000 }));
+    expect((await queue.get(id))!.runAt - clock).toBe(30_000);
+  });
+
+  it('records a permanent failure with its reason, and an operator retry runs it again', async () => {
+    const id = await queue.enqueue({ kind: 'k', lane: 'l' });
+    const job = await queue.claim('w');
+    await queue.fail(job!, 'w', permanent('contact_missing_email', 'the contact has no email'));
+    const failed = await queue.get(id);
+    expect(failed).toMatchObject({ state: 'failed', lastErrorCode: 'contact_missing_email', lastError: 'the contact has no email' });
+    expect(await queue.claim('w')).toBeUndefined();
+    expect((await queue.retryNow(id))?.state).toBe('queued');
+    expect((await queue.claim('w'))?.attempts).toBe(1);
+  });
+
+  it('takes up a job whose worker died once its lease expires, and marks the lost attempt', async () => {
+    const id = await queue.enqueue({ kind: 'k', lane: 'l' });
+    await queue.claim('dead-worker');
+    expect(await queue.claim('w2')).toBeUndefined();
+    clock += 10_001;
+    const again = await queue.claim('w2');
+    expect(again?.id).toBe(id);
+    expect(again?.attempts).toBe(2);
+    const attempts = await store.db.selectFrom('job_attempts').selectAll().where('job_id', '=', id).orderBy('attempt').execute();
+    expect(attempts.map((a) => a.outcome)).toEqual(['abandoned', 'running']);
+    // The dead worker's late answer cannot overwrite the new owner's state.
+    await queue.succeed({ ...again!, attempts: 1 }, 'dead-worker', null);
+    expect((await queue.get(id))?.state).toBe('running');
+  });
+
+  it('a heartbeat keeps the lease alive', async () => {
+    await queue.enqueue({ kind: 'k', lane: 'l' });
+    const job = await queue.claim('w1');
+    clock += 9_000;
+    expect(await queue.heartbeat(job!.id, 'w1')).toBe(true);
+    clock += 9_000;
+    expect(await queue.claim('w2')).toBeUndefined();
+  });
+});
