@@ -1,0 +1,143 @@
+// Kommo API v4 client: Bearer auth, 7 requests/s client-side, errors translated into RelayErrors.
+import type { AxiosResponse } from 'axios';
+import { permanent, retryable, type RelayError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { HttpService, type CallObserver, type CallOptions } from '../net/http.js';
+import { SlidingWindowLimiter, withMargin } from '../net/rate-limiter.js';
+import type { KommoAccount, KommoCompany, KommoContact, KommoFieldDefinition, KommoFieldWrite, KommoLead, KommoPipeline } from './types.js';
+
+export interface KommoClientOptions {
+  baseUrl: string;
+  /** Returns the current access token (long-lived, or from the OAuth token store). */
+  accessToken: () => Promise<string>;
+  /** Called on 401; true if a new token is available. */
+  onUnauthorized?: () => Promise<boolean>;
+  ratePerSecond: number;
+  timeoutMs: number;
+  log: Logger;
+  observer?: CallObserver;
+  retryBaseMs?: number;
+}
+
+export class KommoClient {
+  private readonly http: HttpService;
+
+  constructor(opts: KommoClientOptions) {
+    this.http = new HttpService({
+      service: 'kommo',
+      baseUrl: () => `${opts.baseUrl}/api/v4`,
+      timeoutMs: opts.timeoutMs,
+      limiter: new SlidingWindowLimiter(opts.ratePerSecond, withMargin(1000)),
+      authorize: async (headers) => {
+        headers.Authorization = `Bearer ${await opts.accessToken()}`;
+      },
+      onUnauthorized: opts.onUnauthorized,
+      translate: translateKommoError,
+      log: opts.log,
+      observer: opts.observer,
+      retryBaseMs: opts.retryBaseMs,
+    });
+  }
+
+  /** undefined when the lead does not exist (Kommo answers 204 with no body). */
+  async getLead(id: number, withRelations: string[] = ['contacts', 'catalog_elements']): Promise<KommoLead | undefined> {
+    const res = await this.http.call<KommoLead>({ method: 'GET', path: `/leads/${id}`, params: withRelations.length ? { with: withRelations.join(',') } : undefined });
+    return res.status === 204 ? undefined : res.data;
+  }
+
+  async getContact(id: number): Promise<KommoContact | undefined> {
+    const res = await this.http.call<KommoContact>({ method: 'GET', path: `/contacts/${id}` });
+    return res.status === 204 ? undefined : res.data;
+  }
+
+  async getCompany(id: number): Promise<KommoCompany | undefined> {
+    const res = await this.http.call<KommoCompany>({ method: 'GET', path: `/companies/${id}` });
+    return res.status === 204 ? undefined : res.data;
+  }
+
+  async getAccount(): Promise<KommoAccount> {
+    return (await this.http.call<KommoAccount>({ method: 'GET', path: '/account' })).data;
+  }
+
+  async getPipelines(): Promise<KommoPipeline[]> {
+    const res = await this.http.call<{ _embedded?: { pipelines?: KommoPipeline[] } }>({ method: 'GET', path: '/leads/pipelines' });
+    return res.status === 204 ? [] : (res.data._embedded?.pipelines ?? []);
+  }
+
+  /** All custom field definitions of an entity (`leads`, `contacts`, `companies`), every page. */
+  async getCustomFields(entity: 'leads' | 'contacts' | 'companies'): Promise<KommoFieldDefinition[]> {
+    const all: KommoFieldDefinition[] = [];
+    for (let page = 1; page <= 100; page++) {
+      const res = await this.http.call<{ _embedded?: { custom_fields?: KommoFieldDefinition[] }; _links?: { next?: unknown } }>({
+        method: 'GET',
+        path: `/${entity}/custom_fields`,
+        params: { page, limit: 50 },
+      });
+      if (res.status === 204) break;
+      all.push(...(res.data._embedded?.custom_fields ?? []));
+      if (!res.data._links?.next) break;
+    }
+    return all;
+  }
+
+  /** Leads currently in any of the given stages (the reconciler's query), every page. */
+  async listLeadsInStages(stages: Array<{ pipelineId: number; statusId: number }>, maxPages = 20): Promise<KommoLead[]> {
+    const params: Record<string, unknown> = { limit: 250 };
+    stages.forEach((s, i) => {
+      params[`filter[statuses][${i}][pipeline_id]`] = s.pipelineId;
+      params[`filter[statuses][${i}][status_id]`] = s.statusId;
+    });
+    const all: KommoLead[] = [];
+    for (let page = 1; page <= maxPages; page++) {
+      const res = await this.http.call<{ _embedded?: { leads?: KommoLead[] }; _links?: { next?: unknown } }>({ method: 'GET', path: '/leads', params: { ...params, page } });
+      if (res.status === 204) break;
+      all.push(...(res.data._embedded?.leads ?? []));
+      if (!res.data._links?.next) break;
+    }
+    return all;
+  }
+
+  /** Idempotent: writing the same values twice leaves the lead as it was. */
+  async updateLead(id: number, patch: { status_id?: number; pipeline_id?: number; custom_fields_values?: KommoFieldWrite[] }): Promise<void> {
+    await this.http.call({ method: 'PATCH', path: `/leads/${id}`, data: patch });
+  }
+
+  async addLeadNote(leadId: number, text: string): Promise<number | undefined> {
+    const res = await this.http.call<{ _embedded?: { notes?: Array<{ id: number }> } }>({
+      method: 'POST',
+      path: `/leads/${leadId}/notes`,
+      data: [{ note_type: 'common', params: { text } }],
+    });
+    return res.data?._embedded?.notes?.[0]?.id;
+  }
+
+  /** Raw access for the CLI and tests. */
+  call<T>(call: CallOptions) {
+    return this.http.call<T>(call);
+  }
+}
+
+interface KommoProblem {
+  title?: string;
+  detail?: string;
+  'validation-errors'?: Array<{ errors?: Array<{ code?: string; path?: string; detail?: string }> }>;
+}
+
+function translateKommoError(res: AxiosResponse, call: CallOptions): RelayError {
+  const body = (typeof res.data === 'object' && res.data ? res.data : {}) as KommoProblem;
+  const where = `${call.method} ${call.path}`;
+  const opts = { status: res.status, service: 'kommo' as const };
+  if (res.status === 401) {
+    return retryable('kommo_unauthorized', `Kommo rejected the access token (${body.detail ?? body.title ?? '401'}): reconnect Kommo or renew KOMMO_ACCESS_TOKEN.`, opts);
+  }
+  if (res.status === 403) {
+    // Kommo blocks an account that exceeded its limits with 403 for every call, possibly as an HTML page.
+    return retryable('kommo_forbidden', `Kommo refused ${where} (403): the integration lacks access or the account is temporarily blocked for exceeding the rate limit.`, opts);
+  }
+  if (res.status === 404) return permanent('kommo_not_found', `Kommo has no such record (${where}).`, opts);
+  const details = (body['validation-errors'] ?? [])
+    .flatMap((v) => v.errors ?? [])
+    .map((e) => `${e.path ?? '?'}: ${e.detail ?? e.code ?? 'invalid'}`)
+    .join('; ');
+  return permanent('kommo_rejected', `Kommo rejected ${where} (${res.status} ${body.title ?? ''}${body.detail ? `: ${body.detail}` : ''}${details ? `; ${details}` : ''}).`, opts);
+}

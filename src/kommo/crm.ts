@@ -1,0 +1,70 @@
+// Kommo as the relay's CRM port: deals, people and write-backs in the use cases' own terms.
+import type { CrmPort, Deal, Person } from '../sync/ports.js';
+import type { KommoClient } from './client.js';
+import type { KommoCustomFieldValue } from './types.js';
+
+export class KommoCrm implements CrmPort {
+  constructor(private readonly client: KommoClient) {}
+
+  async getDeal(id: number): Promise<Deal | undefined> {
+    const lead = await this.client.getLead(id);
+    if (!lead) return undefined;
+    const contacts = (lead._embedded?.contacts ?? []).map((c) => ({ id: c.id, isMain: c.is_main === true }));
+    return {
+      id: lead.id,
+      name: lead.name,
+      price: lead.price,
+      pipelineId: lead.pipeline_id,
+      statusId: lead.status_id,
+      fields: fieldMap(lead.custom_fields_values),
+      contacts,
+      companyId: lead._embedded?.companies?.[0]?.id,
+      products: (lead._embedded?.catalog_elements ?? []).map((e) => ({
+        id: e.id,
+        quantity: e.metadata?.quantity ?? 1,
+        catalogId: e.metadata?.catalog_id,
+      })),
+    };
+  }
+
+  async getPerson(id: number): Promise<Person | undefined> {
+    const contact = await this.client.getContact(id);
+    if (!contact) return undefined;
+    const byCode = (code: string) =>
+      (contact.custom_fields_values ?? [])
+        .filter((f) => f.field_code === code)
+        .flatMap((f) => f.values.map((v) => String(v.value ?? '').trim()))
+        .filter(Boolean);
+    const companyId = contact._embedded?.companies?.[0]?.id;
+    const company = companyId ? await this.client.getCompany(companyId) : undefined;
+    return {
+      id: contact.id,
+      name: contact.name,
+      firstName: contact.first_name || undefined,
+      lastName: contact.last_name || undefined,
+      emails: byCode('EMAIL'),
+      phones: byCode('PHONE'),
+      companyName: company?.name,
+      fields: fieldMap(contact.custom_fields_values),
+    };
+  }
+
+  async writeDealFields(dealId: number, values: Array<{ fieldId: number; value: string }>): Promise<void> {
+    await this.client.updateLead(dealId, { custom_fields_values: values.map((v) => ({ field_id: v.fieldId, values: [{ value: v.value }] })) });
+  }
+
+  async addDealNote(dealId: number, text: string): Promise<void> {
+    await this.client.addLeadNote(dealId, text);
+  }
+}
+
+function fieldMap(values: KommoCustomFieldValue[] | null): Map<number, string[]> {
+  const map = new Map<number, string[]>();
+  for (const f of values ?? []) {
+    map.set(
+      f.field_id,
+      f.values.map((v) => (v.value === null || v.value === undefined ? '' : String(v.value))),
+    );
+  }
+  return map;
+}
