@@ -1,0 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { redactUrl, type Logger } from '../log.js';
+
+/** One log line per request, with a request ID; the path is redacted because it holds the webhook secret. */
+export function requestLog(log: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 64)) || randomUUID();
+    res.setHeader('X-Request-Id', id);
+    res.locals.log = log.child({ request_id: id });
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const line = { method: req.method, url: redactUrl(req.originalUrl), status: res.statusCode, ms: Math.round(ms * 100) / 100 };
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.path === '/healthz' || req.path === '/readyz' ? 'debug' : 'info';
+      (res.locals.log as Logger)[level](line, 'request');
+    });
+    next();
+  };
+}

@@ -1,0 +1,52 @@
+// Job kinds and their handlers: the glue between the durable queue and the use cases.
+import { retryable, type RelayError } from '../errors.js';
+import type { JobHandler } from '../jobs/worker.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { InvoiceForDeal } from './invoice-for-deal.js';
+import type { CrmPort } from './ports.js';
+import { dealLane, INVOICE_JOB } from './triggers.js';
+
+export const DEAL_NOTE_JOB = 'deal_note';
+
+export interface HandlerDeps {
+  invoiceForDeal: InvoiceForDeal;
+  crm: CrmPort;
+  queue: JobQueue;
+}
+
+function dealIdOf(payload: Record<string, unknown>): number {
+  const id = Number(payload.dealId);
+  if (!Number.isSafeInteger(id) || id <= 0) throw retryable('bad_job_payload', `job payload has no valid dealId (${JSON.stringify(payload)})`);
+  return id;
+}
+
+export function createJobHandlers(deps: HandlerDeps): Record<string, JobHandler> {
+  return {
+    [INVOICE_JOB]: {
+      run: (job, ctx) => deps.invoiceForDeal.run(dealIdOf(job.payload), { jobId: job.id, log: ctx.log }),
+      // The manager must learn what to fix without asking anyone: a note on the deal, sent as its own
+      // job so that a Kommo hiccup cannot lose it.
+      async onFinalFailure(job, err) {
+        await deps.queue.enqueue({
+          kind: DEAL_NOTE_JOB,
+          lane: dealLane(dealIdOf(job.payload)),
+          dealId: String(dealIdOf(job.payload)),
+          payload: { dealId: dealIdOf(job.payload), text: failureNote(err, job.attempts) },
+        });
+      },
+    },
+    [DEAL_NOTE_JOB]: {
+      async run(job) {
+        await deps.crm.addDealNote(dealIdOf(job.payload), String(job.payload.text));
+        return { noted: true };
+      },
+    },
+  };
+}
+
+export function failureNote(err: RelayError, attempts: number): string {
+  if (err.retryable) {
+    return `Invoice not created yet: the relay gave up after ${attempts} attempts. Last error: ${err.message} An administrator can retry it from the relay's admin page once the cause is fixed.`;
+  }
+  return err.message.startsWith('Invoice not created') ? err.message : `Invoice not created: ${err.message}`;
+}

@@ -1,0 +1,94 @@
+// What the use cases need from the outside world, named for the use cases rather than for either API.
+// Kommo and Zoho Books implement these; tests use in-memory doubles.
+
+export interface DealContactRef {
+  id: number;
+  isMain: boolean;
+}
+
+export interface Deal {
+  id: number;
+  name: string;
+  /** Kommo's deal amount: an integer in the account currency. */
+  price: number | null;
+  pipelineId: number;
+  statusId: number;
+  /** Custom field values by field ID, as text. */
+  fields: Map<number, string[]>;
+  contacts: DealContactRef[];
+  companyId?: number;
+  products: Array<{ id: number; quantity: number; catalogId?: number }>;
+}
+
+export interface Person {
+  id: number;
+  name: string;
+  firstName?: string;
+  lastName?: string;
+  emails: string[];
+  phones: string[];
+  companyName?: string;
+  fields: Map<number, string[]>;
+}
+
+export interface CrmPort {
+  /** undefined when the deal no longer exists. */
+  getDeal(id: number): Promise<Deal | undefined>;
+  getPerson(id: number): Promise<Person | undefined>;
+  /** Idempotent: writing the same values again changes nothing. */
+  writeDealFields(dealId: number, values: Array<{ fieldId: number; value: string }>): Promise<void>;
+  addDealNote(dealId: number, text: string): Promise<void>;
+}
+
+export interface CustomerInput {
+  name: string;
+  companyName?: string;
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  phone?: string;
+  country?: string;
+  currencyId?: string;
+}
+
+export interface Customer {
+  id: string;
+  name: string;
+  currencyCode?: string;
+}
+
+export interface InvoiceLine {
+  name: string;
+  description?: string;
+  rate: number;
+  quantity: number;
+  itemId?: string;
+  taxId?: string;
+}
+
+export interface InvoiceDraft {
+  customerId: string;
+  reference: string;
+  lines: InvoiceLine[];
+  customFields: Array<{ apiName: string; value: string }>;
+  currencyId?: string;
+  date?: string;
+}
+
+export interface AccountingInvoice {
+  id: string;
+  number: string;
+  url: string;
+  status: string;
+}
+
+export interface AccountingPort {
+  findCustomerByEmail(email: string): Promise<Customer | undefined>;
+  createCustomer(input: CustomerInput): Promise<Customer>;
+  /** The deal's invoice if one was already created (after a crash between the create and our record of it). */
+  findInvoiceByReference(reference: string, customerId: string): Promise<AccountingInvoice | undefined>;
+  /** `send`: email it to the customer's contact persons as part of the create. */
+  createInvoice(draft: InvoiceDraft, opts: { send: boolean }): Promise<AccountingInvoice & { emailed: boolean }>;
+  emailInvoice(invoiceId: string, to: string[]): Promise<void>;
+  getInvoice(invoiceId: string): Promise<AccountingInvoice>;
+}
