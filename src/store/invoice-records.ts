@@ -93,6 +93,10 @@ export class CustomerLinks {
     });
   }
 
+  async release(emailKey: string, owner: string): Promise<void> {
+    await this.db.deleteFrom('customers').where('email_key', '=', emailKey).where('claimed_by', '=', owner).where('customer_id', 'is', null).execute();
+  }
+
   async save(emailKey: string, customerId: string, kommoContactId: string): Promise<void> {
     const now = this.now();
     await this.db.transaction().execute(async (trx) => {

@@ -50,7 +50,7 @@ export class InvoiceForDeal {
 
     const person = await this.billingPerson(deal);
     const email = this.billingEmail(person);
-    const customerId = record.customer_id ?? (await this.ensureCustomer(person, email, ctx));
+    const customerId = record.customer_id ?? (await this.ensureCustomer(person, email, dealId, ctx));
     if (record.customer_id !== customerId) record = await invoices.update(key, { customer_id: customerId });
 
     record = await this.ensureInvoice(deal, record, customerId, ctx);
@@ -90,13 +90,16 @@ export class InvoiceForDeal {
   }
 
   /** Finds the customer by email or creates it, never twice: one job at a time may do so per email. */
-  private async ensureCustomer(person: Person, email: string, ctx: { jobId: number; log: Logger }): Promise<string> {
+  private async ensureCustomer(person: Person, email: string, dealId: number, ctx: { log: Logger }): Promise<string> {
     const { customers, accounting } = this.deps;
     const contactKey = String(person.id);
     const link = await customers.forContact(contactKey);
     if (link && link.emailKey === email) return link.customerId;
 
-    const claim = await customers.claim(email, `job:${ctx.jobId}`, this.deps.customerClaimStaleMs);
+    // The claim belongs to the deal, not the job: any later job of this deal (jobs of one deal never run
+    // together) may finish what an interrupted one started.
+    const owner = `deal:${dealId}`;
+    const claim = await customers.claim(email, owner, this.deps.customerClaimStaleMs);
     if (claim.kind === 'known') {
       await customers.linkContact(contactKey, claim.customerId, email);
       return claim.customerId;
@@ -104,8 +107,15 @@ export class InvoiceForDeal {
     if (claim.kind === 'busy') {
       throw retryable('customer_being_created', `Another deal is creating the Zoho customer for ${email} right now; will try again in a moment.`, { retryAfterMs: 1000 });
     }
-    const found = await accounting.findCustomerByEmail(email);
-    const customer = found ?? (await accounting.createCustomer(customerFromPerson(person, email)));
+    let found, customer;
+    try {
+      found = await accounting.findCustomerByEmail(email);
+      customer = found ?? (await accounting.createCustomer(customerFromPerson(person, email)));
+    } catch (err) {
+      // Nothing was created for certain: let another deal of the same client go ahead at once.
+      if (!(err instanceof RelayError && err.uncertain)) await customers.release(email, owner);
+      throw err;
+    }
     await customers.save(email, customer.id, contactKey);
     ctx.log.info({ customer_id: customer.id, created: !found }, found ? 'customer found in Zoho by email' : 'customer created in Zoho');
     return customer.id;

@@ -1,0 +1,133 @@
+// In-memory doubles of the two ports, for use-case tests. Each write can be made to fail once, before
+// or after it takes effect, to simulate a crash or a lost answer at that exact step.
+import { permanent, retryable } from '../../src/errors.js';
+import type { AccountingInvoice, AccountingPort, CrmPort, Customer, CustomerInput, Deal, InvoiceDraft, Person } from '../../src/sync/ports.js';
+
+type Step = 'findCustomer' | 'createCustomer' | 'findInvoice' | 'createInvoice' | 'emailInvoice' | 'getInvoice' | 'writeDealFields' | 'addDealNote';
+type Failure = { step: Step; when: 'before' | 'after'; error?: Error };
+
+export class Faults {
+  private planned: Failure[] = [];
+  failOnce(step: Step, when: 'before' | 'after', error?: Error): void {
+    this.planned.push({ step, when, error });
+  }
+  /** Runs `effect` with the planned failure for this step, if any. */
+  async around<T>(step: Step, effect: () => T): Promise<T> {
+    const i = this.planned.findIndex((f) => f.step === step);
+    const f = i >= 0 ? this.planned.splice(i, 1)[0] : undefined;
+    if (f?.when === 'before') throw f.error ?? retryable('test_unavailable', `${step} failed before taking effect`);
+    const result = effect();
+    if (f?.when === 'after') throw f.error ?? retryable('test_lost_answer', `${step} took effect but the answer was lost`, { uncertain: true });
+    return result;
+  }
+}
+
+export class MemoryCrm implements CrmPort {
+  deals = new Map<number, Deal>();
+  people = new Map<number, Person>();
+  fieldWrites: Array<{ dealId: number; values: Array<{ fieldId: number; value: string }> }> = [];
+  notes: Array<{ dealId: number; text: string }> = [];
+  calls = 0;
+  constructor(readonly faults = new Faults()) {}
+
+  async getDeal(id: number) {
+    this.calls++;
+    return this.deals.get(id);
+  }
+  async getPerson(id: number) {
+    this.calls++;
+    return this.people.get(id);
+  }
+  async writeDealFields(dealId: number, values: Array<{ fieldId: number; value: string }>) {
+    this.calls++;
+    await this.faults.around('writeDealFields', () => {
+      this.fieldWrites.push({ dealId, values });
+      const deal = this.deals.get(dealId);
+      for (const v of values) deal?.fields.set(v.fieldId, [v.value]);
+    });
+  }
+  async addDealNote(dealId: number, text: string) {
+    this.calls++;
+    await this.faults.around('addDealNote', () => this.notes.push({ dealId, text }));
+  }
+}
+
+export class MemoryAccounting implements AccountingPort {
+  customers: Array<Customer & { email: string; input: CustomerInput }> = [];
+  invoices: Array<AccountingInvoice & { draft: InvoiceDraft; customerId: string }> = [];
+  emails: Array<{ invoiceId: string; to: string[] }> = [];
+  calls: Record<string, number> = {};
+  private seq = 9_834_000_000_000_000_000n;
+  constructor(readonly faults = new Faults()) {}
+
+  private count(name: string) {
+    this.calls[name] = (this.calls[name] ?? 0) + 1;
+  }
+  private nextId() {
+    this.seq += 1n;
+    return this.seq.toString();
+  }
+  get totalCalls() {
+    return Object.values(this.calls).reduce((a, b) => a + b, 0);
+  }
+
+  async findCustomerByEmail(email: string) {
+    this.count('findCustomerByEmail');
+    return this.faults.around('findCustomer', () => this.customers.find((c) => c.email === email.trim().toLowerCase()));
+  }
+  async createCustomer(input: CustomerInput) {
+    this.count('createCustomer');
+    return this.faults.around('createCustomer', () => {
+      const c = { id: this.nextId(), name: input.name, email: input.email.toLowerCase(), input };
+      this.customers.push(c);
+      return c;
+    });
+  }
+  async findInvoiceByReference(reference: string, customerId: string) {
+    this.count('findInvoiceByReference');
+    return this.faults.around('findInvoice', () => this.invoices.find((i) => i.draft.reference === reference && i.customerId === customerId));
+  }
+  async createInvoice(draft: InvoiceDraft, opts: { send: boolean }) {
+    this.count('createInvoice');
+    if (draft.lines.some((l) => !Number.isFinite(l.rate))) throw permanent('zoho_rejected', 'rate must be a number');
+    return this.faults.around('createInvoice', () => {
+      const id = this.nextId();
+      const inv = { id, number: `INV-${String(this.invoices.length + 1).padStart(6, '0')}`, url: `https://books.example/secure?CInvoiceID=${id}&x=a%2Bb`, status: opts.send ? 'sent' : 'draft', draft, customerId: draft.customerId };
+      this.invoices.push(inv);
+      if (opts.send) this.emails.push({ invoiceId: id, to: [this.customers.find((c) => c.id === draft.customerId)?.email ?? '?'] });
+      return { id: inv.id, number: inv.number, url: inv.url, status: inv.status, emailed: opts.send };
+    });
+  }
+  async emailInvoice(invoiceId: string, to: string[]) {
+    this.count('emailInvoice');
+    await this.faults.around('emailInvoice', () => {
+      this.emails.push({ invoiceId, to });
+      const inv = this.invoices.find((i) => i.id === invoiceId);
+      if (inv) inv.status = 'sent';
+    });
+  }
+  async getInvoice(invoiceId: string) {
+    this.count('getInvoice');
+    const inv = this.invoices.find((i) => i.id === invoiceId);
+    if (!inv) throw permanent('zoho_not_found', 'no invoice');
+    return { id: inv.id, number: inv.number, url: inv.url, status: inv.status };
+  }
+}
+
+export function sampleDeal(overrides: Partial<Deal> = {}): Deal {
+  return {
+    id: 31700125,
+    name: 'Аудит сайта + SEO',
+    price: 4800,
+    pipelineId: 7710021,
+    statusId: 61234570,
+    fields: new Map(),
+    contacts: [{ id: 501, isMain: true }],
+    products: [],
+    ...overrides,
+  };
+}
+
+export function samplePerson(overrides: Partial<Person> = {}): Person {
+  return { id: 501, name: 'Anna Schmidt', firstName: 'Anna', lastName: 'Schmidt', emails: ['  Anna.Schmidt@Example.DE '], phones: ['+49 30 1234567'], companyName: 'Schmidt GmbH', fields: new Map(), ...overrides };
+}
