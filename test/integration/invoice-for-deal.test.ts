@@ -177,10 +177,3 @@ describe('invoice for deal', () => {
     accounting.createInvoice = async (draft) => ({ ...(await create(draft, { send: false })), emailed: false });
   }
 });
-    // Make the create come back as a draft (email not sent) so ensureEmailed must send it.
-    const create = acc.createInvoice.bind(acc);
-    acc.createInvoice = async (draft) => ({ ...(await create(draft, { send: false })), emailed: false });
-    void thenEmail;
-    return uc;
-  }
-});
