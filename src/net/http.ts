@@ -31,8 +31,8 @@ export interface HttpServiceOptions {
   limiter: SlidingWindowLimiter;
   /** Adds credentials; called before every send so a refreshed token is used. */
   authorize(headers: Record<string, string>): Promise<void>;
-  /** A 401 arrived: refresh if possible. True means "send once more". */
-  onUnauthorized?(): Promise<boolean>;
+  /** A 401 arrived for a request sent with `sentHeaders`: refresh if possible. True means "send once more". */
+  onUnauthorized?(sentHeaders: Record<string, string>): Promise<boolean>;
   /** Service-specific translation of a non-2xx answer that is not retried here. */
   translate(res: AxiosResponse, call: CallOptions): RelayError;
   /** Milliseconds to wait after a 429, from the service's headers. */
@@ -104,7 +104,7 @@ export class HttpService {
       }
       if (res.status === 401 && !refreshed && this.opts.onUnauthorized) {
         refreshed = true;
-        if (await this.opts.onUnauthorized()) {
+        if (await this.opts.onUnauthorized(headers)) {
           attempt--;
           continue;
         }
@@ -145,7 +145,8 @@ export function parseBody<T>(text: unknown): T {
   if (typeof text !== 'string') return text as T;
   if (text.trim() === '') return undefined as T;
   try {
-    return JSON.parse(text.replace(/("(?:[^"\\]|\\.)*")|(-?\d{16,})(?=\s*[,}\]])/g, (m, str) => (str ? m : `"${m}"`))) as T;
+    // Whole integer tokens only: not the fraction or exponent digits of a decimal like 0.30000000000000004.
+    return JSON.parse(text.replace(/("(?:[^"\\]|\\.)*")|(?<![\d.eE+-])(-?\d{16,})(?![\d.eE])/g, (m, str) => (str ? m : `"${m}"`))) as T;
   } catch {
     return text as T; // an HTML error page (Kommo's 403 block page) stays text
   }

@@ -48,7 +48,8 @@ export class ZohoAccounting implements AccountingPort {
   async findInvoiceByReference(reference: string, customerId: string): Promise<AccountingInvoice | undefined> {
     const { invoices } = await this.client.listInvoices({ reference_number: reference, customer_id: customerId });
     const match = invoices.find((i) => i.reference_number === reference && i.status !== 'void');
-    return match ? toInvoice(match) : undefined;
+    // The list omits invoice_url: read the invoice itself (a recovery path only, so the call is rare).
+    return match ? toInvoice(await this.client.getInvoice(String(match.invoice_id))) : undefined;
   }
 
   async createInvoice(draft: InvoiceDraft, opts: { send: boolean }): Promise<AccountingInvoice & { emailed: boolean }> {

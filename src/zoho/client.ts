@@ -23,7 +23,6 @@ export interface ZohoClientOptions {
 
 export class ZohoBooksClient {
   private readonly http: HttpService;
-  private lastToken: string | undefined;
 
   constructor(private readonly opts: ZohoClientOptions) {
     this.http = new HttpService({
@@ -32,10 +31,10 @@ export class ZohoBooksClient {
       timeoutMs: opts.timeoutMs,
       limiter: new SlidingWindowLimiter(opts.rateLimit.requests, withMargin(opts.rateLimit.windowMs)),
       authorize: async (headers) => {
-        this.lastToken = await opts.auth.accessToken();
-        headers.Authorization = `Zoho-oauthtoken ${this.lastToken}`;
+        headers.Authorization = `Zoho-oauthtoken ${await opts.auth.accessToken()}`;
       },
-      onUnauthorized: () => opts.auth.onUnauthorized(this.lastToken),
+      // The token this very request carried: if another call already replaced it, no new refresh.
+      onUnauthorized: (sent) => opts.auth.onUnauthorized(sent.Authorization?.replace(/^Zoho-oauthtoken /, '')),
       translate: translateZohoError,
       rateLimitResetMs: zohoResetMs,
       log: opts.log,
@@ -50,7 +49,7 @@ export class ZohoBooksClient {
     const res = await this.http.call<T>({ ...call, params: withOrg ? { organization_id: org, ...call.params } : call.params });
     const body = res.data;
     if (!body || typeof body !== 'object') throw retryable('zoho_bad_response', `Zoho Books answered ${call.method} ${call.path} with something that is not JSON.`, { service: 'zoho' });
-    if (body.code !== 0) throw permanent('zoho_rejected', `Zoho Books rejected ${call.method} ${call.path}: ${body.message ?? 'unknown error'} (code ${body.code}).`, { service: 'zoho' });
+    if (body.code !== 0) throw permanent('zoho_rejected', `Zoho Books rejected ${call.method} ${call.path}: ${body.message ?? 'unknown error'} (code ${body.code}).`, { service: 'zoho', cause: body });
     return body;
   }
 

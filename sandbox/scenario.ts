@@ -1,0 +1,124 @@
+// A ready-made account on both fake servers: a Sales pipeline with an invoicing stage, the deal fields
+// the relay writes, a Zoho organization with its custom field, and the relay's environment pointing at
+// them. Serves the e2e tests, the demo and the benchmarks alike.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createFakeKommo, type FakeKommo, type FakeKommoOptions } from './kommo/server.js';
+import { createFakeZoho, type FakeZoho, type FakeZohoOptions } from './zoho/server.js';
+
+export const WEBHOOK_SECRET = 'sandbox-webhook-secret-0123456789';
+
+export interface ScenarioOptions {
+  /** Where the mapping file (and, by default, the relay's database) go. */
+  dir: string;
+  kommo?: FakeKommoOptions;
+  zoho?: FakeZohoOptions;
+}
+
+export interface Scenario {
+  kommo: FakeKommo;
+  zoho: FakeZoho;
+  kommoUrl: string;
+  zohoUrl: string;
+  pipelineId: number;
+  stages: { incoming: number; proposal: number; invoice: number; paymentReceived: number };
+  fields: { invoiceId: number; invoiceUrl: number };
+  mappingFile: string;
+  /** The relay's environment for this scenario; `overrides` win. */
+  env(overrides?: Record<string, string>): Record<string, string>;
+  /** Kommo sends stage-change webhooks to this relay from now on. */
+  connectRelay(relayUrl: string): void;
+  /** A client (contact with an email) and a deal of theirs in the Incoming stage. */
+  addClientDeal(d?: { name?: string; price?: number; email?: string | null; contactName?: string; companyId?: number; contactId?: number }): { dealId: number; contactId: number };
+  /** Moves deals into the invoicing stage the way a manager does in the Kommo UI. */
+  moveToInvoice(...dealIds: number[]): void;
+  close(): Promise<void>;
+}
+
+export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
+  const kommo = createFakeKommo({ webhookRetryDelayMs: 200, ...opts.kommo });
+  const zoho = createFakeZoho({ validateOas: true, dc: 'eu', ...opts.zoho });
+  const [kommoUrl, zohoUrl] = await Promise.all([kommo.listen(), zoho.listen()]);
+
+  const pipeline = kommo.addPipeline('Sales', ['Incoming', 'Proposal', 'Invoice', 'Payment Received']);
+  const stageId = (name: string) => pipeline.statuses.find((s) => s.name === name)!.id;
+  const stages = { incoming: stageId('Incoming'), proposal: stageId('Proposal'), invoice: stageId('Invoice'), paymentReceived: stageId('Payment Received') };
+  const fields = {
+    invoiceId: kommo.addLeadField({ name: 'Invoice ID', type: 'text' }),
+    invoiceUrl: kommo.addLeadField({ name: 'Invoice URL', type: 'url' }),
+  };
+  zoho.addCustomField({ entity: 'invoice', label: 'Kommo deal ID', apiName: 'cf_kommo_deal_id' });
+
+  const mappingFile = join(opts.dir, 'mapping.json');
+  writeFileSync(
+    mappingFile,
+    JSON.stringify(
+      {
+        invoice: { stages: [{ pipeline: 'Sales', stage: 'Invoice' }] },
+        dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice URL' },
+        zoho: { dealIdField: 'cf_kommo_deal_id' },
+      },
+      null,
+      2,
+    ),
+  );
+
+  let clients = 0;
+  return {
+    kommo,
+    zoho,
+    kommoUrl,
+    zohoUrl,
+    pipelineId: pipeline.id,
+    stages,
+    fields,
+    mappingFile,
+    env: (overrides = {}) => ({
+      PORT: '0',
+      DATABASE_URL: `sqlite:${join(opts.dir, 'relay.db')}`,
+      WEBHOOK_SECRET,
+      KOMMO_BASE_URL: kommoUrl,
+      KOMMO_ACCESS_TOKEN: 'kommo-long-lived-token',
+      ZOHO_DC: 'eu',
+      ZOHO_CLIENT_ID: zoho.clientId,
+      ZOHO_CLIENT_SECRET: zoho.clientSecret,
+      ZOHO_REFRESH_TOKEN: zoho.refreshToken,
+      ZOHO_ORGANIZATION_ID: zoho.organizationId,
+      ZOHO_ACCOUNTS_URL: zohoUrl,
+      MAPPING_FILE: mappingFile,
+      JOB_BACKOFF_BASE_MS: '100',
+      JOB_BACKOFF_MAX_MS: '2000',
+      JOB_LEASE_SECONDS: '3',
+      HTTP_TIMEOUT_MS: '3000',
+      SHUTDOWN_TIMEOUT_SECONDS: '5',
+      LOG_LEVEL: 'warn',
+      ...overrides,
+    }),
+    connectRelay: (relayUrl) => kommo.subscribe(`${relayUrl}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead']),
+    addClientDeal(d = {}) {
+      clients++;
+      const contactId =
+        d.contactId ??
+        kommo.addContact({
+          name: d.contactName ?? `Client ${clients}`,
+          firstName: 'Client',
+          lastName: String(clients),
+          ...(d.email === null ? {} : { email: d.email ?? `client${clients}@example.com` }),
+          phone: '+49 30 1234567',
+          companyId: d.companyId,
+        });
+      const dealId = kommo.addLead({
+        name: d.name ?? `Website redesign #${clients}`,
+        price: d.price ?? 4800,
+        pipelineId: pipeline.id,
+        statusId: stages.incoming,
+        contacts: [{ id: contactId, isMain: true }],
+      });
+      return { dealId, contactId };
+    },
+    moveToInvoice: (...dealIds) => kommo.moveLeads(dealIds, stages.invoice, pipeline.id),
+    close: async () => {
+      await Promise.all([kommo.close(), zoho.close()]);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// Shared e2e plumbing: a scenario on both fake servers plus the relay started in-process on a real
+// SQLite file, with every log line captured (tests check that no secret ever reaches them).
+import { parseEnv } from '../../src/config/env.js';
+import { createLogger } from '../../src/log.js';
+import { startRelay, type Relay } from '../../src/relay.js';
+import { startScenario, type Scenario, type ScenarioOptions } from '../../sandbox/scenario.js';
+import { tempDir } from './tmp.js';
+
+export interface E2E {
+  scenario: Scenario;
+  relay: Relay;
+  logs: string[];
+  dir: string;
+  restart(overrides?: Record<string, string>): Promise<Relay>;
+  close(): Promise<void>;
+}
+
+export async function startE2E(opts: Omit<ScenarioOptions, 'dir'> & { env?: Record<string, string> } = {}): Promise<E2E> {
+  const dir = tempDir('relay-e2e-');
+  const scenario = await startScenario({ ...opts, dir: dir.path });
+  const logs: string[] = [];
+  const start = async (overrides: Record<string, string> = {}) => {
+    const env = parseEnv(scenario.env({ ...opts.env, ...overrides }));
+    const log = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } });
+    const relay = await startRelay(env, { log });
+    scenario.connectRelay(relay.url);
+    return relay;
+  };
+  const e2e: E2E = {
+    scenario,
+    relay: await start(),
+    logs,
+    dir: dir.path,
+    async restart(overrides) {
+      await e2e.relay.stop();
+      e2e.relay = await start(overrides);
+      return e2e.relay;
+    },
+    async close() {
+      await e2e.relay.stop();
+      await scenario.close();
+      dir.cleanup();
+    },
+  };
+  return e2e;
+}
+
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Zoho requests the relay made, by method and path (e.g. 'GET /books/v3/contacts'). */
+export function zohoCalls(s: Scenario, since = 0): string[] {
+  return s.zoho.requests.slice(since).map((r) => `${r.method} ${r.path}`);
+}
+
+export function invoicesOf(s: Scenario, dealId: number) {
+  return [...s.zoho.state.invoices.values()].filter((i) => i.referenceNumber === `KOMMO-${dealId}`);
+}
