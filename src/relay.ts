@@ -118,7 +118,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     });
     const server = await listen(app, env.PORT);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    if (opts.worker !== false) worker.start();
+    if (opts.worker !== false && env.WORKER_CONCURRENCY > 0) worker.start();
     log.info({ port: (server.address() as AddressInfo).port, stages: mapping.invoiceStages.map((s) => s.label) }, 'relay started');
 
     let stopping: Promise<void> | undefined;

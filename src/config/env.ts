@@ -49,7 +49,8 @@ const schema = z.object({
 
   MAPPING_FILE: z.string().trim().default('./mapping.json'),
 
-  WORKER_CONCURRENCY: int(1, 64).default(4),
+  /** 0 = this process only takes webhooks in (another process runs the jobs on the same database). */
+  WORKER_CONCURRENCY: int(0, 64).default(4),
   JOB_MAX_ATTEMPTS: int(1, 100).default(12),
   JOB_BACKOFF_BASE_MS: int(1, 3_600_000).default(2000),
   JOB_BACKOFF_MAX_MS: int(1, 86_400_000).default(15 * 60_000),
