@@ -22,11 +22,11 @@ export interface Scenario {
   zohoUrl: string;
   pipelineId: number;
   stages: { incoming: number; proposal: number; invoice: number; paymentReceived: number };
-  fields: { invoiceId: number; invoiceUrl: number };
+  fields: { invoiceId: number; invoiceUrl: number; paid: number };
   mappingFile: string;
   /** The relay's environment for this scenario; `overrides` win. */
   env(overrides?: Record<string, string>): Record<string, string>;
-  /** Kommo sends stage-change webhooks to this relay from now on. */
+  /** Kommo sends stage-change webhooks, and Zoho's payment workflow its webhook, to this relay from now on. */
   connectRelay(relayUrl: string): void;
   /** A client (contact with an email) and a deal of theirs in the Incoming stage. */
   addClientDeal(d?: { name?: string; price?: number; email?: string | null; contactName?: string; companyId?: number; contactId?: number }): { dealId: number; contactId: number };
@@ -46,6 +46,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
   const fields = {
     invoiceId: kommo.addLeadField({ name: 'Invoice ID', type: 'text' }),
     invoiceUrl: kommo.addLeadField({ name: 'Invoice URL', type: 'url' }),
+    paid: kommo.addLeadField({ name: 'Paid', type: 'checkbox' }),
   };
   zoho.addCustomField({ entity: 'invoice', label: 'Kommo deal ID', apiName: 'cf_kommo_deal_id' });
 
@@ -56,6 +57,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       {
         invoice: { stages: [{ pipeline: 'Sales', stage: 'Invoice' }] },
         dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice URL' },
+        payment: { stage: 'Payment Received', paidField: 'Paid' },
         zoho: { dealIdField: 'cf_kommo_deal_id' },
       },
       null,
@@ -94,7 +96,10 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       LOG_LEVEL: 'warn',
       ...overrides,
     }),
-    connectRelay: (relayUrl) => kommo.subscribe(`${relayUrl}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead']),
+    connectRelay: (relayUrl) => {
+      kommo.subscribe(`${relayUrl}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead']);
+      zoho.setWorkflowWebhook({ url: `${relayUrl}/webhooks/zoho/${WEBHOOK_SECRET}`, format: 'json', retries: 3, retryDelayMs: 200 });
+    },
     addClientDeal(d = {}) {
       clients++;
       const contactId =

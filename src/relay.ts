@@ -8,6 +8,8 @@ import { loadMappingFile, type Mapping } from './config/mapping.js';
 import { resolveMapping, type ResolvedMapping } from './config/resolve-mapping.js';
 import { RelayError } from './errors.js';
 import { createApp } from './http/app.js';
+import { kommoWebhookSource } from './http/kommo-webhook.js';
+import { zohoWebhookSource } from './http/zoho-webhook.js';
 import { JobQueue } from './jobs/queue.js';
 import { Worker } from './jobs/worker.js';
 import { KommoClient } from './kommo/client.js';
@@ -17,6 +19,10 @@ import { createLogger, registerSecret, type Logger } from './log.js';
 import { openStore, type Store } from './store/db.js';
 import { CustomerLinks, DealInvoices } from './store/invoice-records.js';
 import { KeyValue } from './store/kv.js';
+import { DealNotes, InvoiceLinks } from './store/payment-records.js';
+import { NoteOnce } from './sync/deal-notes.js';
+import { PaymentToDeal } from './sync/payment-to-deal.js';
+import { Reconciler } from './sync/reconciler.js';
 import { InvoiceForDeal } from './sync/invoice-for-deal.js';
 import { createJobHandlers } from './sync/jobs.js';
 import { ZohoAccounting } from './zoho/accounting.js';
@@ -37,6 +43,7 @@ export interface Relay {
   store: Store;
   queue: JobQueue;
   worker: Worker;
+  reconciler: Reconciler;
   mapping: ResolvedMapping;
   kommo: KommoClient;
   zoho: ZohoBooksClient;
@@ -47,7 +54,7 @@ export interface Relay {
 
 export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Relay> {
   const log = opts.log ?? createLogger({ level: env.LOG_LEVEL, pretty: env.LOG_FORMAT === 'pretty' });
-  for (const s of [env.WEBHOOK_SECRET, env.KOMMO_ACCESS_TOKEN, env.ZOHO_CLIENT_SECRET, env.ZOHO_REFRESH_TOKEN]) registerSecret(s);
+  for (const s of [env.WEBHOOK_SECRET, env.KOMMO_ACCESS_TOKEN, env.ZOHO_CLIENT_SECRET, env.ZOHO_REFRESH_TOKEN, env.ZOHO_WEBHOOK_SIGNING_SECRET]) registerSecret(s);
 
   const mappingFile = loadMappingFile(env.MAPPING_FILE);
   const store = await openStore(databaseTarget(env.DATABASE_URL));
@@ -89,36 +96,44 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       backoffMaxMs: env.JOB_BACKOFF_MAX_MS,
     });
     const crm = new KommoCrm(kommo);
+    const accounting = new ZohoAccounting(zoho);
+    const invoices = new DealInvoices(store.db);
+    const links = new InvoiceLinks(store.db);
+    const notes = new NoteOnce(crm, new DealNotes(store.db));
     const invoiceForDeal = new InvoiceForDeal({
       crm,
-      accounting: new ZohoAccounting(zoho),
-      invoices: new DealInvoices(store.db),
+      accounting,
+      invoices,
       customers: new CustomerLinks(store.db),
       mapping,
       customerClaimStaleMs: env.JOB_LEASE_SECONDS * 1000,
     });
-    const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, crm, queue }), {
+    const paymentToDeal = new PaymentToDeal({ crm, accounting, invoices, links, notes, mapping });
+    const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, notes, queue }), {
       concurrency: env.WORKER_CONCURRENCY,
       log: log.child({ component: 'worker' }),
     });
+    const reconciler = new Reconciler({ db: store.db, queue, crm, accounting, invoices, links, kv, mapping, log: log.child({ component: 'reconciler' }) });
 
     let accepting = true;
     const app = createApp({
       db: store.db,
       log,
       accepting: () => accepting,
-      kommoWebhook: {
-        db: store.db,
-        queue,
-        secret: env.WEBHOOK_SECRET,
-        bodyLimit: env.WEBHOOK_BODY_LIMIT,
-        invoiceStages: mapping.invoiceStages,
-        account: { id: env.KOMMO_ACCOUNT_ID ?? account?.id, subdomain: account?.subdomain },
+      webhooks: {
+        route: { db: store.db, queue, secret: env.WEBHOOK_SECRET, bodyLimit: env.WEBHOOK_BODY_LIMIT },
+        sources: [
+          kommoWebhookSource({ invoiceStages: mapping.invoiceStages, account: { id: env.KOMMO_ACCOUNT_ID ?? account?.id, subdomain: account?.subdomain } }),
+          zohoWebhookSource({ signingSecret: env.ZOHO_WEBHOOK_SIGNING_SECRET, invoices }),
+        ],
       },
     });
     const server = await listen(app, env.PORT);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    if (opts.worker !== false && env.WORKER_CONCURRENCY > 0) worker.start();
+    if (opts.worker !== false && env.WORKER_CONCURRENCY > 0) {
+      worker.start();
+      reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000);
+    }
     log.info({ port: (server.address() as AddressInfo).port, stages: mapping.invoiceStages.map((s) => s.label) }, 'relay started');
 
     let stopping: Promise<void> | undefined;
@@ -128,13 +143,14 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         log.info('shutting down: no new webhooks, finishing running jobs');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        await reconciler.stop();
         await worker.stop(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
         server.closeAllConnections();
         await closed;
         await store.close();
         log.info('stopped');
       })());
-    return { url, server, store, queue, worker, mapping, kommo, zoho, zohoAuth, log, stop };
+    return { url, server, store, queue, worker, reconciler, mapping, kommo, zoho, zohoAuth, log, stop };
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;

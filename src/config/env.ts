@@ -44,11 +44,14 @@ const schema = z.object({
     .optional(),
   ZOHO_ACCOUNTS_URL: httpUrl.optional(),
   ZOHO_API_URL: httpUrl.optional(),
+  ZOHO_WEBHOOK_SIGNING_SECRET: optionalString,
   ZOHO_RATE_LIMIT_REQUESTS: int(1, 10_000).default(100),
   ZOHO_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().positive().max(86_400).default(60),
 
   MAPPING_FILE: z.string().trim().default('./mapping.json'),
 
+  /** How often the reconciler looks for what webhooks missed; 0 turns it off. */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
   /** 0 = this process only takes webhooks in (another process runs the jobs on the same database). */
   WORKER_CONCURRENCY: int(0, 64).default(4),
   JOB_MAX_ATTEMPTS: int(1, 100).default(12),

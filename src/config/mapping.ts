@@ -28,6 +28,15 @@ export const mappingSchema = z
         invoiceNumber: idOrName.optional(),
       })
       .strict(),
+    payment: z
+      .object({
+        /** Where a fully paid deal goes. A bare stage name means "that stage of the deal's own pipeline". */
+        stage: z.union([stageRef, z.array(stageRef).min(1)]).optional(),
+        /** A deal field set when the invoice is paid: checkbox -> checked, date -> payment date, text -> "Paid <date>". */
+        paidField: idOrName.optional(),
+      })
+      .strict()
+      .default({}),
     zoho: z
       .object({
         /** api_name of an invoice custom field (e.g. cf_kommo_deal_id) that receives the Kommo deal ID. */

@@ -18,6 +18,8 @@ export interface ResolvedField {
 
 export interface ResolvedMapping {
   invoiceStages: ResolvedStage[];
+  /** Where a fully paid deal goes: at most one stage per pipeline. */
+  payment: { stages: ResolvedStage[]; paidField?: ResolvedField };
   sendInvoice: boolean;
   dealFields: { invoiceId: ResolvedField; invoiceUrl: ResolvedField; invoiceNumber?: ResolvedField };
   zoho: { dealIdField?: string; referenceTemplate: string };
@@ -43,16 +45,26 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
     try {
       return resolveField(ref, kommo.leadFields);
     } catch (e) {
-      problems.push(`MAPPING_FILE dealFields.${key}: ${(e as Error).message}`);
+      problems.push(`MAPPING_FILE ${key.includes('.') ? key : `dealFields.${key}`}: ${(e as Error).message}`);
       return undefined;
     }
   };
+  const paymentStages = (m.payment.stage === undefined ? [] : Array.isArray(m.payment.stage) ? m.payment.stage : [m.payment.stage]).flatMap((ref, i) => {
+    try {
+      return resolveStageInEachPipeline(ref, kommo.pipelines);
+    } catch (e) {
+      problems.push(`MAPPING_FILE payment.stage${Array.isArray(m.payment.stage) ? `[${i}]` : ''}: ${(e as Error).message}`);
+      return [];
+    }
+  });
+  const paidField = field('payment.paidField', m.payment.paidField);
   const invoiceId = field('invoiceId', m.dealFields.invoiceId);
   const invoiceUrl = field('invoiceUrl', m.dealFields.invoiceUrl);
   const invoiceNumber = field('invoiceNumber', m.dealFields.invoiceNumber);
   if (problems.length || !invoiceId || !invoiceUrl) throw new ConfigError(problems);
   return {
     invoiceStages: stages,
+    payment: { stages: paymentStages, ...(paidField ? { paidField } : {}) },
     sendInvoice: m.invoice.send,
     dealFields: { invoiceId, invoiceUrl, ...(invoiceNumber ? { invoiceNumber } : {}) },
     zoho: { dealIdField: m.zoho.dealIdField, referenceTemplate: m.zoho.referenceTemplate },
@@ -82,6 +94,14 @@ function resolveStage(ref: StageRef, pipelines: KommoPipeline[]): ResolvedStage 
   const listing = candidates.map((p) => `${p.name} (${p.id}): ${p._embedded.statuses.map((s) => `'${s.name}' (${s.id})`).join(', ')}`).join('; ');
   if (matches.length === 0) throw new Error(`no stage ${JSON.stringify(stage)}${pipeline !== undefined ? ` in pipeline ${JSON.stringify(pipeline)}` : ''}. Stages: ${listing}`);
   throw new Error(`stage ${JSON.stringify(stage)} exists in several pipelines (${matches.map((m) => m.p.name).join(', ')}): write it as { "pipeline": "...", "stage": ${JSON.stringify(stage)} }`);
+}
+
+/** A bare stage name resolves in every pipeline that has it (a deal moves within its own pipeline). */
+function resolveStageInEachPipeline(ref: StageRef, pipelines: KommoPipeline[]): ResolvedStage[] {
+  if (typeof ref !== 'string') return [resolveStage(ref, pipelines)];
+  const found = pipelines.flatMap((p) => p._embedded.statuses.filter((s) => same(s.name, ref)).map((s) => ({ pipelineId: p.id, statusId: s.id, label: `${p.name} / ${s.name}` })));
+  if (found.length === 0) return [resolveStage(ref, pipelines)]; // throws, listing what exists
+  return found;
 }
 
 function resolveField(ref: FieldRef, fields: KommoFieldDefinition[]): ResolvedField {

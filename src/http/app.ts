@@ -4,13 +4,13 @@ import { sql } from 'kysely';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { errorHandler } from './errors.js';
-import { kommoWebhookRouter, type KommoWebhookDeps } from './kommo-webhook.js';
 import { requestLog } from './request-log.js';
+import { webhookRoute, type WebhookRouteDeps, type WebhookSource } from './webhook-route.js';
 
 export interface AppDeps {
   db: Db;
   log: Logger;
-  kommoWebhook: KommoWebhookDeps;
+  webhooks: { route: WebhookRouteDeps; sources: WebhookSource[] };
   /** True while the relay accepts work; false during shutdown. */
   accepting: () => boolean;
 }
@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps): Express {
     if (deps.accepting()) return next();
     res.status(503).set('Retry-After', '10').json({ error: 'shutting_down', message: 'The relay is restarting; deliver again shortly.' });
   });
-  app.use(kommoWebhookRouter(deps.kommoWebhook));
+  for (const source of deps.webhooks.sources) app.use(webhookRoute(source, deps.webhooks.route));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'No such endpoint.' });

@@ -1,55 +1,32 @@
-// POST /webhooks/kommo/{WEBHOOK_SECRET}: parse, check the account, store each lead item once with its
-// job, answer. Never calls Kommo or Zoho.
-import express, { type Request, type Response, type Router } from 'express';
+// Kommo's webhooks: unsigned form bodies, so the URL secret, the account check and re-reading the deal
+// through the API are what keep them honest.
 import type { ResolvedStage } from '../config/resolve-mapping.js';
-import { acceptEvents } from '../jobs/inbox.js';
-import type { JobQueue } from '../jobs/queue.js';
 import { parseKommoWebhook, WebhookParseError } from '../kommo/webhook.js';
-import type { Db } from '../store/db.js';
 import { kommoInboxItems } from '../sync/triggers.js';
-import { requirePathSecret } from './secret.js';
+import { WebhookRejection, type WebhookSource } from './webhook-route.js';
 
-export interface KommoWebhookDeps {
-  db: Db;
-  queue: JobQueue;
-  secret: string;
-  bodyLimit: string;
+export interface KommoWebhookOptions {
   invoiceStages: ResolvedStage[];
   /** The Kommo account the relay serves; webhooks from any other are refused. */
   account: { id?: number; subdomain?: string };
-  onOutcome?: (outcome: string) => void;
 }
 
-export function kommoWebhookRouter(deps: KommoWebhookDeps): Router {
-  const router = express.Router();
-  router.post(
-    '/webhooks/kommo/:secret',
-    requirePathSecret(deps.secret),
-    express.text({ type: () => true, limit: deps.bodyLimit }),
-    async (req: Request, res: Response) => {
-      const body = typeof req.body === 'string' ? req.body : '';
+export function kommoWebhookSource(opts: KommoWebhookOptions): WebhookSource {
+  return {
+    name: 'kommo',
+    parse(raw) {
       let hook;
       try {
-        hook = parseKommoWebhook(body);
+        hook = parseKommoWebhook(raw);
       } catch (err) {
-        if (!(err instanceof WebhookParseError)) throw err;
-        deps.onOutcome?.('rejected');
-        res.status(400).json({ error: err.code, message: `Not a Kommo webhook body: ${err.message}` });
-        return;
+        if (err instanceof WebhookParseError) throw new WebhookRejection(400, err.code, `Not a Kommo webhook body: ${err.message}`);
+        throw err;
       }
-      const mismatch = accountMismatch(hook.account, deps.account);
-      if (mismatch) {
-        deps.onOutcome?.('rejected');
-        res.status(403).json({ error: 'wrong_account', message: mismatch });
-        return;
-      }
-      const { items, ignored } = kommoInboxItems(hook, deps.invoiceStages);
-      const result = await acceptEvents(deps.db, deps.queue, items);
-      deps.onOutcome?.(result.stored ? 'stored' : result.duplicates ? 'duplicate' : 'ignored');
-      res.status(200).json({ ok: true, stored: result.stored, duplicates: result.duplicates, ignored });
+      const mismatch = accountMismatch(hook.account, opts.account);
+      if (mismatch) throw new WebhookRejection(403, 'wrong_account', mismatch);
+      return kommoInboxItems(hook, opts.invoiceStages);
     },
-  );
-  return router;
+  };
 }
 
 function accountMismatch(got: { id?: number; subdomain?: string }, want: { id?: number; subdomain?: string }): string | undefined {

@@ -111,6 +111,22 @@ export class KommoClient {
     return res.data?._embedded?.notes?.[0]?.id;
   }
 
+  /** Every note of a lead, up to a bound (a lead rarely has more than a few hundred). */
+  async leadNotes(leadId: number, maxPages = 10): Promise<Array<{ id: number; note_type: string; params?: unknown }>> {
+    const all: Array<{ id: number; note_type: string; params?: unknown }> = [];
+    for (let page = 1; page <= maxPages; page++) {
+      const res = await this.http.call<{ _embedded?: { notes?: Array<{ id: number; note_type: string; params?: unknown }> }; _links?: { next?: unknown } }>({
+        method: 'GET',
+        path: `/leads/${leadId}/notes`,
+        params: { page, limit: 250 },
+      });
+      if (res.status === 204) break;
+      all.push(...(res.data._embedded?.notes ?? []));
+      if (!res.data._links?.next) break;
+    }
+    return all;
+  }
+
   /** Raw access for the CLI and tests. */
   call<T>(call: CallOptions) {
     return this.http.call<T>(call);

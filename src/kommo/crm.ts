@@ -1,7 +1,7 @@
 // Kommo as the relay's CRM port: deals, people and write-backs in the use cases' own terms.
-import type { CrmPort, Deal, Person } from '../sync/ports.js';
+import type { CrmPort, Deal, FieldValue, Person } from '../sync/ports.js';
 import type { KommoClient } from './client.js';
-import type { KommoCustomFieldValue } from './types.js';
+import type { KommoCustomFieldValue, KommoFieldWrite } from './types.js';
 
 export class KommoCrm implements CrmPort {
   constructor(private readonly client: KommoClient) {}
@@ -49,12 +49,30 @@ export class KommoCrm implements CrmPort {
     };
   }
 
-  async writeDealFields(dealId: number, values: Array<{ fieldId: number; value: string }>): Promise<void> {
-    await this.client.updateLead(dealId, { custom_fields_values: values.map((v) => ({ field_id: v.fieldId, values: [{ value: v.value }] })) });
+  async writeDealFields(dealId: number, values: Array<{ fieldId: number; value: FieldValue }>): Promise<void> {
+    await this.client.updateLead(dealId, { custom_fields_values: fieldWrites(values) });
+  }
+
+  async moveDeal(dealId: number, to: { pipelineId: number; statusId: number }, values: Array<{ fieldId: number; value: FieldValue }>): Promise<void> {
+    await this.client.updateLead(dealId, {
+      status_id: to.statusId,
+      pipeline_id: to.pipelineId,
+      ...(values.length ? { custom_fields_values: fieldWrites(values) } : {}),
+    });
   }
 
   async addDealNote(dealId: number, text: string): Promise<void> {
     await this.client.addLeadNote(dealId, text);
+  }
+
+  async dealNoteTexts(dealId: number): Promise<string[]> {
+    const notes = await this.client.leadNotes(dealId);
+    return notes.map((n) => String((n.params as { text?: unknown } | undefined)?.text ?? ''));
+  }
+
+  async dealsInStages(stages: Array<{ pipelineId: number; statusId: number }>) {
+    const leads = await this.client.listLeadsInStages(stages);
+    return leads.map((l) => ({ id: l.id, pipelineId: l.pipeline_id, statusId: l.status_id, updatedAt: l.updated_at ?? 0 }));
   }
 }
 
@@ -67,4 +85,8 @@ function fieldMap(values: KommoCustomFieldValue[] | null): Map<number, string[]>
     );
   }
   return map;
+}
+
+function fieldWrites(values: Array<{ fieldId: number; value: FieldValue }>): KommoFieldWrite[] {
+  return values.map((v) => ({ field_id: v.fieldId, values: [{ value: v.value }] }));
 }

@@ -99,6 +99,34 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_payments': {
+      async up(db: Kysely<unknown>) {
+        // One row per note the relay means to add: written before the POST, so a retry after a lost
+        // answer checks the deal's notes instead of adding a second one.
+        await db.schema
+          .createTable('deal_notes')
+          .addColumn('note_key', 'text', (c) => c.primaryKey())
+          .addColumn('deal_id', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('text', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('deal_notes_deal').on('deal_notes').column('deal_id').execute();
+        // Every Zoho invoice the relay has tied to a deal, with the version last handled and when the
+        // deal was marked paid (so the stage moves once, however many webhooks arrive).
+        await db.schema
+          .createTable('invoice_links')
+          .addColumn('invoice_id', 'text', (c) => c.primaryKey())
+          .addColumn('deal_id', 'text', (c) => c.notNull())
+          .addColumn('version', 'text')
+          .addColumn('paid_at', 'bigint')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('invoice_links_deal').on('invoice_links').column('deal_id').execute();
+      },
+    },
   };
 }
 

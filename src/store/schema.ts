@@ -88,6 +88,25 @@ export interface KvTable {
   updated_at: number;
 }
 
+export interface DealNotesTable {
+  note_key: string;
+  deal_id: string;
+  state: 'sending' | 'sent';
+  text: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface InvoiceLinksTable {
+  invoice_id: string;
+  deal_id: string;
+  /** The invoice version last handled: `last_modified_time|balance`. */
+  version: string | null;
+  paid_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Schema {
   events: EventsTable;
   jobs: JobsTable;
@@ -96,4 +115,6 @@ export interface Schema {
   customers: CustomersTable;
   contact_links: ContactLinksTable;
   kv: KvTable;
+  deal_notes: DealNotesTable;
+  invoice_links: InvoiceLinksTable;
 }

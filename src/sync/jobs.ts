@@ -2,15 +2,18 @@
 import { retryable, type RelayError } from '../errors.js';
 import type { JobHandler } from '../jobs/worker.js';
 import type { JobQueue } from '../jobs/queue.js';
+import type { NoteOnce } from './deal-notes.js';
 import type { InvoiceForDeal } from './invoice-for-deal.js';
-import type { CrmPort } from './ports.js';
+import type { PaymentToDeal } from './payment-to-deal.js';
+import { PAYMENT_JOB } from './payment-triggers.js';
 import { dealLane, INVOICE_JOB } from './triggers.js';
 
 export const DEAL_NOTE_JOB = 'deal_note';
 
 export interface HandlerDeps {
   invoiceForDeal: InvoiceForDeal;
-  crm: CrmPort;
+  paymentToDeal: PaymentToDeal;
+  notes: NoteOnce;
   queue: JobQueue;
 }
 
@@ -27,18 +30,22 @@ export function createJobHandlers(deps: HandlerDeps): Record<string, JobHandler>
       // The manager must learn what to fix without asking anyone: a note on the deal, sent as its own
       // job so that a Kommo hiccup cannot lose it.
       async onFinalFailure(job, err) {
+        const dealId = dealIdOf(job.payload);
         await deps.queue.enqueue({
           kind: DEAL_NOTE_JOB,
-          lane: dealLane(dealIdOf(job.payload)),
-          dealId: String(dealIdOf(job.payload)),
-          payload: { dealId: dealIdOf(job.payload), text: failureNote(err, job.attempts) },
+          lane: dealLane(dealId),
+          dealId: String(dealId),
+          payload: { dealId, key: `failure:${job.id}:${job.attempts}`, text: failureNote(err, job.attempts) },
         });
       },
     },
+    [PAYMENT_JOB]: {
+      run: (job, ctx) => deps.paymentToDeal.run(String(job.payload.invoiceId), { log: ctx.log }),
+    },
     [DEAL_NOTE_JOB]: {
       async run(job) {
-        await deps.crm.addDealNote(dealIdOf(job.payload), String(job.payload.text));
-        return { noted: true };
+        const added = await deps.notes.add(dealIdOf(job.payload), String(job.payload.key ?? `job:${job.id}`), String(job.payload.text));
+        return { added };
       },
     },
   };

@@ -31,13 +31,21 @@ export interface Person {
   fields: Map<number, string[]>;
 }
 
+export type FieldValue = string | number | boolean;
+
 export interface CrmPort {
   /** undefined when the deal no longer exists. */
   getDeal(id: number): Promise<Deal | undefined>;
   getPerson(id: number): Promise<Person | undefined>;
   /** Idempotent: writing the same values again changes nothing. */
-  writeDealFields(dealId: number, values: Array<{ fieldId: number; value: string }>): Promise<void>;
+  writeDealFields(dealId: number, values: Array<{ fieldId: number; value: FieldValue }>): Promise<void>;
+  /** One write: the deal to a stage (of its pipeline), with field values. Idempotent. */
+  moveDeal(dealId: number, to: { pipelineId: number; statusId: number }, values: Array<{ fieldId: number; value: FieldValue }>): Promise<void>;
   addDealNote(dealId: number, text: string): Promise<void>;
+  /** Texts of the deal's notes (to tell whether a note whose answer was lost was in fact added). */
+  dealNoteTexts(dealId: number): Promise<string[]>;
+  /** Deals currently in any of these stages (the reconciler's question). */
+  dealsInStages(stages: Array<{ pipelineId: number; statusId: number }>): Promise<Array<{ id: number; pipelineId: number; statusId: number; updatedAt: number }>>;
 }
 
 export interface CustomerInput {
@@ -82,6 +90,23 @@ export interface AccountingInvoice {
   status: string;
 }
 
+export interface AccountingInvoiceDetail extends AccountingInvoice {
+  customerId: string;
+  reference: string;
+  total: number;
+  balance: number;
+  currencyCode: string;
+  lastModified: string;
+  recurringInvoiceId?: string;
+  customFields: Array<{ apiName: string; value: string }>;
+}
+
+export interface AccountingPayment {
+  paymentId: string;
+  amount: number;
+  date: string;
+}
+
 export interface AccountingPort {
   findCustomerByEmail(email: string): Promise<Customer | undefined>;
   createCustomer(input: CustomerInput): Promise<Customer>;
@@ -90,5 +115,8 @@ export interface AccountingPort {
   /** `send`: email it to the customer's contact persons as part of the create. */
   createInvoice(draft: InvoiceDraft, opts: { send: boolean }): Promise<AccountingInvoice & { emailed: boolean }>;
   emailInvoice(invoiceId: string, to: string[]): Promise<void>;
-  getInvoice(invoiceId: string): Promise<AccountingInvoice>;
+  getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail>;
+  invoicePayments(invoiceId: string): Promise<AccountingPayment[]>;
+  /** Invoices modified at or after `since` (Zoho's last_modified_time format), oldest first. */
+  invoicesModifiedSince(since: string, page: number): Promise<{ invoices: Array<Pick<AccountingInvoiceDetail, 'id' | 'status' | 'reference' | 'lastModified' | 'balance'>>; hasMore: boolean }>;
 }

@@ -1,6 +1,6 @@
 // Zoho Books as the relay's accounting port.
 import { RelayError } from '../errors.js';
-import type { AccountingInvoice, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../sync/ports.js';
+import type { AccountingInvoice, AccountingInvoiceDetail, AccountingPayment, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../sync/ports.js';
 import type { ZohoBooksClient } from './client.js';
 import type { ZohoContact, ZohoInvoice } from './types.js';
 
@@ -72,8 +72,32 @@ export class ZohoAccounting implements AccountingPort {
     await this.client.emailInvoice(invoiceId, to);
   }
 
-  async getInvoice(invoiceId: string): Promise<AccountingInvoice> {
-    return toInvoice(await this.client.getInvoice(invoiceId));
+  async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
+    const i = await this.client.getInvoice(invoiceId);
+    return {
+      ...toInvoice(i),
+      customerId: String(i.customer_id),
+      reference: i.reference_number ?? '',
+      total: Number(i.total ?? 0),
+      balance: Number(i.balance ?? 0),
+      currencyCode: i.currency_code ?? '',
+      lastModified: i.last_modified_time ?? '',
+      recurringInvoiceId: i.recurring_invoice_id ? String(i.recurring_invoice_id) : undefined,
+      customFields: (i.custom_fields ?? []).filter((f) => f.api_name).map((f) => ({ apiName: f.api_name!, value: String(f.value ?? '') })),
+    };
+  }
+
+  async invoicePayments(invoiceId: string): Promise<AccountingPayment[]> {
+    const payments = await this.client.invoicePayments(invoiceId);
+    return payments.map((p) => ({ paymentId: String(p.payment_id), amount: Number(p.amount), date: p.date }));
+  }
+
+  async invoicesModifiedSince(since: string, page: number) {
+    const { invoices, hasMore } = await this.client.listInvoices({ last_modified_time: since, sort_column: 'last_modified_time', sort_order: 'A', page, per_page: 200 });
+    return {
+      invoices: invoices.map((i) => ({ id: String(i.invoice_id), status: i.status, reference: i.reference_number ?? '', lastModified: i.last_modified_time ?? '', balance: Number(i.balance ?? 0) })),
+      hasMore,
+    };
   }
 }
 

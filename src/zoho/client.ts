@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { HttpService, type CallObserver, type CallOptions } from '../net/http.js';
 import { SlidingWindowLimiter, withMargin } from '../net/rate-limiter.js';
 import type { ZohoAuth } from './auth.js';
-import type { ZohoContact, ZohoCurrency, ZohoEnvelope, ZohoInvoice, ZohoOrganization, ZohoTax } from './types.js';
+import type { ZohoContact, ZohoCurrency, ZohoEnvelope, ZohoInvoice, ZohoOrganization, ZohoPayment, ZohoTax } from './types.js';
 
 export interface ZohoClientOptions {
   auth: ZohoAuth;
@@ -89,6 +89,10 @@ export class ZohoBooksClient {
 
   async getInvoice(id: string): Promise<ZohoInvoice> {
     return (await this.call<ZohoEnvelope & { invoice: ZohoInvoice }>({ method: 'GET', path: `/invoices/${encodeURIComponent(id)}` })).invoice;
+  }
+
+  async invoicePayments(id: string): Promise<ZohoPayment[]> {
+    return (await this.call<ZohoEnvelope & { payments: ZohoPayment[] }>({ method: 'GET', path: `/invoices/${encodeURIComponent(id)}/payments` })).payments ?? [];
   }
 
   async emailInvoice(id: string, toMailIds: string[]): Promise<void> {

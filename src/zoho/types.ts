@@ -77,3 +77,11 @@ export interface ZohoOrganization {
   currency_code?: string;
   country?: string;
 }
+
+export interface ZohoPayment {
+  payment_id: string;
+  amount: number;
+  date: string;
+  payment_mode?: string;
+  reference_number?: string;
+}

@@ -11,6 +11,7 @@ import { tempStore } from '../support/tmp.js';
 
 const mapping: ResolvedMapping = {
   invoiceStages: [{ pipelineId: 7710021, statusId: 61234570, label: 'Sales / Invoice' }],
+  payment: { stages: [] },
   sendInvoice: true,
   dealFields: { invoiceId: { id: 900, name: 'Invoice ID', type: 'text' }, invoiceUrl: { id: 901, name: 'Invoice URL', type: 'url' } },
   zoho: { dealIdField: 'cf_kommo_deal_id', referenceTemplate: 'KOMMO-{deal_id}' },

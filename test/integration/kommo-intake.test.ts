@@ -3,6 +3,7 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
+import { kommoWebhookSource } from '../../src/http/kommo-webhook.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/log.js';
 import { encodeForm, type Pair } from '../../sandbox/kommo/webhook-encode.js';
@@ -43,7 +44,10 @@ describe('POST /webhooks/kommo/:secret', () => {
       db: store.db,
       log: createLogger({ level: 'silent' }),
       accepting: () => accepting,
-      kommoWebhook: { db: store.db, queue, secret: SECRET, bodyLimit: '64kb', invoiceStages: [INVOICE], account: { id: 30011223, subdomain: 'acme' } },
+      webhooks: {
+        route: { db: store.db, queue, secret: SECRET, bodyLimit: '64kb' },
+        sources: [kommoWebhookSource({ invoiceStages: [INVOICE], account: { id: 30011223, subdomain: 'acme' } })],
+      },
     });
   });
   afterEach(async () => store.cleanup());

@@ -1,7 +1,7 @@
 // In-memory doubles of the two ports, for use-case tests. Each write can be made to fail once, before
 // or after it takes effect, to simulate a crash or a lost answer at that exact step.
 import { permanent, retryable } from '../../src/errors.js';
-import type { AccountingInvoice, AccountingPort, CrmPort, Customer, CustomerInput, Deal, InvoiceDraft, Person } from '../../src/sync/ports.js';
+import type { AccountingInvoice, AccountingInvoiceDetail, AccountingPayment, AccountingPort, CrmPort, Customer, CustomerInput, Deal, FieldValue, InvoiceDraft, Person } from '../../src/sync/ports.js';
 
 type Step = 'findCustomer' | 'createCustomer' | 'findInvoice' | 'createInvoice' | 'emailInvoice' | 'getInvoice' | 'writeDealFields' | 'addDealNote';
 type Failure = { step: Step; when: 'before' | 'after'; error?: Error };
@@ -25,7 +25,8 @@ export class Faults {
 export class MemoryCrm implements CrmPort {
   deals = new Map<number, Deal>();
   people = new Map<number, Person>();
-  fieldWrites: Array<{ dealId: number; values: Array<{ fieldId: number; value: string }> }> = [];
+  fieldWrites: Array<{ dealId: number; values: Array<{ fieldId: number; value: FieldValue }> }> = [];
+  moves: Array<{ dealId: number; pipelineId: number; statusId: number }> = [];
   notes: Array<{ dealId: number; text: string }> = [];
   calls = 0;
   constructor(readonly faults = new Faults()) {}
@@ -38,17 +39,34 @@ export class MemoryCrm implements CrmPort {
     this.calls++;
     return this.people.get(id);
   }
-  async writeDealFields(dealId: number, values: Array<{ fieldId: number; value: string }>) {
+  async writeDealFields(dealId: number, values: Array<{ fieldId: number; value: FieldValue }>) {
     this.calls++;
     await this.faults.around('writeDealFields', () => {
       this.fieldWrites.push({ dealId, values });
       const deal = this.deals.get(dealId);
-      for (const v of values) deal?.fields.set(v.fieldId, [v.value]);
+      for (const v of values) deal?.fields.set(v.fieldId, [String(v.value)]);
     });
+  }
+  async moveDeal(dealId: number, to: { pipelineId: number; statusId: number }, values: Array<{ fieldId: number; value: FieldValue }>) {
+    this.calls++;
+    this.moves.push({ dealId, pipelineId: to.pipelineId, statusId: to.statusId });
+    const deal = this.deals.get(dealId);
+    if (deal) Object.assign(deal, { pipelineId: to.pipelineId, statusId: to.statusId });
+    if (values.length) await this.writeDealFields(dealId, values);
   }
   async addDealNote(dealId: number, text: string) {
     this.calls++;
     await this.faults.around('addDealNote', () => this.notes.push({ dealId, text }));
+  }
+  async dealNoteTexts(dealId: number) {
+    this.calls++;
+    return this.notes.filter((n) => n.dealId === dealId).map((n) => n.text);
+  }
+  async dealsInStages(stages: Array<{ pipelineId: number; statusId: number }>) {
+    this.calls++;
+    return [...this.deals.values()]
+      .filter((d) => stages.some((s) => s.pipelineId === d.pipelineId && s.statusId === d.statusId))
+      .map((d) => ({ id: d.id, pipelineId: d.pipelineId, statusId: d.statusId, updatedAt: 1764000000 }));
   }
 }
 
@@ -106,11 +124,44 @@ export class MemoryAccounting implements AccountingPort {
       if (inv) inv.status = 'sent';
     });
   }
-  async getInvoice(invoiceId: string) {
+  payments = new Map<string, AccountingPayment[]>();
+
+  async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
     this.count('getInvoice');
     const inv = this.invoices.find((i) => i.id === invoiceId);
     if (!inv) throw permanent('zoho_not_found', 'no invoice');
-    return { id: inv.id, number: inv.number, url: inv.url, status: inv.status };
+    const total = inv.draft.lines.reduce((sum, l) => sum + l.rate * l.quantity, 0);
+    const paid = (this.payments.get(invoiceId) ?? []).reduce((sum, p) => sum + p.amount, 0);
+    return {
+      id: inv.id,
+      number: inv.number,
+      url: inv.url,
+      status: inv.status,
+      customerId: inv.customerId,
+      reference: inv.draft.reference,
+      total,
+      balance: total - paid,
+      currencyCode: 'EUR',
+      lastModified: '2026-11-20T10:00:00+0000',
+      customFields: inv.draft.customFields,
+    };
+  }
+  /** Records a payment the way Zoho does: the invoice becomes partially_paid or paid. */
+  pay(invoiceId: string, amount: number, date = '2026-11-20') {
+    const list = this.payments.get(invoiceId) ?? [];
+    list.push({ paymentId: `98340000000000${String(list.length + 1).padStart(5, '0')}`, amount, date });
+    this.payments.set(invoiceId, list);
+    const inv = this.invoices.find((i) => i.id === invoiceId)!;
+    const total = inv.draft.lines.reduce((sum, l) => sum + l.rate * l.quantity, 0);
+    inv.status = list.reduce((s, p) => s + p.amount, 0) >= total ? 'paid' : 'partially_paid';
+  }
+  async invoicePayments(invoiceId: string) {
+    this.count('invoicePayments');
+    return this.payments.get(invoiceId) ?? [];
+  }
+  async invoicesModifiedSince(_since: string, _page: number) {
+    this.count('invoicesModifiedSince');
+    return { invoices: this.invoices.map((i) => ({ id: i.id, status: i.status, reference: i.draft.reference, lastModified: '2026-11-20T10:00:00+0000', balance: 0 })), hasMore: false };
   }
 }
 

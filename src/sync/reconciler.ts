@@ -1,0 +1,141 @@
+// The reconciler is one more producer of jobs. Every interval it asks both systems what webhooks may have
+// missed — deals sitting in an invoicing stage without an invoice, and Zoho invoices paid since the last
+// checkpoint whose payments the deal has not seen — and feeds them through the same inbox, with the same
+// dedup keys, so a deal found both ways is still one job. An idle sweep costs two API calls.
+import type { ResolvedMapping } from '../config/resolve-mapping.js';
+import { acceptEvents, type InboxItem } from '../jobs/inbox.js';
+import type { JobQueue } from '../jobs/queue.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import type { DealInvoices } from '../store/invoice-records.js';
+import type { KeyValue } from '../store/kv.js';
+import type { InvoiceLinks } from '../store/payment-records.js';
+import { dealIdFromReference, invoiceVersion } from './payment-to-deal.js';
+import { PAYMENT_JOB, zohoVersionDedupKey } from './payment-triggers.js';
+import type { AccountingPort, CrmPort } from './ports.js';
+import { dealInStageItem, dealLane, INVOICE_JOB } from './triggers.js';
+
+export interface ReconcilerDeps {
+  db: Db;
+  queue: JobQueue;
+  crm: CrmPort;
+  accounting: AccountingPort;
+  invoices: DealInvoices;
+  links: InvoiceLinks;
+  kv: KeyValue;
+  mapping: Pick<ResolvedMapping, 'invoiceStages' | 'zoho'>;
+  log: Logger;
+  /** How far back the first sweep looks for paid invoices. */
+  firstLookbackMs?: number;
+  maxInvoicePages?: number;
+}
+
+export interface SweepResult {
+  at: string;
+  dealsChecked: number;
+  invoiceJobs: number;
+  invoicesChecked: number;
+  paymentJobs: number;
+  errors: string[];
+}
+
+const CHECKPOINT = 'reconcile:zoho:last_modified';
+export const LAST_SWEEP = 'reconcile:last_sweep';
+
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<SweepResult> | undefined;
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  start(intervalMs: number): void {
+    if (intervalMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => void this.sweep(), intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass over both systems; never throws (a failing side is reported and tried next time). */
+  sweep(): Promise<SweepResult> {
+    this.running ??= this.doSweep().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async doSweep(): Promise<SweepResult> {
+    const result: SweepResult = { at: new Date().toISOString(), dealsChecked: 0, invoiceJobs: 0, invoicesChecked: 0, paymentJobs: 0, errors: [] };
+    try {
+      await this.missedDeals(result);
+    } catch (err) {
+      result.errors.push(`Kommo: ${(err as Error).message}`);
+    }
+    try {
+      await this.missedPayments(result);
+    } catch (err) {
+      result.errors.push(`Zoho Books: ${(err as Error).message}`);
+    }
+    await this.deps.kv.set(LAST_SWEEP, result).catch(() => undefined);
+    const level = result.errors.length ? 'warn' : result.invoiceJobs || result.paymentJobs ? 'info' : 'debug';
+    this.deps.log[level](result, 'reconciler sweep');
+    return result;
+  }
+
+  private async missedDeals(result: SweepResult): Promise<void> {
+    const { crm, invoices, queue, mapping } = this.deps;
+    if (mapping.invoiceStages.length === 0) return;
+    const deals = await crm.dealsInStages(mapping.invoiceStages);
+    result.dealsChecked = deals.length;
+    const items: InboxItem[] = [];
+    for (const d of deals) {
+      if ((await invoices.get(String(d.id)))?.state === 'linked') continue;
+      if (await queue.hasActive(INVOICE_JOB, String(d.id))) continue;
+      items.push(dealInStageItem({ dealId: d.id, pipelineId: d.pipelineId, statusId: d.statusId, version: String(d.updatedAt) }, 'reconciler', { found: 'deal in invoicing stage', ...d }));
+    }
+    result.invoiceJobs = (await acceptEvents(this.deps.db, queue, items)).jobIds.length;
+  }
+
+  private async missedPayments(result: SweepResult): Promise<void> {
+    const { accounting, kv, links, invoices, mapping } = this.deps;
+    const since = (await kv.get<string>(CHECKPOINT)) ?? zohoTime(Date.now() - (this.deps.firstLookbackMs ?? 24 * 3600_000));
+    let newest = since;
+    const items: InboxItem[] = [];
+    for (let page = 1; page <= (this.deps.maxInvoicePages ?? 20); page++) {
+      const { invoices: changed, hasMore } = await accounting.invoicesModifiedSince(since, page);
+      result.invoicesChecked += changed.length;
+      for (const inv of changed) {
+        // Zoho writes times in the organization's offset (…-0800): compare instants, store UTC.
+        const modified = Date.parse(inv.lastModified);
+        if (Number.isFinite(modified) && modified > Date.parse(newest)) newest = zohoTime(modified);
+        if (inv.status !== 'paid' && inv.status !== 'partially_paid') continue;
+        const version = invoiceVersion(inv);
+        const link = await links.get(inv.id);
+        if (link?.version === version) continue; // this version was handled
+        const dealId = link?.deal_id ?? (await invoices.findByInvoiceId(inv.id))?.deal_id ?? dealIdFromReference(inv.reference, mapping.zoho.referenceTemplate);
+        if (dealId === undefined) continue; // not an invoice of ours
+        items.push({
+          source: 'reconciler',
+          dedupKey: zohoVersionDedupKey(inv.id, version),
+          kind: 'zoho_invoice_changed',
+          dealId: String(dealId),
+          payload: { invoiceId: inv.id, version, found: 'paid invoice not yet on the deal' },
+          job: { kind: PAYMENT_JOB, lane: dealLane(dealId), payload: { invoiceId: inv.id } },
+        });
+      }
+      if (!hasMore) break;
+    }
+    result.paymentJobs = (await acceptEvents(this.deps.db, this.deps.queue, items)).jobIds.length;
+    // Zoho's filter is "modified at or after": keep the newest time seen; its invoices are skipped by version.
+    if (newest !== since) await kv.set(CHECKPOINT, newest);
+  }
+}
+
+/** Zoho's last_modified_time format: 2026-11-20T10:15:00+0000 */
+export function zohoTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}+0000`;
+}

@@ -1,0 +1,81 @@
+// Payment to deal against in-memory ports and a real SQLite store, including a note whose answer is lost.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ResolvedMapping } from '../../src/config/resolve-mapping.js';
+import { RelayError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import { DealInvoices } from '../../src/store/invoice-records.js';
+import { DealNotes, InvoiceLinks } from '../../src/store/payment-records.js';
+import { NoteOnce } from '../../src/sync/deal-notes.js';
+import { PaymentToDeal } from '../../src/sync/payment-to-deal.js';
+import { MemoryAccounting, MemoryCrm, sampleDeal } from '../support/doubles.js';
+import { tempStore } from '../support/tmp.js';
+
+const log = createLogger({ level: 'silent' });
+const mapping: Pick<ResolvedMapping, 'payment' | 'zoho'> = {
+  payment: { stages: [{ pipelineId: 7710021, statusId: 61234599, label: 'Sales / Payment Received' }], paidField: { id: 905, name: 'Paid', type: 'checkbox' } },
+  zoho: { dealIdField: 'cf_kommo_deal_id', referenceTemplate: 'KOMMO-{deal_id}' },
+};
+
+describe('payment to deal', () => {
+  let store: Awaited<ReturnType<typeof tempStore>>;
+  let crm: MemoryCrm;
+  let accounting: MemoryAccounting;
+  let useCase: PaymentToDeal;
+  let invoiceId: string;
+
+  beforeEach(async () => {
+    store = await tempStore();
+    crm = new MemoryCrm();
+    accounting = new MemoryAccounting();
+    crm.deals.set(31700125, sampleDeal());
+    const customer = await accounting.createCustomer({ name: 'A', email: 'a@example.com' });
+    invoiceId = (await accounting.createInvoice({ customerId: customer.id, reference: 'KOMMO-31700125', lines: [{ name: 'x', rate: 1000, quantity: 1 }], customFields: [] }, { send: true })).id;
+    useCase = new PaymentToDeal({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)), mapping });
+  });
+  afterEach(async () => store.cleanup());
+  const run = () => useCase.run(invoiceId, { log });
+
+  it('finds the deal by reference number, notes and moves once however often it runs', async () => {
+    accounting.pay(invoiceId, 1000);
+    expect(await run()).toEqual({ outcome: 'noted', dealId: 31700125, notesAdded: 1, paid: true, moved: true });
+    expect(await run()).toEqual({ outcome: 'noted', dealId: 31700125, notesAdded: 0, paid: true, moved: false });
+    expect(crm.notes).toHaveLength(1);
+    expect(crm.moves).toEqual([{ dealId: 31700125, pipelineId: 7710021, statusId: 61234599 }]);
+    expect(crm.fieldWrites.at(-1)?.values).toEqual([{ fieldId: 905, value: true }]);
+  });
+
+  it('a note whose answer was lost is not added again', async () => {
+    accounting.pay(invoiceId, 400);
+    crm.faults.failOnce('addDealNote', 'after');
+    await expect(run()).rejects.toBeInstanceOf(RelayError);
+    expect(crm.notes).toHaveLength(1);
+    await run();
+    expect(crm.notes).toHaveLength(1);
+    expect(crm.notes[0]!.text).toContain('600.00 EUR still due');
+  });
+
+  it('a note refused outright is added on the next attempt without reading the notes', async () => {
+    accounting.pay(invoiceId, 400);
+    crm.faults.failOnce('addDealNote', 'before');
+    await expect(run()).rejects.toBeInstanceOf(RelayError);
+    const calls = crm.calls;
+    await run();
+    expect(crm.notes).toHaveLength(1);
+    expect(crm.calls - calls).toBe(1);
+  });
+
+  it('a deal in a pipeline without the paid stage: a permanent error that says what to add', async () => {
+    crm.deals.set(31700125, sampleDeal({ pipelineId: 999 }));
+    accounting.pay(invoiceId, 1000);
+    const err = (await run().catch((e: unknown) => e)) as RelayError;
+    expect(err.code).toBe('no_paid_stage_in_pipeline');
+    expect(err.message).toContain('Sales / Payment Received');
+  });
+
+  it('an invoice with no deal reference is not ours: no Kommo call', async () => {
+    const other = (await accounting.createInvoice({ customerId: 'c', reference: 'PO-1', lines: [{ name: 'x', rate: 1, quantity: 1 }], customFields: [] }, { send: false })).id;
+    const before = crm.calls;
+    expect(await useCase.run(other, { log })).toEqual({ outcome: 'not_ours', invoiceId: other });
+    expect(crm.calls).toBe(before);
+  });
+});
