@@ -36,7 +36,7 @@ export interface Scenario {
 }
 
 export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
-  const kommo = createFakeKommo({ webhookRetryDelayMs: 200, ...opts.kommo });
+  const kommo = createFakeKommo({ currency: 'EUR', country: 'DE', webhookRetryDelayMs: 200, ...opts.kommo });
   const zoho = createFakeZoho({ validateOas: true, dc: 'eu', ...opts.zoho });
   const [kommoUrl, zohoUrl] = await Promise.all([kommo.listen(), zoho.listen()]);
 

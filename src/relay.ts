@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, databaseTarget, zohoAccountsUrl, zohoDefaultApiDomain, type Env } from './config/env.js';
 import { loadMappingFile, type Mapping } from './config/mapping.js';
-import { resolveMapping, type ResolvedMapping } from './config/resolve-mapping.js';
+import { catalogueNeeds, resolveMapping, type ResolvedMapping } from './config/resolve-mapping.js';
 import { RelayError } from './errors.js';
 import { createApp } from './http/app.js';
 import { kommoWebhookSource } from './http/kommo-webhook.js';
@@ -22,12 +22,16 @@ import { KeyValue } from './store/kv.js';
 import { DealNotes, InvoiceLinks } from './store/payment-records.js';
 import { NoteOnce } from './sync/deal-notes.js';
 import { PaymentToDeal } from './sync/payment-to-deal.js';
+import { BillingSettings } from './sync/billing-settings.js';
 import { Reconciler } from './sync/reconciler.js';
 import { InvoiceForDeal } from './sync/invoice-for-deal.js';
 import { createJobHandlers } from './sync/jobs.js';
 import { ZohoAccounting } from './zoho/accounting.js';
 import { ZohoAuth } from './zoho/auth.js';
 import { ZohoBooksClient } from './zoho/client.js';
+
+/** Exchange rates and items change: re-read the accounting reference data hourly. */
+const REFERENCE_REFRESH_MS = 3600_000;
 
 export interface RelayOptions {
   log?: Logger;
@@ -88,6 +92,9 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
 
     const { mapping, account } = await resolveAtStartup(mappingFile, kommo, kv, log, opts.startupAttempts ?? 6);
     organizationId ??= await pickOrganization(zoho);
+    const accounting = new ZohoAccounting(zoho);
+    const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), account?.currency);
+    await billing.init();
 
     const queue = new JobQueue(store.db, {
       maxAttempts: env.JOB_MAX_ATTEMPTS,
@@ -96,7 +103,6 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       backoffMaxMs: env.JOB_BACKOFF_MAX_MS,
     });
     const crm = new KommoCrm(kommo);
-    const accounting = new ZohoAccounting(zoho);
     const invoices = new DealInvoices(store.db);
     const links = new InvoiceLinks(store.db);
     const notes = new NoteOnce(crm, new DealNotes(store.db));
@@ -106,6 +112,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       invoices,
       customers: new CustomerLinks(store.db),
       mapping,
+      settings: billing,
       customerClaimStaleMs: env.JOB_LEASE_SECONDS * 1000,
     });
     const paymentToDeal = new PaymentToDeal({ crm, accounting, invoices, links, notes, mapping });
@@ -133,6 +140,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     if (opts.worker !== false && env.WORKER_CONCURRENCY > 0) {
       worker.start();
       reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000);
+      billing.startRefresh(REFERENCE_REFRESH_MS);
     }
     log.info({ port: (server.address() as AddressInfo).port, stages: mapping.invoiceStages.map((s) => s.label) }, 'relay started');
 
@@ -144,6 +152,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await reconciler.stop();
+        billing.stop();
         await worker.stop(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
         server.closeAllConnections();
         await closed;
@@ -172,8 +181,13 @@ async function resolveAtStartup(
   type Cached = { hash: string; mapping: ResolvedMapping; account?: KommoAccount };
   for (let attempt = 1; ; attempt++) {
     try {
+      const needs = catalogueNeeds(mapping);
       const [account, pipelines, leadFields] = [await kommo.getAccount(), await kommo.getPipelines(), await kommo.getCustomFields('leads')];
-      const resolved = resolveMapping(mapping, { pipelines, leadFields });
+      const contactFields = needs.contact ? await kommo.getCustomFields('contacts') : undefined;
+      const companyFields = needs.company ? await kommo.getCustomFields('companies') : undefined;
+      const productsCatalog = needs.products ? (await kommo.catalogs()).find((c) => c.type === 'products') : undefined;
+      const productFields = productsCatalog ? await kommo.catalogFields(productsCatalog.id) : undefined;
+      const resolved = resolveMapping(mapping, { pipelines, leadFields, contactFields, companyFields, productFields });
       await kv.set('mapping:resolved', { hash, mapping: resolved, account } satisfies Cached);
       return { mapping: resolved, account };
     } catch (err) {

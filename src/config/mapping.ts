@@ -11,6 +11,45 @@ export const stageRef = z.union([idOrName, z.object({ pipeline: idOrName.optiona
 export type StageRef = z.infer<typeof stageRef>;
 export type FieldRef = z.infer<typeof idOrName>;
 
+const currencyCode = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO currency code such as EUR');
+
+/** Edition-specific customer fields Zoho wants for some countries (UK vat_treatment, India gst_treatment, …). */
+const customerTaxFields = z.record(
+  z.enum(['vat_treatment', 'tax_treatment', 'gst_treatment', 'gst_no', 'place_of_contact', 'country_code', 'vat_reg_no', 'tax_reg_no', 'is_taxable']),
+  z.union([z.string(), z.boolean()]),
+);
+
+/** How one country is taxed: a Zoho tax by name or percentage, an exemption by name, or no tax. */
+export const taxRule = z.union([
+  z.literal('none'),
+  z.object({ tax: z.string().trim().min(1), customer: customerTaxFields.optional() }).strict(),
+  z.object({ percentage: z.number().min(0).max(100), customer: customerTaxFields.optional() }).strict(),
+  z.object({ exemption: z.string().trim().min(1), customer: customerTaxFields.optional() }).strict(),
+  z.object({ none: z.literal(true), customer: customerTaxFields.optional() }).strict(),
+]);
+export type TaxRule = z.infer<typeof taxRule>;
+
+export const LINE_SOURCES = ['products', 'fields', 'deal'] as const;
+
+const lines = z
+  .object({
+    /** Tried in this order; the first that yields lines wins (`deal`: its name and amount, if it has an amount). */
+    sources: z.array(z.enum(LINE_SOURCES)).min(1).default(['products', 'deal']),
+    /** Fields of the Kommo products catalog. Default: the catalog's PRICE and SKU fields, description none. */
+    products: z.object({ priceField: idOrName.optional(), skuField: idOrName.optional(), descriptionField: idOrName.optional() }).strict().default({}),
+    /** Deal fields that describe the lines: one item with quantity and price, or a multiselect of services. */
+    fields: z
+      .union([
+        z.object({ item: idOrName, quantity: idOrName.optional(), price: idOrName.optional() }).strict(),
+        z.object({ multiselect: idOrName, prices: z.record(z.string(), z.number().nonnegative()).default({}) }).strict(),
+      ])
+      .optional(),
+    /** Lines total != deal amount: the invoice follows the lines; `discount` also discounts the surplus. */
+    whenTotalDiffers: z.enum(['record', 'discount']).default('record'),
+  })
+  .strict()
+  .default({ sources: ['products', 'deal'], products: {}, whenTotalDiffers: 'record' });
+
 export const mappingSchema = z
   .object({
     invoice: z
@@ -19,8 +58,28 @@ export const mappingSchema = z
         stages: z.array(stageRef).min(1, 'list at least one stage that triggers an invoice'),
         /** Email the invoice on creation (Zoho `send=true`). */
         send: z.boolean().default(true),
+        lines,
+        /** Zoho numbers invoices by default; a template such as "INV-{deal_id}" numbers them by deal. */
+        number: z
+          .object({ template: z.string().trim().min(1).refine((t) => t.includes('{deal_id}'), 'must contain {deal_id}') })
+          .strict()
+          .optional(),
+        /** The deal's currency: a deal field holding a code, else `default`, else the Kommo account's. */
+        currency: z.object({ field: idOrName.optional(), default: currencyCode.optional() }).strict().default({}),
+        /** Days ("30"), a label ("Net 15", "Due on receipt") or a due date, from a deal field; else the default. */
+        paymentTerms: z.object({ field: idOrName.optional(), defaultDays: z.number().int().min(0).max(3650).optional() }).strict().default({}),
       })
       .strict(),
+    tax: z
+      .object({
+        /** Where the client's country is read, first found wins. */
+        countryFrom: z.array(z.object({ entity: z.enum(['contact', 'company', 'deal']), field: idOrName }).strict()).default([]),
+        defaultCountry: z.string().trim().min(2).optional(),
+        /** Country (ISO code or name) -> rule; "*" for every other country. */
+        rules: z.record(z.string(), taxRule).default({}),
+      })
+      .strict()
+      .default({ countryFrom: [], rules: {} }),
     dealFields: z
       .object({
         invoiceId: idOrName,

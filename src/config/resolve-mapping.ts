@@ -16,8 +16,21 @@ export interface ResolvedField {
   type: string;
 }
 
+export interface ResolvedLines {
+  sources: Array<'products' | 'fields' | 'deal'>;
+  products: { priceFieldId?: number; skuFieldId?: number; descriptionFieldId?: number };
+  fields?: { item: ResolvedField; quantity?: ResolvedField; price?: ResolvedField } | { multiselect: ResolvedField; prices: Record<string, number> };
+  whenTotalDiffers: 'record' | 'discount';
+}
+
 export interface ResolvedMapping {
   invoiceStages: ResolvedStage[];
+  lines: ResolvedLines;
+  numberTemplate?: string;
+  currency: { field?: ResolvedField; default?: string };
+  paymentTerms: { field?: ResolvedField; defaultDays?: number };
+  /** Country sources resolved to field IDs; the tax rules themselves are resolved against Zoho (resolve-zoho.ts). */
+  tax: { countryFrom: Array<{ entity: 'contact' | 'company' | 'deal'; field: ResolvedField }>; defaultCountry?: string; rules: Mapping['tax']['rules'] };
   /** Where a fully paid deal goes: at most one stage per pipeline. */
   payment: { stages: ResolvedStage[]; paidField?: ResolvedField };
   sendInvoice: boolean;
@@ -28,6 +41,19 @@ export interface ResolvedMapping {
 export interface KommoCatalogue {
   pipelines: KommoPipeline[];
   leadFields: KommoFieldDefinition[];
+  contactFields?: KommoFieldDefinition[];
+  companyFields?: KommoFieldDefinition[];
+  /** Fields of the products catalog, when the mapping uses products. */
+  productFields?: KommoFieldDefinition[];
+}
+
+/** Which field lists the mapping needs from Kommo beyond pipelines and lead fields. */
+export function catalogueNeeds(m: Mapping): { contact: boolean; company: boolean; products: boolean } {
+  return {
+    contact: m.tax.countryFrom.some((c) => c.entity === 'contact'),
+    company: m.tax.countryFrom.some((c) => c.entity === 'company'),
+    products: m.invoice.lines.sources.includes('products'),
+  };
 }
 
 export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMapping {
@@ -40,10 +66,10 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
       return [];
     }
   });
-  const field = (key: string, ref: FieldRef | undefined): ResolvedField | undefined => {
+  const field = (key: string, ref: FieldRef | undefined, list = kommo.leadFields, entity = 'lead'): ResolvedField | undefined => {
     if (ref === undefined) return undefined;
     try {
-      return resolveField(ref, kommo.leadFields);
+      return resolveField(ref, list, entity);
     } catch (e) {
       problems.push(`MAPPING_FILE ${key.includes('.') ? key : `dealFields.${key}`}: ${(e as Error).message}`);
       return undefined;
@@ -58,12 +84,42 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
     }
   });
   const paidField = field('payment.paidField', m.payment.paidField);
+  const lines = m.invoice.lines;
+  const productField = (key: string, ref: FieldRef | undefined, code: string): number | undefined => {
+    const list = kommo.productFields ?? [];
+    if (ref === undefined) return list.find((f) => f.code === code)?.id; // Kommo's built-in catalog fields
+    return field(`invoice.lines.products.${key}`, ref, list, 'product')?.id;
+  };
+  const products = lines.sources.includes('products')
+    ? { priceFieldId: productField('priceField', lines.products.priceField, 'PRICE'), skuFieldId: productField('skuField', lines.products.skuField, 'SKU'), descriptionFieldId: productField('descriptionField', lines.products.descriptionField, 'DESCRIPTION') }
+    : {};
+  let lineFields: ResolvedLines['fields'];
+  if (lines.fields && 'item' in lines.fields) {
+    const item = field('invoice.lines.fields.item', lines.fields.item);
+    if (item) lineFields = { item, quantity: field('invoice.lines.fields.quantity', lines.fields.quantity), price: field('invoice.lines.fields.price', lines.fields.price) };
+  } else if (lines.fields) {
+    const multiselect = field('invoice.lines.fields.multiselect', lines.fields.multiselect);
+    if (multiselect) lineFields = { multiselect, prices: lines.fields.prices };
+  }
+  if (lines.sources.includes('fields') && !lines.fields) problems.push("MAPPING_FILE invoice.lines.sources: 'fields' is listed but invoice.lines.fields is not set");
+  const countryFrom = m.tax.countryFrom.flatMap((c, i) => {
+    const list = c.entity === 'contact' ? kommo.contactFields : c.entity === 'company' ? kommo.companyFields : kommo.leadFields;
+    const f = field(`tax.countryFrom[${i}].field`, c.field, list ?? [], c.entity);
+    return f ? [{ entity: c.entity, field: f }] : [];
+  });
+  const currencyField = field('invoice.currency.field', m.invoice.currency.field);
+  const termsField = field('invoice.paymentTerms.field', m.invoice.paymentTerms.field);
   const invoiceId = field('invoiceId', m.dealFields.invoiceId);
   const invoiceUrl = field('invoiceUrl', m.dealFields.invoiceUrl);
   const invoiceNumber = field('invoiceNumber', m.dealFields.invoiceNumber);
   if (problems.length || !invoiceId || !invoiceUrl) throw new ConfigError(problems);
   return {
     invoiceStages: stages,
+    lines: { sources: lines.sources, products, ...(lineFields ? { fields: lineFields } : {}), whenTotalDiffers: lines.whenTotalDiffers },
+    ...(m.invoice.number ? { numberTemplate: m.invoice.number.template } : {}),
+    currency: { ...(currencyField ? { field: currencyField } : {}), ...(m.invoice.currency.default ? { default: m.invoice.currency.default } : {}) },
+    paymentTerms: { ...(termsField ? { field: termsField } : {}), ...(m.invoice.paymentTerms.defaultDays !== undefined ? { defaultDays: m.invoice.paymentTerms.defaultDays } : {}) },
+    tax: { countryFrom, ...(m.tax.defaultCountry ? { defaultCountry: m.tax.defaultCountry } : {}), rules: m.tax.rules },
     payment: { stages: paymentStages, ...(paidField ? { paidField } : {}) },
     sendInvoice: m.invoice.send,
     dealFields: { invoiceId, invoiceUrl, ...(invoiceNumber ? { invoiceNumber } : {}) },
@@ -104,11 +160,12 @@ function resolveStageInEachPipeline(ref: StageRef, pipelines: KommoPipeline[]): 
   return found;
 }
 
-function resolveField(ref: FieldRef, fields: KommoFieldDefinition[]): ResolvedField {
+function resolveField(ref: FieldRef, fields: KommoFieldDefinition[], entity: string): ResolvedField {
   const matches = fields.filter((f) => (typeof ref === 'number' ? f.id === ref : same(f.name, ref) || (f.code ? same(f.code, ref) : false)));
   const listing = fields.map((f) => `'${f.name}' (${f.id}, ${f.type})`).join(', ') || 'none';
-  if (matches.length === 0) throw new Error(`no lead field ${JSON.stringify(ref)}. Lead fields: ${listing}`);
-  if (matches.length > 1) throw new Error(`several lead fields are named ${JSON.stringify(ref)}: use the ID (${matches.map((f) => f.id).join(' or ')})`);
+  const Entity = entity.charAt(0).toUpperCase() + entity.slice(1);
+  if (matches.length === 0) throw new Error(`no ${entity} field ${JSON.stringify(ref)}. ${Entity} fields: ${listing}`);
+  if (matches.length > 1) throw new Error(`several ${entity} fields are named ${JSON.stringify(ref)}: use the ID (${matches.map((f) => f.id).join(' or ')})`);
   const f = matches[0]!;
   return { id: f.id, name: f.name, type: f.type };
 }

@@ -4,14 +4,14 @@ import { permanent, retryable, type RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { HttpService, type CallObserver, type CallOptions } from '../net/http.js';
 import { SlidingWindowLimiter, withMargin } from '../net/rate-limiter.js';
-import type { KommoAccount, KommoCompany, KommoContact, KommoFieldDefinition, KommoFieldWrite, KommoLead, KommoPipeline } from './types.js';
+import type { KommoAccount, KommoCatalogElement, KommoCompany, KommoContact, KommoFieldDefinition, KommoFieldWrite, KommoLead, KommoPipeline } from './types.js';
 
 export interface KommoClientOptions {
   baseUrl: string;
   /** Returns the current access token (long-lived, or from the OAuth token store). */
   accessToken: () => Promise<string>;
-  /** Called on 401; true if a new token is available. */
-  onUnauthorized?: () => Promise<boolean>;
+  /** Called on 401 with the token that request carried; true if a new token is available. */
+  onUnauthorized?: (rejectedToken: string | undefined) => Promise<boolean>;
   ratePerSecond: number;
   timeoutMs: number;
   log: Logger;
@@ -31,7 +31,8 @@ export class KommoClient {
       authorize: async (headers) => {
         headers.Authorization = `Bearer ${await opts.accessToken()}`;
       },
-      onUnauthorized: opts.onUnauthorized,
+      // The token this very request carried: if another call (or process) already replaced it, no new refresh.
+      onUnauthorized: opts.onUnauthorized ? (sent) => opts.onUnauthorized!(sent.Authorization?.replace(/^Bearer /, '')) : undefined,
       translate: translateKommoError,
       log: opts.log,
       observer: opts.observer,
@@ -125,6 +126,25 @@ export class KommoClient {
       if (!res.data._links?.next) break;
     }
     return all;
+  }
+
+  /** Elements of one catalog by ID, in one call (Kommo answers 204 when none match). */
+  async catalogElements(catalogId: number, ids: number[]): Promise<KommoCatalogElement[]> {
+    if (ids.length === 0) return [];
+    const params: Record<string, unknown> = { limit: 250 };
+    ids.forEach((id, i) => (params[`filter[id][${i}]`] = id));
+    const res = await this.http.call<{ _embedded?: { elements?: KommoCatalogElement[] } }>({ method: 'GET', path: `/catalogs/${catalogId}/elements`, params });
+    return res.status === 204 ? [] : (res.data._embedded?.elements ?? []);
+  }
+
+  async catalogs(): Promise<Array<{ id: number; name: string; type: string }>> {
+    const res = await this.http.call<{ _embedded?: { catalogs?: Array<{ id: number; name: string; type: string }> } }>({ method: 'GET', path: '/catalogs', params: { limit: 250 } });
+    return res.status === 204 ? [] : (res.data._embedded?.catalogs ?? []);
+  }
+
+  async catalogFields(catalogId: number): Promise<KommoFieldDefinition[]> {
+    const res = await this.http.call<{ _embedded?: { custom_fields?: KommoFieldDefinition[] } }>({ method: 'GET', path: `/catalogs/${catalogId}/custom_fields`, params: { limit: 50 } });
+    return res.status === 204 ? [] : (res.data._embedded?.custom_fields ?? []);
   }
 
   /** Raw access for the CLI and tests. */

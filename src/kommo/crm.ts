@@ -1,5 +1,5 @@
 // Kommo as the relay's CRM port: deals, people and write-backs in the use cases' own terms.
-import type { CrmPort, Deal, FieldValue, Person } from '../sync/ports.js';
+import type { CrmPort, Deal, DealProduct, FieldValue, Person } from '../sync/ports.js';
 import type { KommoClient } from './client.js';
 import type { KommoCustomFieldValue, KommoFieldWrite } from './types.js';
 
@@ -21,8 +21,9 @@ export class KommoCrm implements CrmPort {
       companyId: lead._embedded?.companies?.[0]?.id,
       products: (lead._embedded?.catalog_elements ?? []).map((e) => ({
         id: e.id,
-        quantity: e.metadata?.quantity ?? 1,
+        quantity: Number(e.metadata?.quantity ?? 1),
         catalogId: e.metadata?.catalog_id,
+        ...(e.metadata?.price_id ? { priceId: e.metadata.price_id } : {}),
       })),
     };
   }
@@ -46,7 +47,27 @@ export class KommoCrm implements CrmPort {
       phones: byCode('PHONE'),
       companyName: company?.name,
       fields: fieldMap(contact.custom_fields_values),
+      ...(company ? { companyFields: fieldMap(company.custom_fields_values) } : {}),
     };
+  }
+
+  /** One call per catalog the deal's products come from (in practice one: the products catalog). */
+  async dealProducts(deal: Deal): Promise<DealProduct[]> {
+    const byCatalog = new Map<number, Deal['products']>();
+    for (const p of deal.products) {
+      if (p.catalogId === undefined) continue;
+      byCatalog.set(p.catalogId, [...(byCatalog.get(p.catalogId) ?? []), p]);
+    }
+    const out: DealProduct[] = [];
+    for (const [catalogId, links] of byCatalog) {
+      const elements = new Map((await this.client.catalogElements(catalogId, links.map((l) => l.id))).map((e) => [e.id, e]));
+      for (const link of links) {
+        const element = elements.get(link.id);
+        if (!element) continue; // deleted from the catalog since it was linked
+        out.push({ id: element.id, name: element.name, quantity: link.quantity, fields: fieldMap(element.custom_fields_values), ...(link.priceId ? { priceFieldId: link.priceId } : {}) });
+      }
+    }
+    return out;
   }
 
   async writeDealFields(dealId: number, values: Array<{ fieldId: number; value: FieldValue }>): Promise<void> {

@@ -79,3 +79,10 @@ export interface KommoFieldWrite {
   field_id: number;
   values: Array<{ value: string | number | boolean } | { enum_id: number }>;
 }
+
+export interface KommoCatalogElement {
+  id: number;
+  name: string;
+  catalog_id?: number;
+  custom_fields_values: KommoCustomFieldValue[] | null;
+}

@@ -5,8 +5,8 @@ import type { ResolvedMapping } from '../config/resolve-mapping.js';
 import { permanent, retryable, RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CustomerLinks, DealInvoice, DealInvoices } from '../store/invoice-records.js';
-import { billingContact, buildInvoiceDraft, customerFromPerson, isEmail, normaliseEmail, referenceFor } from './invoice-draft.js';
-import type { AccountingPort, CrmPort, Deal, Person } from './ports.js';
+import { billingContact, buildInvoiceDraft, customerFromPerson, decideBilling, isEmail, normaliseEmail, referenceFor, type Billing, type DraftSettings } from './invoice-draft.js';
+import type { AccountingPort, CrmPort, Customer, Deal, Person } from './ports.js';
 
 export interface InvoiceForDealDeps {
   crm: CrmPort;
@@ -14,12 +14,14 @@ export interface InvoiceForDealDeps {
   invoices: DealInvoices;
   customers: CustomerLinks;
   mapping: ResolvedMapping;
+  /** Currencies, taxes and items of the accounting side, with the mapping's tax rules resolved. */
+  settings: { get(): Promise<DraftSettings> };
   /** How long another job's claim on creating a customer is honoured before it is taken over. */
   customerClaimStaleMs: number;
 }
 
 export type InvoiceOutcome =
-  | { outcome: 'invoiced'; invoiceId: string; invoiceNumber: string; customerId: string }
+  | { outcome: 'invoiced'; invoiceId: string; invoiceNumber: string; customerId: string; remarks: string[] }
   | { outcome: 'already_invoiced'; invoiceId: string | null }
   | { outcome: 'skipped'; reason: string };
 
@@ -50,10 +52,23 @@ export class InvoiceForDeal {
 
     const person = await this.billingPerson(deal);
     const email = this.billingEmail(person);
-    const customerId = record.customer_id ?? (await this.ensureCustomer(person, email, dealId, ctx));
-    if (record.customer_id !== customerId) record = await invoices.update(key, { customer_id: customerId });
+    const settings = await this.deps.settings.get();
+    const billing = decideBilling(deal, person, mapping, settings);
+    let customerId = record.customer_id;
+    if (!customerId) {
+      const customer = await this.ensureCustomer(person, email, dealId, billing, ctx);
+      if (customer.currencyCode && customer.currencyCode !== billing.currency.code) {
+        throw permanent(
+          'customer_currency_mismatch',
+          `Invoice not created: the deal is in ${billing.currency.code}, but the Zoho Books customer "${customer.name}" (${email}) is kept in ${customer.currencyCode}, and Zoho Books cannot change a customer's currency. Invoice this deal in ${customer.currencyCode}, or create a separate customer for ${billing.currency.code} in Zoho Books, then move the deal into the invoicing stage again.`,
+        );
+      }
+      customerId = customer.id;
+      record = await invoices.update(key, { customer_id: customerId });
+    }
 
-    record = await this.ensureInvoice(deal, record, customerId, ctx);
+    const remarks: string[] = [];
+    record = await this.ensureInvoice(deal, record, customerId, billing, settings, remarks, ctx);
     record = await this.ensureEmailed(record, email, ctx);
 
     const fields = [
@@ -64,7 +79,7 @@ export class InvoiceForDeal {
     await crm.writeDealFields(dealId, fields);
     record = await invoices.update(key, { state: 'linked' });
     ctx.log.info({ invoice_id: record.invoice_id, invoice_number: record.invoice_number }, 'deal invoiced and linked');
-    return { outcome: 'invoiced', invoiceId: record.invoice_id!, invoiceNumber: record.invoice_number!, customerId };
+    return { outcome: 'invoiced', invoiceId: record.invoice_id!, invoiceNumber: record.invoice_number!, customerId, remarks };
   }
 
   private async billingPerson(deal: Deal): Promise<Person> {
@@ -90,11 +105,11 @@ export class InvoiceForDeal {
   }
 
   /** Finds the customer by email or creates it, never twice: one job at a time may do so per email. */
-  private async ensureCustomer(person: Person, email: string, dealId: number, ctx: { log: Logger }): Promise<string> {
+  private async ensureCustomer(person: Person, email: string, dealId: number, billing: Billing, ctx: { log: Logger }): Promise<Customer> {
     const { customers, accounting } = this.deps;
     const contactKey = String(person.id);
     const link = await customers.forContact(contactKey);
-    if (link && link.emailKey === email) return link.customerId;
+    if (link && link.emailKey === email) return { id: link.customerId, name: person.name };
 
     // The claim belongs to the deal, not the job: any later job of this deal (jobs of one deal never run
     // together) may finish what an interrupted one started.
@@ -102,7 +117,7 @@ export class InvoiceForDeal {
     const claim = await customers.claim(email, owner, this.deps.customerClaimStaleMs);
     if (claim.kind === 'known') {
       await customers.linkContact(contactKey, claim.customerId, email);
-      return claim.customerId;
+      return { id: claim.customerId, name: person.name };
     }
     if (claim.kind === 'busy') {
       throw retryable('customer_being_created', `Another deal is creating the Zoho customer for ${email} right now; will try again in a moment.`, { retryAfterMs: 1000 });
@@ -110,7 +125,7 @@ export class InvoiceForDeal {
     let found, customer;
     try {
       found = await accounting.findCustomerByEmail(email);
-      customer = found ?? (await accounting.createCustomer(customerFromPerson(person, email)));
+      customer = found ?? (await accounting.createCustomer(customerFromPerson(person, email, billing)));
     } catch (err) {
       // Nothing was created for certain: let another deal of the same client go ahead at once.
       if (!(err instanceof RelayError && err.uncertain)) await customers.release(email, owner);
@@ -118,10 +133,18 @@ export class InvoiceForDeal {
     }
     await customers.save(email, customer.id, contactKey);
     ctx.log.info({ customer_id: customer.id, created: !found }, found ? 'customer found in Zoho by email' : 'customer created in Zoho');
-    return customer.id;
+    return customer;
   }
 
-  private async ensureInvoice(deal: Deal, record: DealInvoice, customerId: string, ctx: { log: Logger }): Promise<DealInvoice> {
+  private async ensureInvoice(
+    deal: Deal,
+    record: DealInvoice,
+    customerId: string,
+    billing: Billing,
+    settings: DraftSettings,
+    remarks: string[],
+    ctx: { log: Logger },
+  ): Promise<DealInvoice> {
     const { accounting, invoices, mapping } = this.deps;
     const key = record.deal_id;
     if (record.invoice_id) return record;
@@ -140,7 +163,11 @@ export class InvoiceForDeal {
         });
       }
     }
-    const draft = buildInvoiceDraft(deal, customerId, record.reference, mapping);
+    const products = mapping.lines.sources.includes('products') && deal.products.length ? await this.deps.crm.dealProducts(deal) : [];
+    const built = buildInvoiceDraft({ deal, products, customerId, reference: record.reference, generation: record.generation, billing }, mapping, settings);
+    remarks.push(...built.remarks);
+    if (built.remarks.length) ctx.log.info({ remarks: built.remarks, lines_from: built.source }, 'invoice lines differ from the deal amount');
+    const draft = built.draft;
     await invoices.update(key, { state: 'creating' });
     let created;
     try {

@@ -17,7 +17,7 @@ export interface Deal {
   fields: Map<number, string[]>;
   contacts: DealContactRef[];
   companyId?: number;
-  products: Array<{ id: number; quantity: number; catalogId?: number }>;
+  products: Array<{ id: number; quantity: number; catalogId?: number; priceId?: number }>;
 }
 
 export interface Person {
@@ -29,6 +29,18 @@ export interface Person {
   phones: string[];
   companyName?: string;
   fields: Map<number, string[]>;
+  /** Custom fields of the contact's company, when it has one. */
+  companyFields?: Map<number, string[]>;
+}
+
+/** A product linked to a deal, with what the catalog says about it. */
+export interface DealProduct {
+  id: number;
+  name: string;
+  quantity: number;
+  fields: Map<number, string[]>;
+  /** The price field chosen on the link itself (Kommo's price_id), if any. */
+  priceFieldId?: number;
 }
 
 export type FieldValue = string | number | boolean;
@@ -44,6 +56,8 @@ export interface CrmPort {
   addDealNote(dealId: number, text: string): Promise<void>;
   /** Texts of the deal's notes (to tell whether a note whose answer was lost was in fact added). */
   dealNoteTexts(dealId: number): Promise<string[]>;
+  /** The catalog details of the deal's linked products. */
+  dealProducts(deal: Deal): Promise<DealProduct[]>;
   /** Deals currently in any of these stages (the reconciler's question). */
   dealsInStages(stages: Array<{ pipelineId: number; statusId: number }>): Promise<Array<{ id: number; pipelineId: number; statusId: number; updatedAt: number }>>;
 }
@@ -55,8 +69,11 @@ export interface CustomerInput {
   firstName?: string;
   lastName?: string;
   phone?: string;
+  /** ISO 3166-1 alpha-2. */
   country?: string;
   currencyId?: string;
+  /** Edition-specific tax fields from the mapping (vat_treatment, gst_treatment, …). */
+  taxFields?: Record<string, string | boolean>;
 }
 
 export interface Customer {
@@ -80,7 +97,24 @@ export interface InvoiceDraft {
   lines: InvoiceLine[];
   customFields: Array<{ apiName: string; value: string }>;
   currencyId?: string;
+  exchangeRate?: number;
   date?: string;
+  invoiceNumber?: string;
+  paymentTerms?: number;
+  paymentTermsLabel?: string;
+  dueDate?: string;
+  /** An amount off the whole invoice, before tax. */
+  discount?: number;
+  taxExemptionId?: string;
+}
+
+/** What the accounting side offers, loaded at start-up and refreshed now and then. */
+export interface AccountingReference {
+  baseCurrency: string;
+  currencies: Array<{ id: string; code: string; precision: number; exchangeRate: number; isBase: boolean }>;
+  taxes: Array<{ id: string; name: string; percentage: number }>;
+  exemptions: Array<{ id: string; name: string }>;
+  items: Array<{ id: string; name: string; sku?: string; rate: number }>;
 }
 
 export interface AccountingInvoice {
@@ -116,6 +150,7 @@ export interface AccountingPort {
   createInvoice(draft: InvoiceDraft, opts: { send: boolean }): Promise<AccountingInvoice & { emailed: boolean }>;
   emailInvoice(invoiceId: string, to: string[]): Promise<void>;
   getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail>;
+  reference(opts: { exemptions: boolean }): Promise<AccountingReference>;
   invoicePayments(invoiceId: string): Promise<AccountingPayment[]>;
   /** Invoices modified at or after `since` (Zoho's last_modified_time format), oldest first. */
   invoicesModifiedSince(since: string, page: number): Promise<{ invoices: Array<Pick<AccountingInvoiceDetail, 'id' | 'status' | 'reference' | 'lastModified' | 'balance'>>; hasMore: boolean }>;

@@ -1,11 +1,13 @@
 // Zoho Books as the relay's accounting port.
-import { RelayError } from '../errors.js';
-import type { AccountingInvoice, AccountingInvoiceDetail, AccountingPayment, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../sync/ports.js';
+import { permanent, RelayError } from '../errors.js';
+import type { AccountingInvoice, AccountingInvoiceDetail, AccountingReference, AccountingPayment, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../sync/ports.js';
 import type { ZohoBooksClient } from './client.js';
 import type { ZohoContact, ZohoInvoice } from './types.js';
 
 /** Zoho Books: "The contact name already exists" (display names are unique per organization). */
 const DUPLICATE_CONTACT_NAME = 3062;
+/** Zoho: "Invoice number already exists" (documented for Zoho Invoice; Books answers the same in our tests). */
+const DUPLICATE_INVOICE_NUMBER = 1001;
 
 export class ZohoAccounting implements AccountingPort {
   constructor(private readonly client: ZohoBooksClient) {}
@@ -25,7 +27,8 @@ export class ZohoAccounting implements AccountingPort {
       contact_type: 'customer',
       customer_sub_type: input.companyName ? 'business' : 'individual',
       currency_id: input.currencyId,
-      billing_address: input.country ? { country: input.country } : undefined,
+      billing_address: input.country ? { country: countryName(input.country) } : undefined,
+      ...(input.taxFields ?? {}),
       contact_persons: [
         {
           first_name: input.firstName,
@@ -57,13 +60,27 @@ export class ZohoAccounting implements AccountingPort {
       customer_id: draft.customerId,
       reference_number: draft.reference,
       currency_id: draft.currencyId,
+      exchange_rate: draft.exchangeRate,
       date: draft.date,
+      invoice_number: draft.invoiceNumber,
+      payment_terms: draft.paymentTerms,
+      payment_terms_label: draft.paymentTermsLabel,
+      due_date: draft.dueDate,
+      discount: draft.discount,
+      discount_type: draft.discount !== undefined ? 'entity_level' : undefined,
+      is_discount_before_tax: draft.discount !== undefined ? true : undefined,
+      tax_exemption_id: draft.taxExemptionId,
       line_items: draft.lines.map((l) =>
         stripUndefined({ item_id: l.itemId, name: l.name, description: l.description, rate: l.rate, quantity: l.quantity, tax_id: l.taxId }),
       ),
       custom_fields: draft.customFields.length ? draft.customFields.map((f) => ({ api_name: f.apiName, value: f.value })) : undefined,
     });
-    const { invoice } = await this.client.createInvoice(body, { send: opts.send });
+    const { invoice } = await this.client.createInvoice(body, { send: opts.send, ignoreAutoNumber: draft.invoiceNumber !== undefined }).catch((err: unknown) => {
+      if (zohoCode(err) === DUPLICATE_INVOICE_NUMBER) {
+        throw permanent('invoice_number_taken', `Invoice not created: the invoice number ${draft.invoiceNumber} is already used in Zoho Books. Remove or renumber that invoice, or change invoice.number.template, then move the deal into the invoicing stage again.`);
+      }
+      throw err;
+    });
     // With send=true Zoho marks the invoice sent once the email went out; a draft means it did not.
     return { ...toInvoice(invoice), emailed: opts.send && invoice.status !== 'draft' };
   }
@@ -84,6 +101,27 @@ export class ZohoAccounting implements AccountingPort {
       lastModified: i.last_modified_time ?? '',
       recurringInvoiceId: i.recurring_invoice_id ? String(i.recurring_invoice_id) : undefined,
       customFields: (i.custom_fields ?? []).filter((f) => f.api_name).map((f) => ({ apiName: f.api_name!, value: String(f.value ?? '') })),
+    };
+  }
+
+  async reference(opts: { exemptions: boolean }): Promise<AccountingReference> {
+    const currencies = await this.client.listCurrencies();
+    const taxes = await this.client.listTaxes();
+    const exemptions = opts.exemptions ? await this.client.listTaxExemptions() : [];
+    const items = await this.client.listItems();
+    const base = currencies.find((c) => c.is_base_currency);
+    return {
+      baseCurrency: base?.currency_code ?? currencies[0]?.currency_code ?? 'USD',
+      currencies: currencies.map((c) => ({
+        id: String(c.currency_id),
+        code: c.currency_code,
+        precision: c.price_precision ?? 2,
+        exchangeRate: Number(c.exchange_rate ?? 1),
+        isBase: c.is_base_currency === true,
+      })),
+      taxes: taxes.map((t) => ({ id: String(t.tax_id), name: t.tax_name, percentage: Number(t.tax_percentage) })),
+      exemptions: exemptions.map((e) => ({ id: String(e.tax_exemption_id), name: e.tax_exemption_code ?? e.description ?? '' })),
+      items: items.map((i) => ({ id: String(i.item_id), name: i.name, ...(i.sku ? { sku: i.sku } : {}), rate: Number(i.rate ?? 0) })),
     };
   }
 
@@ -121,4 +159,13 @@ function zohoCode(err: unknown): number | undefined {
 
 function stripUndefined<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as T;
+}
+
+/** Zoho's billing address wants a country name; the relay works in ISO codes. */
+function countryName(code: string): string {
+  try {
+    return new Intl.DisplayNames(['en'], { type: 'region' }).of(code) ?? code;
+  } catch {
+    return code;
+  }
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { HttpService, type CallObserver, type CallOptions } from '../net/http.js';
 import { SlidingWindowLimiter, withMargin } from '../net/rate-limiter.js';
 import type { ZohoAuth } from './auth.js';
-import type { ZohoContact, ZohoCurrency, ZohoEnvelope, ZohoInvoice, ZohoOrganization, ZohoPayment, ZohoTax } from './types.js';
+import type { ZohoContact, ZohoCurrency, ZohoEnvelope, ZohoInvoice, ZohoItem, ZohoOrganization, ZohoPayment, ZohoTax, ZohoTaxExemption } from './types.js';
 
 export interface ZohoClientOptions {
   auth: ZohoAuth;
@@ -63,6 +63,21 @@ export class ZohoBooksClient {
 
   async listCurrencies(): Promise<ZohoCurrency[]> {
     return (await this.call<ZohoEnvelope & { currencies: ZohoCurrency[] }>({ method: 'GET', path: '/settings/currencies' })).currencies ?? [];
+  }
+
+  async listTaxExemptions(): Promise<ZohoTaxExemption[]> {
+    return (await this.call<ZohoEnvelope & { tax_exemptions: ZohoTaxExemption[] }>({ method: 'GET', path: '/settings/taxexemptions' })).tax_exemptions ?? [];
+  }
+
+  /** Every active item, all pages (bounded). */
+  async listItems(maxPages = 10): Promise<ZohoItem[]> {
+    const all: ZohoItem[] = [];
+    for (let page = 1; page <= maxPages; page++) {
+      const body = await this.call<ZohoEnvelope & { items: ZohoItem[]; page_context?: { has_more_page?: boolean } }>({ method: 'GET', path: '/items', params: { page, per_page: 200 } });
+      all.push(...(body.items ?? []));
+      if (!body.page_context?.has_more_page) break;
+    }
+    return all;
   }
 
   /** Zoho matches the primary contact person's email only. */

@@ -85,3 +85,17 @@ export interface ZohoPayment {
   payment_mode?: string;
   reference_number?: string;
 }
+
+export interface ZohoItem {
+  item_id: string;
+  name: string;
+  sku?: string;
+  rate?: number;
+}
+
+export interface ZohoTaxExemption {
+  tax_exemption_id: string;
+  tax_exemption_code?: string;
+  description?: string;
+  type?: string;
+}

@@ -6,12 +6,16 @@ import { RelayError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { CustomerLinks, DealInvoices } from '../../src/store/invoice-records.js';
 import { InvoiceForDeal } from '../../src/sync/invoice-for-deal.js';
-import { MemoryAccounting, MemoryCrm, sampleDeal, samplePerson } from '../support/doubles.js';
+import { MemoryAccounting, MemoryCrm, sampleDeal, samplePerson, sampleReference } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
 
 const mapping: ResolvedMapping = {
   invoiceStages: [{ pipelineId: 7710021, statusId: 61234570, label: 'Sales / Invoice' }],
   payment: { stages: [] },
+  lines: { sources: ['products', 'fields', 'deal'], products: {}, whenTotalDiffers: 'record' },
+  currency: {},
+  paymentTerms: {},
+  tax: { countryFrom: [], rules: {} },
   sendInvoice: true,
   dealFields: { invoiceId: { id: 900, name: 'Invoice ID', type: 'text' }, invoiceUrl: { id: 901, name: 'Invoice URL', type: 'url' } },
   zoho: { dealIdField: 'cf_kommo_deal_id', referenceTemplate: 'KOMMO-{deal_id}' },
@@ -32,7 +36,7 @@ describe('invoice for deal', () => {
     accounting = new MemoryAccounting();
     crm.deals.set(31700125, sampleDeal());
     crm.people.set(501, samplePerson());
-    useCase = new InvoiceForDeal({ crm, accounting, invoices: new DealInvoices(store.db), customers: new CustomerLinks(store.db), mapping, customerClaimStaleMs: 60_000 });
+    useCase = new InvoiceForDeal({ crm, accounting, invoices: new DealInvoices(store.db), customers: new CustomerLinks(store.db), mapping, settings: { get: async () => ({ reference: sampleReference(), taxRules: new Map() }) }, customerClaimStaleMs: 60_000 });
   });
   afterEach(async () => store.cleanup());
 

@@ -380,7 +380,7 @@ describe('KommoCrm', () => {
       .reply(200, contact, HAL)
       .get('/api/v4/companies/777')
       .matchHeader('authorization', BEARER)
-      .reply(200, { id: 777, name: 'Acme GmbH', custom_fields_values: null }, HAL);
+      .reply(200, { id: 777, name: 'Acme GmbH', custom_fields_values: [{ field_id: 80001, field_name: 'Country', field_code: null, values: [{ value: 'DE' }] }] }, HAL);
 
     const person = await new KommoCrm(setup()).getPerson(5001);
 
@@ -398,6 +398,7 @@ describe('KommoCrm', () => {
         [264909, [' +49 30 1234567 ']],
         [70001, ['Germany']],
       ]),
+      companyFields: new Map([[80001, ['DE']]]),
     });
   });
 

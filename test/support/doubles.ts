@@ -1,7 +1,7 @@
 // In-memory doubles of the two ports, for use-case tests. Each write can be made to fail once, before
 // or after it takes effect, to simulate a crash or a lost answer at that exact step.
 import { permanent, retryable } from '../../src/errors.js';
-import type { AccountingInvoice, AccountingInvoiceDetail, AccountingPayment, AccountingPort, CrmPort, Customer, CustomerInput, Deal, FieldValue, InvoiceDraft, Person } from '../../src/sync/ports.js';
+import type { AccountingInvoice, AccountingInvoiceDetail, AccountingPayment, AccountingPort, AccountingReference, CrmPort, Customer, CustomerInput, Deal, DealProduct, FieldValue, InvoiceDraft, Person } from '../../src/sync/ports.js';
 
 type Step = 'findCustomer' | 'createCustomer' | 'findInvoice' | 'createInvoice' | 'emailInvoice' | 'getInvoice' | 'writeDealFields' | 'addDealNote';
 type Failure = { step: Step; when: 'before' | 'after'; error?: Error };
@@ -61,6 +61,14 @@ export class MemoryCrm implements CrmPort {
   async dealNoteTexts(dealId: number) {
     this.calls++;
     return this.notes.filter((n) => n.dealId === dealId).map((n) => n.text);
+  }
+  products = new Map<number, DealProduct>();
+  async dealProducts(deal: Deal) {
+    this.calls++;
+    return deal.products.flatMap((l) => {
+      const p = this.products.get(l.id);
+      return p ? [{ ...p, quantity: l.quantity }] : [];
+    });
   }
   async dealsInStages(stages: Array<{ pipelineId: number; statusId: number }>) {
     this.calls++;
@@ -125,6 +133,12 @@ export class MemoryAccounting implements AccountingPort {
     });
   }
   payments = new Map<string, AccountingPayment[]>();
+  referenceData: AccountingReference = sampleReference();
+
+  async reference() {
+    this.count('reference');
+    return this.referenceData;
+  }
 
   async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
     this.count('getInvoice');
@@ -181,4 +195,29 @@ export function sampleDeal(overrides: Partial<Deal> = {}): Deal {
 
 export function samplePerson(overrides: Partial<Person> = {}): Person {
   return { id: 501, name: 'Anna Schmidt', firstName: 'Anna', lastName: 'Schmidt', emails: ['  Anna.Schmidt@Example.DE '], phones: ['+49 30 1234567'], companyName: 'Schmidt GmbH', fields: new Map(), ...overrides };
+}
+
+export function sampleReference(): AccountingReference {
+  return {
+    baseCurrency: 'EUR',
+    currencies: [
+      { id: '9834000000000000101', code: 'EUR', precision: 2, exchangeRate: 1, isBase: true },
+      { id: '9834000000000000102', code: 'USD', precision: 2, exchangeRate: 0.92, isBase: false },
+      { id: '9834000000000000103', code: 'GBP', precision: 2, exchangeRate: 1.17, isBase: false },
+      { id: '9834000000000000104', code: 'JPY', precision: 0, exchangeRate: 0.0061, isBase: false },
+      { id: '9834000000000000105', code: 'AUD', precision: 2, exchangeRate: 0.6, isBase: false },
+    ],
+    taxes: [
+      { id: '9834000000000000201', name: 'VAT 19%', percentage: 19 },
+      { id: '9834000000000000202', name: 'TVA 20%', percentage: 20 },
+      { id: '9834000000000000203', name: 'UK VAT 20%', percentage: 20 },
+      { id: '9834000000000000204', name: 'BTW 21%', percentage: 21 },
+      { id: '9834000000000000205', name: 'GST 10%', percentage: 10 },
+    ],
+    exemptions: [{ id: '9834000000000000301', name: 'EU reverse charge' }],
+    items: [
+      { id: '9834000000000000401', name: 'SEO audit', sku: 'SEO-1', rate: 1500 },
+      { id: '9834000000000000402', name: 'Hosting', sku: 'HOST-M', rate: 29.9 },
+    ],
+  };
 }

@@ -1,0 +1,73 @@
+// The mapping's tax rules -> Zoho tax IDs, at start-up. Tax IDs differ per organization, so the mapping
+// names taxes (or percentages, or exemptions) and this turns them into IDs; a rule that matches no tax,
+// or several, is a start-up error listing the organization's taxes.
+import type { AccountingReference } from '../sync/ports.js';
+import { normaliseCountry } from '../sync/country.js';
+import { ConfigError } from './env.js';
+import type { Mapping, TaxRule } from './mapping.js';
+
+export type CustomerTaxFields = Record<string, string | boolean>;
+
+export type ResolvedTaxRule =
+  | { kind: 'tax'; taxId: string; label: string; percentage: number; customerFields: CustomerTaxFields }
+  | { kind: 'exempt'; exemptionId: string; label: string; customerFields: CustomerTaxFields }
+  | { kind: 'none'; customerFields: CustomerTaxFields };
+
+/** Keys are ISO country codes, or '*' for every other country. */
+export type TaxRules = Map<string, ResolvedTaxRule>;
+
+export function resolveTaxRules(tax: Mapping['tax'], ref: Pick<AccountingReference, 'taxes' | 'exemptions'>): TaxRules {
+  const problems: string[] = [];
+  const rules: TaxRules = new Map();
+  const taxList = ref.taxes.map((t) => `'${t.name}' (${t.percentage} %)`).join(', ') || 'none';
+  if (tax.defaultCountry !== undefined && !normaliseCountry(tax.defaultCountry)) {
+    problems.push(`MAPPING_FILE tax.defaultCountry: '${tax.defaultCountry}' is not a country; use an ISO code such as DE or an English name.`);
+  }
+  for (const [key, rule] of Object.entries(tax.rules)) {
+    const where = `MAPPING_FILE tax.rules.${key}`;
+    const country = key === '*' ? '*' : normaliseCountry(key);
+    if (!country) {
+      problems.push(`${where}: '${key}' is not a country; use an ISO code such as DE, a country name, or "*" for all others.`);
+      continue;
+    }
+    if (rules.has(country)) {
+      problems.push(`${where}: ${country} already has a rule (two keys name the same country).`);
+      continue;
+    }
+    try {
+      rules.set(country, resolveRule(rule, ref, taxList));
+    } catch (e) {
+      problems.push(`${where}: ${(e as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return rules;
+}
+
+function resolveRule(rule: TaxRule, ref: Pick<AccountingReference, 'taxes' | 'exemptions'>, taxList: string): ResolvedTaxRule {
+  if (rule === 'none') return { kind: 'none', customerFields: {} };
+  const customerFields = rule.customer ?? {};
+  if ('none' in rule) return { kind: 'none', customerFields };
+  if ('exemption' in rule) {
+    const found = ref.exemptions.filter((e) => same(e.name, rule.exemption));
+    if (found.length !== 1) {
+      const list = ref.exemptions.map((e) => `'${e.name}'`).join(', ') || 'none';
+      throw new Error(`${found.length ? 'several' : 'no'} tax exemptions named '${rule.exemption}' in Zoho Books. Exemptions: ${list}`);
+    }
+    return { kind: 'exempt', exemptionId: found[0]!.id, label: found[0]!.name, customerFields };
+  }
+  if ('tax' in rule) {
+    const found = ref.taxes.filter((t) => same(t.name, rule.tax));
+    if (found.length === 0) throw new Error(`no tax named '${rule.tax}' in Zoho Books. Taxes: ${taxList}`);
+    if (found.length > 1) throw new Error(`several taxes are named '${rule.tax}' in Zoho Books; rename one of them there.`);
+    return { kind: 'tax', taxId: found[0]!.id, label: found[0]!.name, percentage: found[0]!.percentage, customerFields };
+  }
+  const found = ref.taxes.filter((t) => Math.abs(t.percentage - rule.percentage) < 1e-9);
+  if (found.length === 0) throw new Error(`no tax of ${rule.percentage} % in Zoho Books. Taxes: ${taxList}`);
+  if (found.length > 1) throw new Error(`several taxes are ${rule.percentage} % (${found.map((t) => `'${t.name}'`).join(', ')}); name one with { "tax": "..." }.`);
+  return { kind: 'tax', taxId: found[0]!.id, label: found[0]!.name, percentage: found[0]!.percentage, customerFields };
+}
+
+function same(a: string, b: string): boolean {
+  return a.trim().toLocaleLowerCase() === b.trim().toLocaleLowerCase();
+}
