@@ -14,7 +14,7 @@ export type FieldRef = z.infer<typeof idOrName>;
 const currencyCode = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO currency code such as EUR');
 
 /** Edition-specific customer fields Zoho wants for some countries (UK vat_treatment, India gst_treatment, …). */
-const customerTaxFields = z.record(
+const customerTaxFields = z.partialRecord(
   z.enum(['vat_treatment', 'tax_treatment', 'gst_treatment', 'gst_no', 'place_of_contact', 'country_code', 'vat_reg_no', 'tax_reg_no', 'is_taxable']),
   z.union([z.string(), z.boolean()]),
 );

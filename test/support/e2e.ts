@@ -15,9 +15,16 @@ export interface E2E {
   close(): Promise<void>;
 }
 
-export async function startE2E(opts: Omit<ScenarioOptions, 'dir'> & { env?: Record<string, string> } = {}): Promise<E2E> {
+export interface E2EOptions extends Omit<ScenarioOptions, 'dir'> {
+  env?: Record<string, string>;
+  /** Runs before the relay starts: seed more data, rewrite the mapping file. */
+  prepare?: (s: Scenario) => void | Promise<void>;
+}
+
+export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   const dir = tempDir('relay-e2e-');
   const scenario = await startScenario({ ...opts, dir: dir.path });
+  await opts.prepare?.(scenario);
   const logs: string[] = [];
   const start = async (overrides: Record<string, string> = {}) => {
     const env = parseEnv(scenario.env({ ...opts.env, ...overrides }));

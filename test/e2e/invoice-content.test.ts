@@ -1,0 +1,115 @@
+// The invoices a consulting firm with clients in six countries gets, through both sandboxes, with the
+// README's own mapping example (mapping.example.json): products, tax by country, currency, terms. Every
+// customer and invoice body is validated against Zoho's OpenAPI documents by the fake Zoho.
+import { copyFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEnv } from '../../src/config/env.js';
+import { ConfigError } from '../../src/config/env.js';
+import { createLogger } from '../../src/log.js';
+import { startRelay } from '../../src/relay.js';
+import type { Scenario } from '../../sandbox/scenario.js';
+import { startE2E, waitFor, type E2E } from '../support/e2e.js';
+
+const EXAMPLE = resolve(import.meta.dirname, '../../mapping.example.json');
+
+let e2e: E2E;
+const ids = { country: 0, companyCountry: 0, currency: 0, terms: 0, seo: 0, hosting: 0 };
+const taxes: Record<string, string> = {};
+
+function seed(s: Scenario) {
+  ids.country = s.kommo.addContactField({ name: 'Country', type: 'text' });
+  ids.companyCountry = s.kommo.addCompanyField({ name: 'Country', type: 'text' });
+  ids.currency = s.kommo.addLeadField({ name: 'Currency', type: 'select', enums: ['EUR', 'USD', 'GBP', 'AUD'] });
+  ids.terms = s.kommo.addLeadField({ name: 'Payment terms', type: 'select', enums: ['Due on receipt', 'Net 15', 'Net 30'] });
+  ids.seo = s.kommo.addProduct({ name: 'SEO audit', price: 1500, sku: 'SEO-1' });
+  ids.hosting = s.kommo.addProduct({ name: 'Managed hosting', price: 29.9, sku: 'HOST-M', description: 'Monthly hosting' });
+  for (const [name, pct] of [['VAT 19%', 19], ['TVA 20%', 20], ['BTW 21%', 21], ['UK VAT 20%', 20], ['GST 10%', 10]] as const) taxes[name] = s.zoho.addTax({ name, percentage: pct });
+  s.zoho.addCurrency({ code: 'USD', precision: 2, exchangeRate: 0.92 });
+  s.zoho.addCurrency({ code: 'GBP', precision: 2, exchangeRate: 1.17 });
+  s.zoho.addCurrency({ code: 'AUD', precision: 2, exchangeRate: 0.6 });
+  s.zoho.addItem({ name: 'SEO audit', sku: 'SEO-1', rate: 1500 });
+  copyFileSync(EXAMPLE, s.mappingFile);
+}
+
+function client(s: Scenario, country: string, currency: string | undefined, terms: string | undefined, products: Array<{ id: number; quantity: number }>, price = 3000) {
+  const contactId = s.kommo.addContact({ name: `Client ${country}`, email: `billing@${country.toLowerCase().replace(/\W/g, '')}.example`, customFields: { [ids.country]: country } });
+  const customFields: Record<number, string> = {};
+  if (currency) customFields[ids.currency] = currency;
+  if (terms) customFields[ids.terms] = terms;
+  const dealId = s.kommo.addLead({ name: `Consulting for ${country}`, price, pipelineId: s.pipelineId, statusId: s.stages.incoming, contacts: [{ id: contactId, isMain: true }], products, customFields });
+  return dealId;
+}
+
+const invoiceOf = (s: Scenario, dealId: number) => [...s.zoho.state.invoices.values()].find((i) => i.referenceNumber === `KOMMO-${dealId}`);
+
+beforeAll(async () => {
+  e2e = await startE2E({ prepare: seed });
+});
+afterAll(async () => {
+  await e2e.close();
+});
+
+describe('invoices an accountant accepts as they are', () => {
+  it('six countries: the right tax, currency, lines and terms on each, zero OpenAPI violations', async () => {
+    const s = e2e.scenario;
+    const cases = [
+      { country: 'Deutschland', currency: undefined, terms: 'Net 30', tax: 'VAT 19%', code: 'EUR', termsDays: 30 },
+      { country: 'France', currency: 'EUR', terms: 'Due on receipt', tax: 'TVA 20%', code: 'EUR', termsDays: 0 },
+      { country: 'Nederland', currency: 'EUR', terms: undefined, tax: 'BTW 21%', code: 'EUR', termsDays: 14 },
+      { country: 'UK', currency: 'GBP', terms: 'Net 15', tax: 'UK VAT 20%', code: 'GBP', termsDays: 15 },
+      { country: 'USA', currency: 'USD', terms: 'Net 30', tax: undefined, code: 'USD', termsDays: 30 },
+      { country: 'Australia', currency: 'AUD', terms: 'Net 15', tax: 'GST 10%', code: 'AUD', termsDays: 15 },
+    ];
+    const deals = cases.map((c) => client(s, c.country, c.currency, c.terms, [{ id: ids.seo, quantity: 2 }, { id: ids.hosting, quantity: 12 }], 3359));
+    s.moveToInvoice(...deals);
+    await waitFor(() => deals.every((d) => invoiceOf(s, d)?.invoiceUrl && s.kommo.state.leads.get(d)!.customFields.some((f) => f.fieldId === s.fields.invoiceUrl)), 'six invoices linked', 30_000);
+
+    cases.forEach((c, i) => {
+      const inv = invoiceOf(s, deals[i]!)!;
+      expect(inv.currencyCode).toBe(c.code);
+      expect(inv.paymentTerms).toBe(c.termsDays);
+      expect(inv.lineItems.map((l) => [l.name, l.quantity, l.rate, l.taxId || undefined])).toEqual([
+        ['SEO audit', 2, 1500, c.tax ? taxes[c.tax] : undefined],
+        ['Managed hosting', 12, 29.9, c.tax ? taxes[c.tax] : undefined],
+      ]);
+    });
+    // 2 x 1500 + 12 x 29.90 = 3358.80: the deal said 3359, the invoice follows the lines and says so.
+    const job = await e2e.relay.store.db.selectFrom('jobs').selectAll().where('deal_id', '=', String(deals[0])).where('kind', '=', 'invoice_for_deal').executeTakeFirstOrThrow();
+    expect(JSON.parse(job.result!).remarks).toEqual(['The lines total 3,358.80 EUR, the deal amount is 3,359.00 EUR (difference -0.20 EUR); the invoice follows the lines.']);
+    // New customers are created in the deal's currency and with their country.
+    const us = [...s.zoho.state.contacts.values()].find((c) => c.persons[0]?.email === 'billing@usa.example')!;
+    expect(s.zoho.state.currencies.get(us.currencyId)?.code).toBe('USD');
+    expect(us.billingAddress).toMatchObject({ country: 'United States' });
+    expect(s.zoho.violations).toEqual([]);
+  });
+
+  it('an existing customer kept in another currency: a clear error and a note on the deal', async () => {
+    const s = e2e.scenario;
+    s.zoho.addContact({ name: 'Legacy Ltd', email: 'legacy@client.example', currencyCode: 'GBP' });
+    const contactId = s.kommo.addContact({ name: 'Legacy Ltd', email: 'legacy@client.example', customFields: { [ids.country]: 'UK' } });
+    const dealId = s.kommo.addLead({ name: 'Retainer in euros', price: 500, pipelineId: s.pipelineId, statusId: s.stages.incoming, contacts: [{ id: contactId, isMain: true }], customFields: { [ids.currency]: 'EUR' } });
+    s.moveToInvoice(dealId);
+    const note = await waitFor(() => [...s.kommo.state.notes.values()].find((n) => n.entityId === dealId), 'a note');
+    expect(String(note.params.text)).toBe(
+      'Invoice not created: the deal is in EUR, but the Zoho Books customer "Legacy Ltd" (legacy@client.example) is kept in GBP, and Zoho Books cannot change a customer\'s currency. Invoice this deal in GBP, or create a separate customer for EUR in Zoho Books, then move the deal into the invoicing stage again.',
+    );
+    expect(invoiceOf(s, dealId)).toBeUndefined();
+  });
+
+  it('a mapping whose tax matches nothing in Zoho stops start-up with the list of taxes', async () => {
+    const s = e2e.scenario;
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const bad = JSON.parse(readFileSync(EXAMPLE, 'utf8'));
+    bad.tax.rules.DE = { tax: 'MwSt 19%' };
+    bad.tax.rules.GB = { percentage: 20 };
+    const file = `${e2e.dir}/bad-mapping.json`;
+    writeFileSync(file, JSON.stringify(bad));
+    const err = await startRelay(parseEnv(s.env({ MAPPING_FILE: file, DATABASE_URL: `sqlite:${e2e.dir}/bad.db` })), { log: createLogger({ level: 'silent' }) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([
+      `MAPPING_FILE tax.rules.DE: no tax named 'MwSt 19%' in Zoho Books. Taxes: 'VAT 19%' (19 %), 'TVA 20%' (20 %), 'BTW 21%' (21 %), 'UK VAT 20%' (20 %), 'GST 10%' (10 %)`,
+      `MAPPING_FILE tax.rules.GB: several taxes are 20 % ('TVA 20%', 'UK VAT 20%'); name one with { "tax": "..." }.`,
+    ]);
+  });
+});
