@@ -10,10 +10,11 @@ export function requestLog(log: Logger) {
     res.setHeader('X-Request-Id', id);
     res.locals.log = log.child({ request_id: id });
     res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { method: req.method, url: redactUrl(req.originalUrl), status: res.statusCode, ms: Math.round(ms * 100) / 100 };
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.path === '/healthz' || req.path === '/readyz' ? 'debug' : 'info';
-      (res.locals.log as Logger)[level](line, 'request');
+      const logger = res.locals.log as Logger;
+      if (!logger.isLevelEnabled(level)) return;
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      logger[level]({ method: req.method, url: redactUrl(req.originalUrl), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
     });
     next();
   };

