@@ -179,6 +179,13 @@ function relaxKnownOverstrictness(root: Json): void {
       requireOneOf(arrayItems(root, schema), 'customfield_id', ['customfield_id', 'api_name', 'label']);
     }
   });
+  // recurrence_frequency enumerates only `weeks`, while reference/zoho-books.md ("recurrence_frequency
+  // (weeks, months, …)") and Zoho's own recurring-invoice screen offer days, weeks, months and years.
+  const components = (root.components as Json | undefined)?.schemas as Json | undefined;
+  const frequency = components?.recurrence_frequency as Json | undefined;
+  if (frequency && Array.isArray(frequency.enum) && frequency.enum.length === 1 && frequency.enum[0] === 'weeks') {
+    frequency.enum = ['days', 'weeks', 'months', 'years'];
+  }
 }
 
 /** Replaces `required: [field]` with "at least one of `alternatives` is present". */

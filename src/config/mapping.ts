@@ -87,6 +87,27 @@ export const mappingSchema = z
         invoiceNumber: idOrName.optional(),
       })
       .strict(),
+    retainer: z
+      .object({
+        /** Entering one of these starts (or resumes) the deal's recurring invoice. A bare name means that stage in any pipeline. */
+        startStages: z.array(stageRef).min(1),
+        /** Entering one of these stops it (e.g. "Completed", or 143 for Closed - lost). */
+        stopStages: z.array(stageRef).default([]),
+        /** A deal field such as "monthly", "every 2 weeks", "quarterly"; else `every` x `frequency`. */
+        frequencyField: idOrName.optional(),
+        frequency: z.enum(['days', 'weeks', 'months', 'years']).default('months'),
+        every: z.number().int().min(1).max(365).default(1),
+        startDateField: idOrName.optional(),
+        endDateField: idOrName.optional(),
+        /** The deal field that receives the recurring invoice's ID. */
+        recurringIdField: idOrName,
+        /** Name of the recurring profile in Zoho ({deal_id} replaced); unique per deal. */
+        nameTemplate: z.string().trim().refine((t) => t.includes('{deal_id}'), 'must contain {deal_id}').default('Kommo deal {deal_id}'),
+        /** A fully paid invoice of the retainer moves the deal to payment.stage too (default: notes only). */
+        moveOnPayment: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
     payment: z
       .object({
         /** Where a fully paid deal goes. A bare stage name means "that stage of the deal's own pipeline". */

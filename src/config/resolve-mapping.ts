@@ -23,8 +23,22 @@ export interface ResolvedLines {
   whenTotalDiffers: 'record' | 'discount';
 }
 
+export interface ResolvedRetainer {
+  startStages: ResolvedStage[];
+  stopStages: ResolvedStage[];
+  frequencyField?: ResolvedField;
+  frequency: 'days' | 'weeks' | 'months' | 'years';
+  every: number;
+  startDateField?: ResolvedField;
+  endDateField?: ResolvedField;
+  recurringIdField: ResolvedField;
+  nameTemplate: string;
+  moveOnPayment: boolean;
+}
+
 export interface ResolvedMapping {
   invoiceStages: ResolvedStage[];
+  retainer?: ResolvedRetainer;
   lines: ResolvedLines;
   numberTemplate?: string;
   currency: { field?: ResolvedField; default?: string };
@@ -84,6 +98,41 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
     }
   });
   const paidField = field('payment.paidField', m.payment.paidField);
+  let retainer: ResolvedRetainer | undefined;
+  if (m.retainer) {
+    const r = m.retainer;
+    const stagesOf = (key: string, refs: StageRef[]) =>
+      refs.flatMap((ref, i) => {
+        try {
+          return resolveStageInEachPipeline(ref, kommo.pipelines);
+        } catch (e) {
+          problems.push(`MAPPING_FILE retainer.${key}[${i}]: ${(e as Error).message}`);
+          return [];
+        }
+      });
+    const recurringIdField = field('retainer.recurringIdField', r.recurringIdField);
+    const frequencyField = field('retainer.frequencyField', r.frequencyField);
+    const startDateField = field('retainer.startDateField', r.startDateField);
+    const endDateField = field('retainer.endDateField', r.endDateField);
+    const startStages = stagesOf('startStages', r.startStages);
+    const stopStages = stagesOf('stopStages', r.stopStages);
+    const clash = startStages.find((s) => stages.some((i) => i.statusId === s.statusId && i.pipelineId === s.pipelineId));
+    if (clash) problems.push(`MAPPING_FILE retainer.startStages: ${clash.label} is also an invoicing stage (invoice.stages); a deal is either invoiced once or billed on a schedule.`);
+    if (recurringIdField) {
+      retainer = {
+        startStages,
+        stopStages,
+        frequency: r.frequency,
+        every: r.every,
+        recurringIdField,
+        nameTemplate: r.nameTemplate,
+        moveOnPayment: r.moveOnPayment,
+        ...(frequencyField ? { frequencyField } : {}),
+        ...(startDateField ? { startDateField } : {}),
+        ...(endDateField ? { endDateField } : {}),
+      };
+    }
+  }
   const lines = m.invoice.lines;
   const productField = (key: string, ref: FieldRef | undefined, code: string): number | undefined => {
     const list = kommo.productFields ?? [];
@@ -115,6 +164,7 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
   if (problems.length || !invoiceId || !invoiceUrl) throw new ConfigError(problems);
   return {
     invoiceStages: stages,
+    ...(retainer ? { retainer } : {}),
     lines: { sources: lines.sources, products, ...(lineFields ? { fields: lineFields } : {}), whenTotalDiffers: lines.whenTotalDiffers },
     ...(m.invoice.number ? { numberTemplate: m.invoice.number.template } : {}),
     currency: { ...(currencyField ? { field: currencyField } : {}), ...(m.invoice.currency.default ? { default: m.invoice.currency.default } : {}) },
@@ -152,10 +202,12 @@ function resolveStage(ref: StageRef, pipelines: KommoPipeline[]): ResolvedStage 
   throw new Error(`stage ${JSON.stringify(stage)} exists in several pipelines (${matches.map((m) => m.p.name).join(', ')}): write it as { "pipeline": "...", "stage": ${JSON.stringify(stage)} }`);
 }
 
-/** A bare stage name resolves in every pipeline that has it (a deal moves within its own pipeline). */
+/** A bare stage name (or ID, such as 143 "Closed - lost" which every pipeline has) resolves in every
+ *  pipeline that has it: a deal moves within its own pipeline. */
 function resolveStageInEachPipeline(ref: StageRef, pipelines: KommoPipeline[]): ResolvedStage[] {
-  if (typeof ref !== 'string') return [resolveStage(ref, pipelines)];
-  const found = pipelines.flatMap((p) => p._embedded.statuses.filter((s) => same(s.name, ref)).map((s) => ({ pipelineId: p.id, statusId: s.id, label: `${p.name} / ${s.name}` })));
+  if (typeof ref === 'object') return [resolveStage(ref, pipelines)];
+  const matches = (s: { id: number; name: string }) => (typeof ref === 'number' ? s.id === ref : same(s.name, ref));
+  const found = pipelines.flatMap((p) => p._embedded.statuses.filter(matches).map((s) => ({ pipelineId: p.id, statusId: s.id, label: `${p.name} / ${s.name}` })));
   if (found.length === 0) return [resolveStage(ref, pipelines)]; // throws, listing what exists
   return found;
 }

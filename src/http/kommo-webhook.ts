@@ -1,12 +1,12 @@
 // Kommo's webhooks: unsigned form bodies, so the URL secret, the account check and re-reading the deal
 // through the API are what keep them honest.
-import type { ResolvedStage } from '../config/resolve-mapping.js';
+import type { StageTrigger } from '../sync/triggers.js';
 import { parseKommoWebhook, WebhookParseError } from '../kommo/webhook.js';
 import { kommoInboxItems } from '../sync/triggers.js';
 import { WebhookRejection, type WebhookSource } from './webhook-route.js';
 
 export interface KommoWebhookOptions {
-  invoiceStages: ResolvedStage[];
+  triggers: StageTrigger[];
   /** The Kommo account the relay serves; webhooks from any other are refused. */
   account: { id?: number; subdomain?: string };
 }
@@ -24,7 +24,7 @@ export function kommoWebhookSource(opts: KommoWebhookOptions): WebhookSource {
       }
       const mismatch = accountMismatch(hook.account, opts.account);
       if (mismatch) throw new WebhookRejection(403, 'wrong_account', mismatch);
-      return kommoInboxItems(hook, opts.invoiceStages);
+      return kommoInboxItems(hook, opts.triggers);
     },
   };
 }

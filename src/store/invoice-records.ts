@@ -54,7 +54,7 @@ export class DealInvoices {
   }
 }
 
-export type CustomerClaim = { kind: 'known'; customerId: string } | { kind: 'claimed' } | { kind: 'busy' };
+export type CustomerClaim = { kind: 'known'; customerId: string; currencyCode?: string } | { kind: 'claimed' } | { kind: 'busy' };
 
 export class CustomerLinks {
   constructor(
@@ -62,9 +62,14 @@ export class CustomerLinks {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async forContact(kommoContactId: string): Promise<{ customerId: string; emailKey: string } | undefined> {
-    const row = await this.db.selectFrom('contact_links').selectAll().where('kommo_contact_id', '=', kommoContactId).executeTakeFirst();
-    return row ? { customerId: row.customer_id, emailKey: row.email_key } : undefined;
+  async forContact(kommoContactId: string): Promise<{ customerId: string; emailKey: string; currencyCode?: string } | undefined> {
+    const row = await this.db
+      .selectFrom('contact_links as l')
+      .leftJoin('customers as c', 'c.email_key', 'l.email_key')
+      .select(['l.customer_id', 'l.email_key', 'c.currency_code'])
+      .where('l.kommo_contact_id', '=', kommoContactId)
+      .executeTakeFirst();
+    return row ? { customerId: row.customer_id, emailKey: row.email_key, ...(row.currency_code ? { currencyCode: row.currency_code } : {}) } : undefined;
   }
 
   /**
@@ -76,11 +81,11 @@ export class CustomerLinks {
     return this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('customers')
-        .values({ email_key: emailKey, customer_id: null, claimed_by: owner, claimed_at: now, updated_at: now })
+        .values({ email_key: emailKey, customer_id: null, currency_code: null, claimed_by: owner, claimed_at: now, updated_at: now })
         .onConflict((oc) => oc.column('email_key').doNothing())
         .execute();
       const row = await trx.selectFrom('customers').selectAll().where('email_key', '=', emailKey).executeTakeFirstOrThrow();
-      if (row.customer_id) return { kind: 'known', customerId: row.customer_id } as const;
+      if (row.customer_id) return { kind: 'known', customerId: row.customer_id, ...(row.currency_code ? { currencyCode: row.currency_code } : {}) } as const;
       if (row.claimed_by === owner) return { kind: 'claimed' } as const;
       if (row.claimed_at !== null && now - Number(row.claimed_at) < staleMs) return { kind: 'busy' } as const;
       const taken = await trx
@@ -97,13 +102,14 @@ export class CustomerLinks {
     await this.db.deleteFrom('customers').where('email_key', '=', emailKey).where('claimed_by', '=', owner).where('customer_id', 'is', null).execute();
   }
 
-  async save(emailKey: string, customerId: string, kommoContactId: string): Promise<void> {
+  async save(emailKey: string, customerId: string, kommoContactId: string, currencyCode?: string): Promise<void> {
     const now = this.now();
+    const currency = currencyCode ?? null;
     await this.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('customers')
-        .values({ email_key: emailKey, customer_id: customerId, claimed_by: null, claimed_at: null, updated_at: now })
-        .onConflict((oc) => oc.column('email_key').doUpdateSet({ customer_id: customerId, claimed_by: null, claimed_at: null, updated_at: now }))
+        .values({ email_key: emailKey, customer_id: customerId, currency_code: currency, claimed_by: null, claimed_at: null, updated_at: now })
+        .onConflict((oc) => oc.column('email_key').doUpdateSet({ customer_id: customerId, currency_code: currency, claimed_by: null, claimed_at: null, updated_at: now }))
         .execute();
       await this.linkContact(kommoContactId, customerId, emailKey, trx);
     });

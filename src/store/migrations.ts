@@ -127,6 +127,62 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('invoice_links_deal').on('invoice_links').column('deal_id').execute();
       },
     },
+    '0003_connections': {
+      async up(db: Kysely<unknown>) {
+        // OAuth connections of both sides (tokens encrypted), and the OAuth states waiting for a callback.
+        await db.schema
+          .createTable('connections')
+          .addColumn('side', 'text', (c) => c.primaryKey())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('access_token', 'text')
+          .addColumn('refresh_token', 'text')
+          .addColumn('access_expires_at', 'bigint')
+          .addColumn('refresh_expires_at', 'bigint')
+          .addColumn('generation', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('refresh_lease_until', 'bigint')
+          .addColumn('refresh_lease_owner', 'text')
+          .addColumn('accounts_server', 'text')
+          .addColumn('data_centre', 'text')
+          .addColumn('api_domain', 'text')
+          .addColumn('organization_id', 'text')
+          .addColumn('organization_name', 'text')
+          .addColumn('organizations', 'text')
+          .addColumn('account_id', 'text')
+          .addColumn('account_name', 'text')
+          .addColumn('env_seed_hash', 'text')
+          .addColumn('last_error', 'text')
+          .addColumn('last_error_at', 'bigint')
+          .addColumn('connected_at', 'bigint', (c) => c.notNull())
+          .addColumn('refreshed_at', 'bigint')
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('oauth_states')
+          .addColumn('state_hash', 'text', (c) => c.primaryKey())
+          .addColumn('side', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0004_retainers_and_currency': {
+      async up(db: Kysely<unknown>) {
+        // One recurring profile per retainer deal, started, stopped and resumed with the deal's stage.
+        await db.schema
+          .createTable('deal_recurring')
+          .addColumn('deal_id', 'text', (c) => c.primaryKey())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('customer_id', 'text')
+          .addColumn('recurrence_id', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('deal_recurring_recurrence').on('deal_recurring').column('recurrence_id').execute();
+        // A repeat customer costs no search, so its currency is remembered to catch a deal in another one.
+        await db.schema.alterTable('customers').addColumn('currency_code', 'text').execute();
+      },
+    },
   };
 }
 

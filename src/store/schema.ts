@@ -69,6 +69,7 @@ export interface CustomersTable {
   /** Normalised email (trimmed, lower case). */
   email_key: string;
   customer_id: string | null;
+  currency_code: string | null;
   /** Job that is creating the customer right now; others wait so no duplicate is created. */
   claimed_by: string | null;
   claimed_at: number | null;
@@ -107,6 +108,50 @@ export interface InvoiceLinksTable {
   updated_at: number;
 }
 
+export type ConnectionSide = 'kommo' | 'zoho';
+
+/** One row per side connected through OAuth. Token columns hold AES-256-GCM ciphertext (security/crypto.ts). */
+export interface ConnectionsTable {
+  side: ConnectionSide;
+  /** 'lost': the provider refused the refresh token; only a reconnect helps. */
+  status: 'connected' | 'lost';
+  access_token: string | null;
+  refresh_token: string | null;
+  access_expires_at: number | null;
+  refresh_expires_at: number | null;
+  /** Bumped by every rotation and every reconnect: the compare-and-swap key between processes. */
+  generation: number;
+  /** A process refreshing right now holds this lease, so no other spends the same single-use refresh token. */
+  refresh_lease_until: number | null;
+  refresh_lease_owner: string | null;
+  /** Zoho: the accounts server that issued the refresh token, its data centre and api_domain. */
+  accounts_server: string | null;
+  data_centre: string | null;
+  api_domain: string | null;
+  /** Zoho Books organization chosen for this connection, and the ones to choose from (JSON). */
+  organization_id: string | null;
+  organization_name: string | null;
+  organizations: string | null;
+  /** Kommo account (or Zoho user) the tokens belong to, for the connection page. */
+  account_id: string | null;
+  account_name: string | null;
+  /** sha256 of the KOMMO_REFRESH_TOKEN that seeded this row: the same value is never used twice. */
+  env_seed_hash: string | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  connected_at: number;
+  refreshed_at: number | null;
+  updated_at: number;
+}
+
+/** OAuth `state` values between the redirect and the callback: single use, expiring, stored hashed. */
+export interface OAuthStatesTable {
+  state_hash: string;
+  side: ConnectionSide;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface Schema {
   events: EventsTable;
   jobs: JobsTable;
@@ -117,4 +162,17 @@ export interface Schema {
   kv: KvTable;
   deal_notes: DealNotesTable;
   invoice_links: InvoiceLinksTable;
+  connections: ConnectionsTable;
+  oauth_states: OAuthStatesTable;
+  deal_recurring: DealRecurringTable;
+}
+
+export interface DealRecurringTable {
+  deal_id: string;
+  state: 'creating' | 'active' | 'stopped';
+  name: string;
+  customer_id: string | null;
+  recurrence_id: string | null;
+  created_at: number;
+  updated_at: number;
 }

@@ -2,22 +2,19 @@
 // deal_invoices row is the intent record: it is written before each remote write, so after a crash or an
 // uncertain answer the next attempt looks in Zoho before it creates anything.
 import type { ResolvedMapping } from '../config/resolve-mapping.js';
-import { permanent, retryable, RelayError } from '../errors.js';
+import { permanent, RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { CustomerLinks, DealInvoice, DealInvoices } from '../store/invoice-records.js';
-import { billingContact, buildInvoiceDraft, customerFromPerson, decideBilling, isEmail, normaliseEmail, referenceFor, type Billing, type DraftSettings } from './invoice-draft.js';
-import type { AccountingPort, CrmPort, Customer, Deal, Person } from './ports.js';
+import type { DealInvoice, DealInvoices } from '../store/invoice-records.js';
+import type { BillingParty } from './billing-party.js';
+import { buildInvoiceDraft, referenceFor, type Billing, type DraftSettings } from './invoice-draft.js';
+import type { AccountingPort, CrmPort, Deal } from './ports.js';
 
 export interface InvoiceForDealDeps {
   crm: CrmPort;
   accounting: AccountingPort;
   invoices: DealInvoices;
-  customers: CustomerLinks;
+  party: BillingParty;
   mapping: ResolvedMapping;
-  /** Currencies, taxes and items of the accounting side, with the mapping's tax rules resolved. */
-  settings: { get(): Promise<DraftSettings> };
-  /** How long another job's claim on creating a customer is honoured before it is taken over. */
-  customerClaimStaleMs: number;
 }
 
 export type InvoiceOutcome =
@@ -50,20 +47,11 @@ export class InvoiceForDeal {
       record = await invoices.start(key, referenceFor(mapping.zoho.referenceTemplate, dealId, 1));
     }
 
-    const person = await this.billingPerson(deal);
-    const email = this.billingEmail(person);
-    const settings = await this.deps.settings.get();
-    const billing = decideBilling(deal, person, mapping, settings);
+    const party = await this.deps.party.of(deal);
+    const { email, billing, settings } = party;
     let customerId = record.customer_id;
     if (!customerId) {
-      const customer = await this.ensureCustomer(person, email, dealId, billing, ctx);
-      if (customer.currencyCode && customer.currencyCode !== billing.currency.code) {
-        throw permanent(
-          'customer_currency_mismatch',
-          `Invoice not created: the deal is in ${billing.currency.code}, but the Zoho Books customer "${customer.name}" (${email}) is kept in ${customer.currencyCode}, and Zoho Books cannot change a customer's currency. Invoice this deal in ${customer.currencyCode}, or create a separate customer for ${billing.currency.code} in Zoho Books, then move the deal into the invoicing stage again.`,
-        );
-      }
-      customerId = customer.id;
+      customerId = (await this.deps.party.customer(party, dealId, ctx)).id;
       record = await invoices.update(key, { customer_id: customerId });
     }
 
@@ -80,60 +68,6 @@ export class InvoiceForDeal {
     record = await invoices.update(key, { state: 'linked' });
     ctx.log.info({ invoice_id: record.invoice_id, invoice_number: record.invoice_number }, 'deal invoiced and linked');
     return { outcome: 'invoiced', invoiceId: record.invoice_id!, invoiceNumber: record.invoice_number!, customerId, remarks };
-  }
-
-  private async billingPerson(deal: Deal): Promise<Person> {
-    const contactId = billingContact(deal);
-    if (contactId === undefined) {
-      throw permanent('deal_has_no_contact', 'Invoice not created: the deal has no contact. Add the client as a contact with an email, then move the deal into the invoicing stage again.');
-    }
-    const person = await this.deps.crm.getPerson(contactId);
-    if (!person) throw permanent('contact_not_found', `Invoice not created: the deal's contact ${contactId} no longer exists in Kommo. Link an existing contact, then move the deal into the invoicing stage again.`);
-    return person;
-  }
-
-  private billingEmail(person: Person): string {
-    const raw = person.emails[0];
-    if (!raw) {
-      throw permanent('contact_missing_email', `Invoice not created: the contact "${person.name}" has no email. Add an email to the contact, then move the deal into the invoicing stage again.`);
-    }
-    const email = normaliseEmail(raw);
-    if (!isEmail(email)) {
-      throw permanent('contact_invalid_email', `Invoice not created: the contact "${person.name}" has an invalid email ("${raw.trim()}"). Correct it, then move the deal into the invoicing stage again.`);
-    }
-    return email;
-  }
-
-  /** Finds the customer by email or creates it, never twice: one job at a time may do so per email. */
-  private async ensureCustomer(person: Person, email: string, dealId: number, billing: Billing, ctx: { log: Logger }): Promise<Customer> {
-    const { customers, accounting } = this.deps;
-    const contactKey = String(person.id);
-    const link = await customers.forContact(contactKey);
-    if (link && link.emailKey === email) return { id: link.customerId, name: person.name };
-
-    // The claim belongs to the deal, not the job: any later job of this deal (jobs of one deal never run
-    // together) may finish what an interrupted one started.
-    const owner = `deal:${dealId}`;
-    const claim = await customers.claim(email, owner, this.deps.customerClaimStaleMs);
-    if (claim.kind === 'known') {
-      await customers.linkContact(contactKey, claim.customerId, email);
-      return { id: claim.customerId, name: person.name };
-    }
-    if (claim.kind === 'busy') {
-      throw retryable('customer_being_created', `Another deal is creating the Zoho customer for ${email} right now; will try again in a moment.`, { retryAfterMs: 1000 });
-    }
-    let found, customer;
-    try {
-      found = await accounting.findCustomerByEmail(email);
-      customer = found ?? (await accounting.createCustomer(customerFromPerson(person, email, billing)));
-    } catch (err) {
-      // Nothing was created for certain: let another deal of the same client go ahead at once.
-      if (!(err instanceof RelayError && err.uncertain)) await customers.release(email, owner);
-      throw err;
-    }
-    await customers.save(email, customer.id, contactKey);
-    ctx.log.info({ customer_id: customer.id, created: !found }, found ? 'customer found in Zoho by email' : 'customer created in Zoho');
-    return customer;
   }
 
   private async ensureInvoice(

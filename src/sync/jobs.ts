@@ -6,13 +6,15 @@ import type { NoteOnce } from './deal-notes.js';
 import type { InvoiceForDeal } from './invoice-for-deal.js';
 import type { PaymentToDeal } from './payment-to-deal.js';
 import { PAYMENT_JOB } from './payment-triggers.js';
-import { dealLane, INVOICE_JOB } from './triggers.js';
+import type { RetainerForDeal } from './retainer-for-deal.js';
+import { dealLane, INVOICE_JOB, RETAINER_JOB } from './triggers.js';
 
 export const DEAL_NOTE_JOB = 'deal_note';
 
 export interface HandlerDeps {
   invoiceForDeal: InvoiceForDeal;
   paymentToDeal: PaymentToDeal;
+  retainerForDeal: RetainerForDeal;
   notes: NoteOnce;
   queue: JobQueue;
 }
@@ -37,6 +39,16 @@ export function createJobHandlers(deps: HandlerDeps): Record<string, JobHandler>
           dealId: String(dealId),
           payload: { dealId, key: `failure:${job.id}:${job.attempts}`, text: failureNote(err, job.attempts) },
         });
+      },
+    },
+    [RETAINER_JOB]: {
+      run: (job, ctx) => deps.retainerForDeal.run(dealIdOf(job.payload), { log: ctx.log }),
+      async onFinalFailure(job, err) {
+        const dealId = dealIdOf(job.payload);
+        const text = err.retryable
+          ? `Recurring invoice not changed yet: the relay gave up after ${job.attempts} attempts. Last error: ${err.message}`
+          : err.message.replace(/^Invoice not created/, 'Recurring invoice not created');
+        await deps.queue.enqueue({ kind: DEAL_NOTE_JOB, lane: dealLane(dealId), dealId: String(dealId), payload: { dealId, key: `failure:${job.id}:${job.attempts}`, text } });
       },
     },
     [PAYMENT_JOB]: {

@@ -6,6 +6,7 @@ import { permanent } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DealInvoices } from '../store/invoice-records.js';
 import type { InvoiceLinks } from '../store/payment-records.js';
+import type { DealRecurringProfiles } from '../store/recurring-records.js';
 import type { NoteOnce } from './deal-notes.js';
 import { currencyDigits, formatMinor, toMinor } from './money.js';
 import type { AccountingInvoiceDetail, AccountingPayment, AccountingPort, CrmPort, FieldValue } from './ports.js';
@@ -15,8 +16,9 @@ export interface PaymentToDealDeps {
   accounting: AccountingPort;
   invoices: DealInvoices;
   links: InvoiceLinks;
+  profiles: DealRecurringProfiles;
   notes: NoteOnce;
-  mapping: Pick<ResolvedMapping, 'payment' | 'zoho'>;
+  mapping: Pick<ResolvedMapping, 'payment' | 'zoho' | 'retainer'>;
 }
 
 export type PaymentOutcome =
@@ -30,7 +32,7 @@ export class PaymentToDeal {
   async run(invoiceId: string, ctx: { log: Logger }): Promise<PaymentOutcome> {
     const { accounting, links } = this.deps;
     const invoice = await accounting.getInvoice(invoiceId);
-    const dealId = await this.findDeal(invoice);
+    const { dealId, retainer } = await this.findDeal(invoice);
     if (dealId === undefined) {
       ctx.log.info({ invoice_id: invoiceId }, 'invoice is not linked to any Kommo deal; nothing to do');
       return { outcome: 'not_ours', invoiceId };
@@ -51,20 +53,27 @@ export class PaymentToDeal {
 
     const paid = invoice.status === 'paid' || (invoice.balance <= 0 && payments.length > 0);
     let moved = false;
-    if (paid) moved = await this.markPaid(dealId, invoice, payments, log);
+    // A retainer's invoices are noted; they move the deal only when the mapping asks for it.
+    if (paid && (!retainer || this.deps.mapping.retainer?.moveOnPayment)) moved = await this.markPaid(dealId, invoice, payments, log);
     await links.upsert(invoice.id, String(dealId), { version: invoiceVersion(invoice) });
     log.info({ notes_added: notesAdded, paid, moved }, 'payments brought to the deal');
     return { outcome: 'noted', dealId, notesAdded, paid, moved };
   }
 
-  /** The relay's own record first, then the invoice's deal custom field, then the reference number. */
-  private async findDeal(invoice: AccountingInvoiceDetail): Promise<number | undefined> {
+  /** The relay's own records first (invoices it created, retainer profiles), then the invoice's deal
+   *  custom field, then the reference number. */
+  private async findDeal(invoice: AccountingInvoiceDetail): Promise<{ dealId?: number; retainer: boolean }> {
+    if (invoice.recurringInvoiceId) {
+      const profile = await this.deps.profiles.findByRecurrenceId(invoice.recurringInvoiceId);
+      if (profile) return { dealId: Number(profile.deal_id), retainer: true };
+    }
     const known = (await this.deps.links.get(invoice.id))?.deal_id ?? (await this.deps.invoices.findByInvoiceId(invoice.id))?.deal_id;
-    if (known) return Number(known);
+    if (known) return { dealId: Number(known), retainer: false };
     const field = this.deps.mapping.zoho.dealIdField;
     const fromField = field ? invoice.customFields.find((f) => f.apiName === field)?.value : undefined;
-    if (fromField && /^\d+$/.test(fromField.trim())) return Number(fromField.trim());
-    return dealIdFromReference(invoice.reference, this.deps.mapping.zoho.referenceTemplate);
+    if (fromField && /^\d+$/.test(fromField.trim())) return { dealId: Number(fromField.trim()), retainer: invoice.recurringInvoiceId !== undefined };
+    const fromReference = dealIdFromReference(invoice.reference, this.deps.mapping.zoho.referenceTemplate);
+    return { ...(fromReference !== undefined ? { dealId: fromReference } : {}), retainer: invoice.recurringInvoiceId !== undefined };
   }
 
   /** Once per invoice: the paid field and the move to the paid stage of the deal's own pipeline. */

@@ -108,6 +108,21 @@ export interface InvoiceDraft {
   taxExemptionId?: string;
 }
 
+export interface RecurringDraft extends Omit<InvoiceDraft, 'invoiceNumber' | 'dueDate' | 'date'> {
+  /** Unique per organization: the relay derives it from the deal so a retry can find it. */
+  name: string;
+  frequency: 'days' | 'weeks' | 'months' | 'years';
+  repeatEvery: number;
+  startDate: string;
+  endDate?: string;
+}
+
+export interface RecurringProfile {
+  id: string;
+  name: string;
+  status: string;
+}
+
 /** What the accounting side offers, loaded at start-up and refreshed now and then. */
 export interface AccountingReference {
   baseCurrency: string;
@@ -152,6 +167,9 @@ export interface AccountingPort {
   getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail>;
   reference(opts: { exemptions: boolean }): Promise<AccountingReference>;
   invoicePayments(invoiceId: string): Promise<AccountingPayment[]>;
+  createRecurring(draft: RecurringDraft): Promise<RecurringProfile>;
+  findRecurringByName(name: string): Promise<RecurringProfile | undefined>;
+  setRecurringActive(id: string, active: boolean): Promise<void>;
   /** Invoices modified at or after `since` (Zoho's last_modified_time format), oldest first. */
-  invoicesModifiedSince(since: string, page: number): Promise<{ invoices: Array<Pick<AccountingInvoiceDetail, 'id' | 'status' | 'reference' | 'lastModified' | 'balance'>>; hasMore: boolean }>;
+  invoicesModifiedSince(since: string, page: number): Promise<{ invoices: Array<Pick<AccountingInvoiceDetail, 'id' | 'status' | 'reference' | 'lastModified' | 'balance' | 'recurringInvoiceId'>>; hasMore: boolean }>;
 }

@@ -13,7 +13,8 @@ import type { InvoiceLinks } from '../store/payment-records.js';
 import { dealIdFromReference, invoiceVersion } from './payment-to-deal.js';
 import { PAYMENT_JOB, zohoVersionDedupKey } from './payment-triggers.js';
 import type { AccountingPort, CrmPort } from './ports.js';
-import { dealInStageItem, dealLane, INVOICE_JOB } from './triggers.js';
+import type { DealRecurringProfiles } from '../store/recurring-records.js';
+import { dealInStageItem, dealLane, INVOICE_JOB, RETAINER_JOB, stageTriggers, triggerFor } from './triggers.js';
 
 export interface ReconcilerDeps {
   db: Db;
@@ -22,8 +23,9 @@ export interface ReconcilerDeps {
   accounting: AccountingPort;
   invoices: DealInvoices;
   links: InvoiceLinks;
+  profiles: DealRecurringProfiles;
   kv: KeyValue;
-  mapping: Pick<ResolvedMapping, 'invoiceStages' | 'zoho'>;
+  mapping: Pick<ResolvedMapping, 'invoiceStages' | 'retainer' | 'zoho'>;
   log: Logger;
   /** How far back the first sweep looks for paid invoices. */
   firstLookbackMs?: number;
@@ -86,18 +88,30 @@ export class Reconciler {
     return result;
   }
 
+  /** One Kommo query for every stage that triggers something; each deal found is checked against our records. */
   private async missedDeals(result: SweepResult): Promise<void> {
-    const { crm, invoices, queue, mapping } = this.deps;
-    if (mapping.invoiceStages.length === 0) return;
-    const deals = await crm.dealsInStages(mapping.invoiceStages);
+    const { crm, queue, mapping } = this.deps;
+    const triggers = stageTriggers(mapping);
+    const stages = triggers.flatMap((t) => t.stages);
+    if (stages.length === 0) return;
+    const deals = await crm.dealsInStages(stages);
     result.dealsChecked = deals.length;
     const items: InboxItem[] = [];
     for (const d of deals) {
-      if ((await invoices.get(String(d.id)))?.state === 'linked') continue;
-      if (await queue.hasActive(INVOICE_JOB, String(d.id))) continue;
-      items.push(dealInStageItem({ dealId: d.id, pipelineId: d.pipelineId, statusId: d.statusId, version: String(d.updatedAt) }, 'reconciler', { found: 'deal in invoicing stage', ...d }));
+      const found = triggerFor(triggers, d.statusId, d.pipelineId);
+      if (!found || !(await this.needsWork(found.trigger.jobKind, d))) continue;
+      if (await queue.hasActive(found.trigger.jobKind, String(d.id))) continue;
+      items.push(dealInStageItem({ dealId: d.id, pipelineId: d.pipelineId, statusId: d.statusId, version: String(d.updatedAt) }, found.trigger, 'reconciler', { found: `deal in ${found.stage.label}`, ...d }));
     }
     result.invoiceJobs = (await acceptEvents(this.deps.db, queue, items)).jobIds.length;
+  }
+
+  private async needsWork(jobKind: string, d: { id: number; pipelineId: number; statusId: number }): Promise<boolean> {
+    if (jobKind === INVOICE_JOB) return (await this.deps.invoices.get(String(d.id)))?.state !== 'linked';
+    if (jobKind !== RETAINER_JOB || !this.deps.mapping.retainer) return false;
+    const profile = await this.deps.profiles.get(String(d.id));
+    const inStart = this.deps.mapping.retainer.startStages.some((s) => s.statusId === d.statusId && s.pipelineId === d.pipelineId);
+    return inStart ? profile?.state !== 'active' : profile?.state === 'active';
   }
 
   private async missedPayments(result: SweepResult): Promise<void> {
@@ -116,7 +130,8 @@ export class Reconciler {
         const version = invoiceVersion(inv);
         const link = await links.get(inv.id);
         if (link?.version === version) continue; // this version was handled
-        const dealId = link?.deal_id ?? (await invoices.findByInvoiceId(inv.id))?.deal_id ?? dealIdFromReference(inv.reference, mapping.zoho.referenceTemplate);
+        const fromProfile = inv.recurringInvoiceId ? (await this.deps.profiles.findByRecurrenceId(inv.recurringInvoiceId))?.deal_id : undefined;
+        const dealId = link?.deal_id ?? (await invoices.findByInvoiceId(inv.id))?.deal_id ?? fromProfile ?? dealIdFromReference(inv.reference, mapping.zoho.referenceTemplate);
         if (dealId === undefined) continue; // not an invoice of ours
         items.push({
           source: 'reconciler',

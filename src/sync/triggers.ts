@@ -1,15 +1,31 @@
 // Which webhook items call for work. Pure: a parsed Kommo webhook in, inbox items out. The reconciler
 // builds the same items for deals it finds, with the same keys, so a deal seen both ways is one job.
 import { createHash } from 'node:crypto';
-import type { ResolvedStage } from '../config/resolve-mapping.js';
+import type { ResolvedMapping, ResolvedStage } from '../config/resolve-mapping.js';
 import type { InboxItem } from '../jobs/inbox.js';
 import type { KommoWebhook } from '../kommo/webhook.js';
 
 export const INVOICE_JOB = 'invoice_for_deal';
+export const RETAINER_JOB = 'retainer_for_deal';
 
 /** Only a stage change or a deal created in the stage triggers; `update` items (such as the one our own
  *  write-back fires) never do, which keeps the relay out of a loop with itself. */
 const TRIGGERING_ACTIONS = new Set(['status', 'add']);
+
+/** Entering one of `stages` calls for a `jobKind` job. */
+export interface StageTrigger {
+  stages: ResolvedStage[];
+  jobKind: string;
+  eventKind: string;
+}
+
+export function stageTriggers(mapping: Pick<ResolvedMapping, 'invoiceStages' | 'retainer'>): StageTrigger[] {
+  const triggers: StageTrigger[] = [{ stages: mapping.invoiceStages, jobKind: INVOICE_JOB, eventKind: 'deal_entered_invoice_stage' }];
+  if (mapping.retainer) {
+    triggers.push({ stages: [...mapping.retainer.startStages, ...mapping.retainer.stopStages], jobKind: RETAINER_JOB, eventKind: 'deal_entered_retainer_stage' });
+  }
+  return triggers;
+}
 
 export function dealLane(dealId: number | string): string {
   return `deal:${dealId}`;
@@ -23,26 +39,33 @@ export interface DealInStage {
   version: string;
 }
 
-export function dealInStageItem(d: DealInStage, source: InboxItem['source'], payload: unknown): InboxItem {
+export function dealInStageItem(d: DealInStage, trigger: Pick<StageTrigger, 'jobKind' | 'eventKind'>, source: InboxItem['source'], payload: unknown): InboxItem {
   return {
     source,
     dedupKey: `kommo:lead:${d.dealId}:in-stage:${d.pipelineId}:${d.statusId}:${d.version}`,
-    kind: 'deal_entered_invoice_stage',
+    kind: trigger.eventKind,
     dealId: String(d.dealId),
     payload,
-    job: { kind: INVOICE_JOB, lane: dealLane(d.dealId), payload: { dealId: d.dealId } },
+    job: { kind: trigger.jobKind, lane: dealLane(d.dealId), payload: { dealId: d.dealId } },
   };
 }
 
-export function kommoInboxItems(hook: KommoWebhook, invoiceStages: ResolvedStage[]): { items: InboxItem[]; ignored: number } {
+export function triggerFor(triggers: StageTrigger[], statusId: number | undefined, pipelineId: number | undefined): { trigger: StageTrigger; stage: ResolvedStage } | undefined {
+  for (const trigger of triggers) {
+    const stage = trigger.stages.find((s) => s.statusId === statusId && (pipelineId === undefined || s.pipelineId === pipelineId));
+    if (stage) return { trigger, stage };
+  }
+  return undefined;
+}
+
+export function kommoInboxItems(hook: KommoWebhook, triggers: StageTrigger[]): { items: InboxItem[]; ignored: number } {
   const items: InboxItem[] = [];
   for (const event of hook.leadEvents) {
     if (!TRIGGERING_ACTIONS.has(event.action)) continue;
-    const stage = invoiceStages.find((s) => s.statusId === event.statusId && (event.pipelineId === undefined || s.pipelineId === event.pipelineId));
-    if (!stage) continue;
+    const found = triggerFor(triggers, event.statusId, event.pipelineId);
+    if (!found) continue;
     const version = event.lastModified !== undefined ? String(event.lastModified) : createHash('sha256').update(JSON.stringify(event)).digest('hex').slice(0, 16);
-    items.push(dealInStageItem({ dealId: event.leadId, pipelineId: stage.pipelineId, statusId: stage.statusId, version }, 'kommo', { account: hook.account, ...event }));
+    items.push(dealInStageItem({ dealId: event.leadId, pipelineId: found.stage.pipelineId, statusId: found.stage.statusId, version }, found.trigger, 'kommo', { account: hook.account, ...event }));
   }
   return { items, ignored: hook.leadEvents.length + hook.otherItems - items.length };
 }
-

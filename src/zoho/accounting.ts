@@ -1,5 +1,6 @@
 // Zoho Books as the relay's accounting port.
 import { permanent, RelayError } from '../errors.js';
+import type { RecurringDraft, RecurringProfile } from '../sync/ports.js';
 import type { AccountingInvoice, AccountingInvoiceDetail, AccountingReference, AccountingPayment, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../sync/ports.js';
 import type { ZohoBooksClient } from './client.js';
 import type { ZohoContact, ZohoInvoice } from './types.js';
@@ -125,6 +126,39 @@ export class ZohoAccounting implements AccountingPort {
     };
   }
 
+  async createRecurring(draft: RecurringDraft): Promise<RecurringProfile> {
+    const body = stripUndefined({
+      recurrence_name: draft.name,
+      reference_number: draft.reference,
+      customer_id: draft.customerId,
+      currency_id: draft.currencyId,
+      exchange_rate: draft.exchangeRate,
+      recurrence_frequency: draft.frequency,
+      repeat_every: draft.repeatEvery,
+      start_date: draft.startDate,
+      end_date: draft.endDate,
+      payment_terms: draft.paymentTerms,
+      payment_terms_label: draft.paymentTermsLabel,
+      discount: draft.discount,
+      discount_type: draft.discount !== undefined ? 'entity_level' : undefined,
+      is_discount_before_tax: draft.discount !== undefined ? true : undefined,
+      tax_exemption_id: draft.taxExemptionId,
+      line_items: draft.lines.map((l) => stripUndefined({ item_id: l.itemId, name: l.name, description: l.description, rate: l.rate, quantity: l.quantity, tax_id: l.taxId })),
+      custom_fields: draft.customFields.length ? draft.customFields.map((f) => ({ api_name: f.apiName, value: f.value })) : undefined,
+    });
+    const r = await this.client.createRecurringInvoice(body);
+    return { id: String(r.recurrence_id), name: r.recurrence_name, status: r.status };
+  }
+
+  async findRecurringByName(name: string): Promise<RecurringProfile | undefined> {
+    const found = (await this.client.findRecurringInvoices(name)).find((r) => r.recurrence_name === name);
+    return found ? { id: String(found.recurrence_id), name: found.recurrence_name, status: found.status } : undefined;
+  }
+
+  async setRecurringActive(id: string, active: boolean): Promise<void> {
+    await this.client.setRecurringInvoiceStatus(id, active ? 'resume' : 'stop');
+  }
+
   async invoicePayments(invoiceId: string): Promise<AccountingPayment[]> {
     const payments = await this.client.invoicePayments(invoiceId);
     return payments.map((p) => ({ paymentId: String(p.payment_id), amount: Number(p.amount), date: p.date }));
@@ -133,7 +167,14 @@ export class ZohoAccounting implements AccountingPort {
   async invoicesModifiedSince(since: string, page: number) {
     const { invoices, hasMore } = await this.client.listInvoices({ last_modified_time: since, sort_column: 'last_modified_time', sort_order: 'A', page, per_page: 200 });
     return {
-      invoices: invoices.map((i) => ({ id: String(i.invoice_id), status: i.status, reference: i.reference_number ?? '', lastModified: i.last_modified_time ?? '', balance: Number(i.balance ?? 0) })),
+      invoices: invoices.map((i) => ({
+        id: String(i.invoice_id),
+        status: i.status,
+        reference: i.reference_number ?? '',
+        lastModified: i.last_modified_time ?? '',
+        balance: Number(i.balance ?? 0),
+        ...(i.recurring_invoice_id ? { recurringInvoiceId: String(i.recurring_invoice_id) } : {}),
+      })),
       hasMore,
     };
   }

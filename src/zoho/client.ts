@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { HttpService, type CallObserver, type CallOptions } from '../net/http.js';
 import { SlidingWindowLimiter, withMargin } from '../net/rate-limiter.js';
 import type { ZohoAuth } from './auth.js';
-import type { ZohoContact, ZohoCurrency, ZohoEnvelope, ZohoInvoice, ZohoItem, ZohoOrganization, ZohoPayment, ZohoTax, ZohoTaxExemption } from './types.js';
+import type { ZohoContact, ZohoCurrency, ZohoEnvelope, ZohoInvoice, ZohoItem, ZohoOrganization, ZohoPayment, ZohoRecurringInvoice, ZohoTax, ZohoTaxExemption } from './types.js';
 
 export interface ZohoClientOptions {
   auth: ZohoAuth;
@@ -104,6 +104,19 @@ export class ZohoBooksClient {
 
   async getInvoice(id: string): Promise<ZohoInvoice> {
     return (await this.call<ZohoEnvelope & { invoice: ZohoInvoice }>({ method: 'GET', path: `/invoices/${encodeURIComponent(id)}` })).invoice;
+  }
+
+  async createRecurringInvoice(body: Record<string, unknown>): Promise<ZohoRecurringInvoice> {
+    return (await this.call<ZohoEnvelope & { recurring_invoice: ZohoRecurringInvoice }>({ method: 'POST', path: '/recurringinvoices', data: body })).recurring_invoice;
+  }
+
+  async findRecurringInvoices(recurrenceName: string): Promise<ZohoRecurringInvoice[]> {
+    return (await this.call<ZohoEnvelope & { recurring_invoices: ZohoRecurringInvoice[] }>({ method: 'GET', path: '/recurringinvoices', params: { recurrence_name: recurrenceName } })).recurring_invoices ?? [];
+  }
+
+  /** Stop or resume a profile; both are safe to repeat (Zoho answers the current state). */
+  async setRecurringInvoiceStatus(id: string, status: 'stop' | 'resume'): Promise<void> {
+    await this.call({ method: 'POST', path: `/recurringinvoices/${encodeURIComponent(id)}/status/${status}`, idempotent: true });
   }
 
   async invoicePayments(id: string): Promise<ZohoPayment[]> {

@@ -99,3 +99,10 @@ export interface ZohoTaxExemption {
   description?: string;
   type?: string;
 }
+
+export interface ZohoRecurringInvoice {
+  recurrence_id: string;
+  recurrence_name: string;
+  status: string;
+  customer_id?: string;
+}

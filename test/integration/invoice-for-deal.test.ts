@@ -5,6 +5,7 @@ import type { ResolvedMapping } from '../../src/config/resolve-mapping.js';
 import { RelayError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import { CustomerLinks, DealInvoices } from '../../src/store/invoice-records.js';
+import { BillingParty } from '../../src/sync/billing-party.js';
 import { InvoiceForDeal } from '../../src/sync/invoice-for-deal.js';
 import { MemoryAccounting, MemoryCrm, sampleDeal, samplePerson, sampleReference } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
@@ -36,7 +37,8 @@ describe('invoice for deal', () => {
     accounting = new MemoryAccounting();
     crm.deals.set(31700125, sampleDeal());
     crm.people.set(501, samplePerson());
-    useCase = new InvoiceForDeal({ crm, accounting, invoices: new DealInvoices(store.db), customers: new CustomerLinks(store.db), mapping, settings: { get: async () => ({ reference: sampleReference(), taxRules: new Map() }) }, customerClaimStaleMs: 60_000 });
+    const party = new BillingParty({ crm, accounting, customers: new CustomerLinks(store.db), mapping, settings: { get: async () => ({ reference: sampleReference(), taxRules: new Map() }) }, customerClaimStaleMs: 60_000 });
+    useCase = new InvoiceForDeal({ crm, accounting, invoices: new DealInvoices(store.db), party, mapping });
   });
   afterEach(async () => store.cleanup());
 

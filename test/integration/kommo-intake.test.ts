@@ -46,7 +46,7 @@ describe('POST /webhooks/kommo/:secret', () => {
       accepting: () => accepting,
       webhooks: {
         route: { db: store.db, queue, secret: SECRET, bodyLimit: '64kb' },
-        sources: [kommoWebhookSource({ invoiceStages: [INVOICE], account: { id: 30011223, subdomain: 'acme' } })],
+        sources: [kommoWebhookSource({ triggers: [{ stages: [INVOICE], jobKind: 'invoice_for_deal', eventKind: 'deal_entered_invoice_stage' }], account: { id: 30011223, subdomain: 'acme' } })],
       },
     });
   });

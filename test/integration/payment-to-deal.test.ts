@@ -7,6 +7,7 @@ import { DealInvoices } from '../../src/store/invoice-records.js';
 import { DealNotes, InvoiceLinks } from '../../src/store/payment-records.js';
 import { NoteOnce } from '../../src/sync/deal-notes.js';
 import { PaymentToDeal } from '../../src/sync/payment-to-deal.js';
+import { DealRecurringProfiles } from '../../src/store/recurring-records.js';
 import { MemoryAccounting, MemoryCrm, sampleDeal } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
 
@@ -30,7 +31,7 @@ describe('payment to deal', () => {
     crm.deals.set(31700125, sampleDeal());
     const customer = await accounting.createCustomer({ name: 'A', email: 'a@example.com' });
     invoiceId = (await accounting.createInvoice({ customerId: customer.id, reference: 'KOMMO-31700125', lines: [{ name: 'x', rate: 1000, quantity: 1 }], customFields: [] }, { send: true })).id;
-    useCase = new PaymentToDeal({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)), mapping });
+    useCase = new PaymentToDeal({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), profiles: new DealRecurringProfiles(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)), mapping });
   });
   afterEach(async () => store.cleanup());
   const run = () => useCase.run(invoiceId, { log });

@@ -194,10 +194,11 @@ describe('OAS points that contradict the reference (not relaxed)', () => {
     ]);
   });
 
-  it('allows only "weeks" as recurrence_frequency', () => {
-    const body = { recurrence_name: 'r', customer_id: CUSTOMER_ID, recurrence_frequency: 'months' };
-    expect(oas.validate({ method: 'POST', path: '/recurringinvoices', query: ORG, body })).toEqual([
-      'POST /recurringinvoices (create_recurring_invoice): body/recurrence_frequency must be one of weeks',
+  it('relaxes recurrence_frequency to the units Zoho offers (the OAS lists only "weeks"), nothing else', () => {
+    const body = (f: string) => ({ recurrence_name: 'r', customer_id: CUSTOMER_ID, recurrence_frequency: f });
+    for (const f of ['days', 'weeks', 'months', 'years']) expect(oas.validate({ method: 'POST', path: '/recurringinvoices', query: ORG, body: body(f) })).toEqual([]);
+    expect(oas.validate({ method: 'POST', path: '/recurringinvoices', query: ORG, body: body('fortnights') })).toEqual([
+      'POST /recurringinvoices (create_recurring_invoice): body/recurrence_frequency must be one of days, weeks, months, years',
     ]);
   });
 });

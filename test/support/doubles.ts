@@ -1,9 +1,9 @@
 // In-memory doubles of the two ports, for use-case tests. Each write can be made to fail once, before
 // or after it takes effect, to simulate a crash or a lost answer at that exact step.
 import { permanent, retryable } from '../../src/errors.js';
-import type { AccountingInvoice, AccountingInvoiceDetail, AccountingPayment, AccountingPort, AccountingReference, CrmPort, Customer, CustomerInput, Deal, DealProduct, FieldValue, InvoiceDraft, Person } from '../../src/sync/ports.js';
+import type { AccountingInvoice, AccountingInvoiceDetail, AccountingPayment, AccountingPort, AccountingReference, CrmPort, RecurringDraft, RecurringProfile, Customer, CustomerInput, Deal, DealProduct, FieldValue, InvoiceDraft, Person } from '../../src/sync/ports.js';
 
-type Step = 'findCustomer' | 'createCustomer' | 'findInvoice' | 'createInvoice' | 'emailInvoice' | 'getInvoice' | 'writeDealFields' | 'addDealNote';
+type Step = 'findCustomer' | 'createCustomer' | 'findInvoice' | 'createInvoice' | 'emailInvoice' | 'getInvoice' | 'writeDealFields' | 'addDealNote' | 'createRecurring';
 type Failure = { step: Step; when: 'before' | 'after'; error?: Error };
 
 export class Faults {
@@ -169,6 +169,28 @@ export class MemoryAccounting implements AccountingPort {
     const total = inv.draft.lines.reduce((sum, l) => sum + l.rate * l.quantity, 0);
     inv.status = list.reduce((s, p) => s + p.amount, 0) >= total ? 'paid' : 'partially_paid';
   }
+  recurring: Array<RecurringProfile & { draft: RecurringDraft; active: boolean }> = [];
+  async createRecurring(draft: RecurringDraft) {
+    this.count('createRecurring');
+    return this.faults.around('createRecurring', () => {
+      if (this.recurring.some((r) => r.name === draft.name)) throw permanent('zoho_rejected', 'recurrence_name already exists');
+      const r = { id: this.nextId(), name: draft.name, status: 'active', draft, active: true };
+      this.recurring.push(r);
+      return { id: r.id, name: r.name, status: r.status };
+    });
+  }
+  async findRecurringByName(name: string) {
+    this.count('findRecurringByName');
+    const r = this.recurring.find((x) => x.name === name);
+    return r ? { id: r.id, name: r.name, status: r.status } : undefined;
+  }
+  async setRecurringActive(id: string, active: boolean) {
+    this.count(active ? 'resumeRecurring' : 'stopRecurring');
+    const r = this.recurring.find((x) => x.id === id)!;
+    r.active = active;
+    r.status = active ? 'active' : 'stopped';
+  }
+
   async invoicePayments(invoiceId: string) {
     this.count('invoicePayments');
     return this.payments.get(invoiceId) ?? [];

@@ -1,0 +1,112 @@
+// Retainer billing through both sandboxes: a recurring invoice starts, stops and resumes with the deal's
+// stage, duplicates never make a second profile, and payments of the invoices it generates reach the
+// deal as notes (no stage move). Every recurring-invoice body is validated against the OAS by the fake.
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WEBHOOK_SECRET, type Scenario } from '../../sandbox/scenario.js';
+import { startE2E, waitFor, type E2E } from '../support/e2e.js';
+import { startLossyProxy } from '../support/lossy-proxy.js';
+
+let e2e: E2E | undefined;
+afterEach(async () => {
+  if (e2e) {
+    expect(e2e.scenario.zoho.violations).toEqual([]);
+    await e2e.close();
+  }
+  e2e = undefined;
+});
+
+const profiles = (s: Scenario) => [...s.zoho.state.recurring.values()];
+const fieldOf = (s: Scenario, dealId: number, fieldId: number) => s.kommo.state.leads.get(dealId)?.customFields.find((f) => f.fieldId === fieldId)?.values[0]?.value;
+const move = (s: Scenario, dealId: number, statusId: number) => s.kommo.moveLeads([dealId], statusId, s.pipelineId);
+
+async function settled(e: E2E) {
+  await e.scenario.kommo.flushWebhooks();
+  await e.scenario.zoho.flushWebhooks();
+  await waitFor(async () => (await e.relay.store.db.selectFrom('jobs').select('id').where('state', 'in', ['queued', 'running']).execute()).length === 0, 'the queue to drain');
+}
+
+function retainerDeal(s: Scenario, frequency = 'Quarterly') {
+  const { dealId } = s.addClientDeal({ name: 'SEO retainer', price: 900 });
+  const lead = s.kommo.state.leads.get(dealId)!;
+  const def = s.kommo.state.leadFields.get(s.fields.billingFrequency)!;
+  const option = def.enums!.find((e) => e.value === frequency)!;
+  lead.customFields.push({ fieldId: s.fields.billingFrequency, values: [{ value: frequency, enumId: option.id }] });
+  return dealId;
+}
+
+describe('retainer deals', () => {
+  it('start, stop and resume with the stage: one profile throughout', async () => {
+    e2e = await startE2E();
+    const s = e2e.scenario;
+    const dealId = retainerDeal(s);
+    move(s, dealId, s.stages.retainerActive);
+    await waitFor(() => fieldOf(s, dealId, s.fields.recurringId), 'the recurring ID on the deal');
+    const [profile, ...others] = profiles(s);
+    expect(others).toEqual([]);
+    expect(profile).toMatchObject({ recurrenceName: `Kommo deal ${dealId}`, status: 'active', frequency: 'months', repeatEvery: 3, startDate: new Date().toISOString().slice(0, 10), referenceNumber: `Kommo deal ${dealId}` });
+    expect(fieldOf(s, dealId, s.fields.recurringId)).toBe(profile!.recurrenceId);
+
+    move(s, dealId, s.stages.completed);
+    await waitFor(() => profile!.status === 'stopped', 'the profile to stop');
+    move(s, dealId, s.stages.retainerActive);
+    await waitFor(() => profile!.status === 'active', 'the profile to resume');
+    await settled(e2e);
+    expect(profiles(s)).toHaveLength(1);
+    // Lost (143) stops it too.
+    move(s, dealId, 143);
+    await waitFor(() => profile!.status === 'stopped', 'Closed - lost to stop the profile');
+    const statusCalls = s.zoho.requests.filter((r) => r.method === 'POST' && /\/recurringinvoices\/\d+\/status\//.test(r.path)).map((r) => r.path.split('/').pop());
+    expect(statusCalls).toEqual(['stop', 'resume', 'stop']);
+  });
+
+  it('duplicate, concurrent and replayed events: one profile', async () => {
+    e2e = await startE2E();
+    const s = e2e.scenario;
+    const dealId = retainerDeal(s, 'Monthly');
+    move(s, dealId, s.stages.retainerActive);
+    await s.kommo.flushWebhooks();
+    const body = s.kommo.deliveries.find((d) => d.events.includes('status_lead') && d.body.includes(String(dealId)))!.body;
+    const post = () => request(e2e!.relay.url).post(`/webhooks/kommo/${WEBHOOK_SECRET}`).type('form').send(body);
+    await Promise.all([post(), post(), post(), post(), post()]);
+    await e2e.relay.reconciler.sweep();
+    await settled(e2e);
+    expect(profiles(s)).toHaveLength(1);
+    expect(profiles(s)[0]).toMatchObject({ frequency: 'months', repeatEvery: 1 });
+  });
+
+  it('the create reaches Zoho but its answer is lost: found by name, not created twice', async () => {
+    e2e = await startE2E();
+    const s = e2e.scenario;
+    let drop = true;
+    const proxy = await startLossyProxy(s.zohoUrl, (method, path) => {
+      if (drop && method === 'POST' && path === '/books/v3/recurringinvoices') {
+        drop = false;
+        return true;
+      }
+      return false;
+    });
+    await e2e.restart({ ZOHO_API_URL: proxy.url });
+    const dealId = retainerDeal(s);
+    move(s, dealId, s.stages.retainerActive);
+    await waitFor(() => fieldOf(s, dealId, s.fields.recurringId), 'the recurring ID on the deal');
+    expect(proxy.dropped).toBe(1);
+    expect(profiles(s)).toHaveLength(1);
+    await proxy.close();
+  });
+
+  it("a payment on an invoice the profile generated: a note on the deal, no stage move", async () => {
+    e2e = await startE2E();
+    const s = e2e.scenario;
+    const dealId = retainerDeal(s);
+    move(s, dealId, s.stages.retainerActive);
+    const recurrenceId = await waitFor(() => fieldOf(s, dealId, s.fields.recurringId), 'the recurring ID');
+    const invoiceId = s.zoho.generateRecurringInvoice(String(recurrenceId));
+    s.zoho.recordPayment(invoiceId, { amount: 900, date: '2026-12-01' });
+    const note = await waitFor(() => [...s.kommo.state.notes.values()].find((n) => n.entityId === dealId), 'the payment note');
+    expect(String(note.params.text)).toMatch(/^Payment received: 900\.00 EUR on 2026-12-01 for invoice INV-\d+\. \(Zoho payment \d{19}\)$/);
+    await settled(e2e);
+    expect(s.kommo.state.leads.get(dealId)!.statusId).toBe(s.stages.retainerActive);
+    expect(fieldOf(s, dealId, s.fields.paid)).toBeUndefined();
+  });
+});
