@@ -1,34 +1,53 @@
 // Composition root: config -> store -> clients -> http app + worker. main.ts runs it as a process;
 // tests and the demo run it in-process.
-import { createHash } from 'node:crypto';
+//
+// A side that is not connected yet does not stop start-up: the relay must be reachable on /connect.
+// Webhooks are stored and acknowledged either way; jobs that need the missing side fail as retryable
+// (`kommo_not_connected`, `zoho_not_connected`, `zoho_organization_not_chosen`) and are made due again
+// the moment the side is connected. The work that needs the resolved mapping (worker, reconciler) starts
+// once the mapping is known: at start-up, or when Kommo gets connected (see startup/mapping-state.ts).
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, databaseTarget, zohoAccountsUrl, zohoDefaultApiDomain, type Env } from './config/env.js';
-import { loadMappingFile, type Mapping } from './config/mapping.js';
-import { catalogueNeeds, resolveMapping, type ResolvedMapping } from './config/resolve-mapping.js';
-import { RelayError } from './errors.js';
+import { loadMappingFile } from './config/mapping.js';
+import type { ResolvedMapping } from './config/resolve-mapping.js';
+import { connectionRoutes } from './connect/connection-routes.js';
+import { wakeJobsWaitingFor } from './connect/wake-jobs.js';
 import { createApp } from './http/app.js';
+import { kommoSourceUntilMapped, replayParked } from './http/kommo-webhook-parked.js';
 import { kommoWebhookSource } from './http/kommo-webhook.js';
+import type { WebhookSource } from './http/webhook-route.js';
 import { zohoWebhookSource } from './http/zoho-webhook.js';
 import { JobQueue } from './jobs/queue.js';
 import { Worker } from './jobs/worker.js';
 import { KommoClient } from './kommo/client.js';
 import { KommoCrm } from './kommo/crm.js';
-import type { KommoAccount } from './kommo/types.js';
+import { kommoCredentials } from './kommo/credentials.js';
+import type { KommoTokens } from './kommo/tokens.js';
 import { createLogger, registerSecret, type Logger } from './log.js';
+import { parseEncryptionKey, TokenCipher } from './security/crypto.js';
+import { checkEncryptionKey } from './security/key-check.js';
+import { MappingState, type MappingResolution } from './startup/mapping-state.js';
+import { Connections } from './store/connections.js';
 import { openStore, type Store } from './store/db.js';
 import { CustomerLinks, DealInvoices } from './store/invoice-records.js';
 import { KeyValue } from './store/kv.js';
 import { DealNotes, InvoiceLinks } from './store/payment-records.js';
+import { DealRecurringProfiles } from './store/recurring-records.js';
 import { NoteOnce } from './sync/deal-notes.js';
 import { PaymentToDeal } from './sync/payment-to-deal.js';
+import { BillingParty } from './sync/billing-party.js';
 import { BillingSettings } from './sync/billing-settings.js';
+import { RetainerForDeal } from './sync/retainer-for-deal.js';
+import { stageTriggers } from './sync/triggers.js';
 import { Reconciler } from './sync/reconciler.js';
 import { InvoiceForDeal } from './sync/invoice-for-deal.js';
 import { createJobHandlers } from './sync/jobs.js';
 import { ZohoAccounting } from './zoho/accounting.js';
 import { ZohoAuth } from './zoho/auth.js';
 import { ZohoBooksClient } from './zoho/client.js';
+import { ZohoConnection } from './zoho/connection.js';
+import type { ZohoOrganization } from './zoho/types.js';
 
 /** Exchange rates and items change: re-read the accounting reference data hourly. */
 const REFERENCE_REFRESH_MS = 3600_000;
@@ -39,6 +58,8 @@ export interface RelayOptions {
   worker?: boolean;
   /** Retry budget for reaching Kommo at start-up. */
   startupAttempts?: number;
+  /** While the mapping waits for Kommo, how often to look for a connection another process made. */
+  connectionWatchMs?: number;
 }
 
 export interface Relay {
@@ -46,55 +67,93 @@ export interface Relay {
   server: Server;
   store: Store;
   queue: JobQueue;
-  worker: Worker;
-  reconciler: Reconciler;
-  mapping: ResolvedMapping;
+  /** The next three throw while the mapping waits for Kommo (see mappingState). */
+  readonly worker: Worker;
+  readonly reconciler: Reconciler;
+  readonly mapping: ResolvedMapping;
+  mappingState: MappingState;
   kommo: KommoClient;
+  /** Kommo OAuth tokens; undefined with a long-lived KOMMO_ACCESS_TOKEN. */
+  kommoTokens: KommoTokens | undefined;
   zoho: ZohoBooksClient;
   zohoAuth: ZohoAuth;
+  zohoConnection: ZohoConnection;
+  connections: Connections;
   log: Logger;
   stop(): Promise<void>;
 }
 
+interface Processing {
+  mapping: ResolvedMapping;
+  worker: Worker;
+  reconciler: Reconciler;
+  billing: BillingSettings;
+}
+
 export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Relay> {
   const log = opts.log ?? createLogger({ level: env.LOG_LEVEL, pretty: env.LOG_FORMAT === 'pretty' });
-  for (const s of [env.WEBHOOK_SECRET, env.KOMMO_ACCESS_TOKEN, env.ZOHO_CLIENT_SECRET, env.ZOHO_REFRESH_TOKEN, env.ZOHO_WEBHOOK_SIGNING_SECRET]) registerSecret(s);
+  for (const s of [
+    env.WEBHOOK_SECRET,
+    env.KOMMO_ACCESS_TOKEN,
+    env.KOMMO_CLIENT_SECRET,
+    env.KOMMO_REFRESH_TOKEN,
+    env.ZOHO_CLIENT_SECRET,
+    env.ZOHO_REFRESH_TOKEN,
+    env.ZOHO_WEBHOOK_SIGNING_SECRET,
+    env.ENCRYPTION_KEY,
+    env.ADMIN_TOKEN,
+  ])
+    registerSecret(s);
 
   const mappingFile = loadMappingFile(env.MAPPING_FILE);
   const store = await openStore(databaseTarget(env.DATABASE_URL));
+  let mappingState: MappingState | undefined;
   try {
     const kv = new KeyValue(store.db);
+    // parseEnv has checked the key's format.
+    const cipher = env.ENCRYPTION_KEY ? new TokenCipher(parseEncryptionKey(env.ENCRYPTION_KEY)!) : undefined;
+    const connections = new Connections(store.db, cipher);
+    await checkEncryptionKey(kv, connections, cipher, log);
+
+    const kommoAuth = kommoCredentials(env, connections, log.child({ service: 'kommo-auth' }));
+    if (kommoAuth.tokens && env.KOMMO_REFRESH_TOKEN) await kommoAuth.tokens.seedFromEnvironment(env.KOMMO_REFRESH_TOKEN);
     const kommo = new KommoClient({
       baseUrl: env.KOMMO_BASE_URL,
-      accessToken: async () => env.KOMMO_ACCESS_TOKEN,
+      accessToken: kommoAuth.accessToken,
+      ...(kommoAuth.onUnauthorized ? { onUnauthorized: kommoAuth.onUnauthorized } : {}),
       ratePerSecond: env.KOMMO_RATE_LIMIT_PER_SECOND,
       timeoutMs: env.HTTP_TIMEOUT_MS,
       log: log.child({ service: 'kommo' }),
     });
+    const zohoConnection = new ZohoConnection(connections, env, log.child({ service: 'zoho-auth' }));
     const zohoAuth = new ZohoAuth({
       accountsUrl: zohoAccountsUrl(env),
       clientId: env.ZOHO_CLIENT_ID,
       clientSecret: env.ZOHO_CLIENT_SECRET,
-      refreshToken: () => env.ZOHO_REFRESH_TOKEN,
+      grant: zohoConnection.grant,
+      onToken: zohoConnection.onToken,
+      onRefused: zohoConnection.onRefused,
       timeoutMs: env.HTTP_TIMEOUT_MS,
       log: log.child({ service: 'zoho-auth' }),
     });
-    let organizationId = env.ZOHO_ORGANIZATION_ID;
     const zoho = new ZohoBooksClient({
       auth: zohoAuth,
       apiUrlOverride: env.ZOHO_API_URL,
       defaultApiDomain: zohoDefaultApiDomain(env.ZOHO_DC),
-      organizationId: () => organizationId,
+      organizationId: zohoConnection.organizationId,
       rateLimit: { requests: env.ZOHO_RATE_LIMIT_REQUESTS, windowMs: env.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000 },
       timeoutMs: env.HTTP_TIMEOUT_MS,
       log: log.child({ service: 'zoho' }),
     });
 
-    const { mapping, account } = await resolveAtStartup(mappingFile, kommo, kv, log, opts.startupAttempts ?? 6);
-    organizationId ??= await pickOrganization(zoho);
-    const accounting = new ZohoAccounting(zoho);
-    const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), account?.currency);
-    await billing.init();
+    mappingState = new MappingState({ file: mappingFile, kommo, kv, log, attempts: opts.startupAttempts ?? 6, kommoConnected: kommoAuth.connected });
+    await mappingState.atStartup();
+    if (zohoConnection.mode === 'self_client' && !env.ZOHO_ORGANIZATION_ID) zohoConnection.useSelfClientOrganization(await pickOrganization(() => zohoConnection.listOrganizations(zoho)));
+    await zohoConnection.load();
+    if (!(await kommoAuth.connected())) log.warn('Kommo is not connected: log in on /connect with ADMIN_TOKEN and connect Kommo. Webhooks are stored meanwhile; jobs that need Kommo wait.');
+    if (zohoConnection.mode === 'oauth' && (await connections.describe('zoho'))?.status !== 'connected') {
+      log.warn('Zoho is not connected: log in on /connect with ADMIN_TOKEN and connect Zoho. Webhooks are stored meanwhile; jobs that need Zoho wait.');
+    }
 
     const queue = new JobQueue(store.db, {
       maxAttempts: env.JOB_MAX_ATTEMPTS,
@@ -102,25 +161,77 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       backoffBaseMs: env.JOB_BACKOFF_BASE_MS,
       backoffMaxMs: env.JOB_BACKOFF_MAX_MS,
     });
-    const crm = new KommoCrm(kommo);
     const invoices = new DealInvoices(store.db);
-    const links = new InvoiceLinks(store.db);
-    const notes = new NoteOnce(crm, new DealNotes(store.db));
-    const invoiceForDeal = new InvoiceForDeal({
-      crm,
-      accounting,
-      invoices,
-      customers: new CustomerLinks(store.db),
-      mapping,
-      settings: billing,
-      customerClaimStaleMs: env.JOB_LEASE_SECONDS * 1000,
+
+    const createProcessing = async ({ mapping, account }: MappingResolution): Promise<Processing> => {
+      const crm = new KommoCrm(kommo);
+      const accounting = new ZohoAccounting(zoho);
+      // Without Zoho connected yet, init() only warns: invoice jobs wait (retryable) until it can load.
+      const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), account?.currency);
+      await billing.init();
+      const links = new InvoiceLinks(store.db);
+      const profiles = new DealRecurringProfiles(store.db);
+      const notes = new NoteOnce(crm, new DealNotes(store.db));
+      const party = new BillingParty({
+        crm,
+        accounting,
+        customers: new CustomerLinks(store.db),
+        mapping,
+        settings: billing,
+        customerClaimStaleMs: env.JOB_LEASE_SECONDS * 1000,
+      });
+      const invoiceForDeal = new InvoiceForDeal({ crm, accounting, invoices, party, mapping });
+      const retainerForDeal = new RetainerForDeal({ crm, accounting, profiles, party, mapping });
+      const paymentToDeal = new PaymentToDeal({ crm, accounting, invoices, links, profiles, notes, mapping });
+      const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, retainerForDeal, notes, queue }), {
+        concurrency: env.WORKER_CONCURRENCY,
+        log: log.child({ component: 'worker' }),
+      });
+      const reconciler = new Reconciler({ db: store.db, queue, crm, accounting, invoices, links, profiles, kv, mapping, log: log.child({ component: 'reconciler' }) });
+      return { mapping, worker, reconciler, billing };
+    };
+
+    let processing: Processing | undefined;
+    let kommoSource: WebhookSource | undefined;
+    let stopped = false;
+    const runWorker = opts.worker !== false && env.WORKER_CONCURRENCY > 0;
+    await mappingState.onResolved(async (resolution) => {
+      if (stopped) return;
+      processing = await createProcessing(resolution);
+      const account = resolution.account;
+      kommoSource = kommoWebhookSource({ triggers: stageTriggers(resolution.mapping), account: { id: env.KOMMO_ACCOUNT_ID ?? account?.id, subdomain: account?.subdomain } });
+      await replayParked({ db: store.db, queue, kv, log }, kommoSource);
+      if (runWorker) {
+        processing.worker.start();
+        processing.reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000);
+        processing.billing.startRefresh(REFERENCE_REFRESH_MS);
+      }
     });
-    const paymentToDeal = new PaymentToDeal({ crm, accounting, invoices, links, notes, mapping });
-    const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, notes, queue }), {
-      concurrency: env.WORKER_CONCURRENCY,
-      log: log.child({ component: 'worker' }),
+    if (!mappingState.current) mappingState.watch(opts.connectionWatchMs ?? 30_000);
+
+    const currentMapping = mappingState;
+    const connect = connectionRoutes({
+      env,
+      db: store.db,
+      connections,
+      kommo: { client: kommo, credentials: kommoAuth },
+      zoho: { client: zoho, auth: zohoAuth, connection: zohoConnection },
+      mapping: currentMapping,
+      log,
+      onKommoConnected: async () => {
+        await currentMapping.resolveNow();
+        await wakeJobsWaitingFor(store.db, queue, 'kommo');
+      },
+      onZohoConnected: async () => {
+        // Another account or organization has other currencies, taxes and items: read them before jobs resume.
+        await processing?.billing.init().catch(async (err: unknown) => {
+          const message = err instanceof ConfigError ? err.problems.join(' ') : (err as Error).message;
+          log.error({ reason: message }, 'the accounting reference data of the new Zoho connection could not be loaded');
+          await connections.recordError('zoho', message);
+        });
+        await wakeJobsWaitingFor(store.db, queue, 'zoho');
+      },
     });
-    const reconciler = new Reconciler({ db: store.db, queue, crm, accounting, invoices, links, kv, mapping, log: log.child({ component: 'reconciler' }) });
 
     let accepting = true;
     const app = createApp({
@@ -130,86 +241,70 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       webhooks: {
         route: { db: store.db, queue, secret: env.WEBHOOK_SECRET, bodyLimit: env.WEBHOOK_BODY_LIMIT },
         sources: [
-          kommoWebhookSource({ invoiceStages: mapping.invoiceStages, account: { id: env.KOMMO_ACCOUNT_ID ?? account?.id, subdomain: account?.subdomain } }),
+          kommoSourceUntilMapped(() => kommoSource, { id: env.KOMMO_ACCOUNT_ID }),
           zohoWebhookSource({ signingSecret: env.ZOHO_WEBHOOK_SIGNING_SECRET, invoices }),
         ],
       },
+      connect,
     });
     const server = await listen(app, env.PORT);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    if (opts.worker !== false && env.WORKER_CONCURRENCY > 0) {
-      worker.start();
-      reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000);
-      billing.startRefresh(REFERENCE_REFRESH_MS);
-    }
-    log.info({ port: (server.address() as AddressInfo).port, stages: mapping.invoiceStages.map((s) => s.label) }, 'relay started');
+    log.info({ port: (server.address() as AddressInfo).port, stages: processing?.mapping.invoiceStages.map((s) => s.label) ?? 'waiting for Kommo' }, 'relay started');
 
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         accepting = false;
+        stopped = true;
+        currentMapping.stop();
         log.info('shutting down: no new webhooks, finishing running jobs');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await reconciler.stop();
-        billing.stop();
-        await worker.stop(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+        await processing?.reconciler.stop();
+        processing?.billing.stop();
+        await processing?.worker.stop(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
         server.closeAllConnections();
         await closed;
         await store.close();
         log.info('stopped');
       })());
-    return { url, server, store, queue, worker, reconciler, mapping, kommo, zoho, zohoAuth, log, stop };
+    const ready = (): Processing => {
+      if (!processing) throw new Error('The mapping is not resolved yet: Kommo is not connected (open /connect).');
+      return processing;
+    };
+    return {
+      url,
+      server,
+      store,
+      queue,
+      get worker() {
+        return ready().worker;
+      },
+      get reconciler() {
+        return ready().reconciler;
+      },
+      get mapping() {
+        return ready().mapping;
+      },
+      mappingState,
+      kommo,
+      kommoTokens: kommoAuth.tokens,
+      zoho,
+      zohoAuth,
+      zohoConnection,
+      connections,
+      log,
+      stop,
+    };
   } catch (err) {
+    mappingState?.stop();
     await store.close().catch(() => undefined);
     throw err;
   }
 }
 
-/**
- * Resolves stage and field names against Kommo. While Kommo is unreachable, retries with backoff; if it
- * stays down, falls back to the last resolution of the same mapping file so a restart never loses webhooks.
- */
-async function resolveAtStartup(
-  mapping: Mapping,
-  kommo: KommoClient,
-  kv: KeyValue,
-  log: Logger,
-  attempts: number,
-): Promise<{ mapping: ResolvedMapping; account?: KommoAccount }> {
-  const hash = createHash('sha256').update(JSON.stringify(mapping)).digest('hex');
-  type Cached = { hash: string; mapping: ResolvedMapping; account?: KommoAccount };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const needs = catalogueNeeds(mapping);
-      const [account, pipelines, leadFields] = [await kommo.getAccount(), await kommo.getPipelines(), await kommo.getCustomFields('leads')];
-      const contactFields = needs.contact ? await kommo.getCustomFields('contacts') : undefined;
-      const companyFields = needs.company ? await kommo.getCustomFields('companies') : undefined;
-      const productsCatalog = needs.products ? (await kommo.catalogs()).find((c) => c.type === 'products') : undefined;
-      const productFields = productsCatalog ? await kommo.catalogFields(productsCatalog.id) : undefined;
-      const resolved = resolveMapping(mapping, { pipelines, leadFields, contactFields, companyFields, productFields });
-      await kv.set('mapping:resolved', { hash, mapping: resolved, account } satisfies Cached);
-      return { mapping: resolved, account };
-    } catch (err) {
-      if (err instanceof ConfigError) throw err;
-      const retryable = err instanceof RelayError && err.retryable;
-      if (retryable && attempt < attempts) {
-        log.warn({ attempt, reason: (err as Error).message }, 'cannot reach Kommo to resolve the mapping; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
-        continue;
-      }
-      const cached = await kv.get<Cached>('mapping:resolved');
-      if (retryable && cached?.hash === hash) {
-        log.warn({ reason: (err as Error).message }, 'Kommo unreachable: using the last resolved mapping');
-        return { mapping: cached.mapping, account: cached.account };
-      }
-      throw new ConfigError([`KOMMO_BASE_URL / KOMMO_ACCESS_TOKEN: cannot read pipelines and fields from Kommo to resolve the mapping: ${(err as Error).message}`]);
-    }
-  }
-}
-
-async function pickOrganization(zoho: ZohoBooksClient): Promise<string> {
-  const orgs = await zoho.listOrganizations();
+async function pickOrganization(listOrganizations: () => Promise<ZohoOrganization[]>): Promise<string> {
+  const orgs = await listOrganizations();
   if (orgs.length === 1) return orgs[0]!.organization_id;
   throw new ConfigError([
     orgs.length === 0

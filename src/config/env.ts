@@ -1,6 +1,7 @@
 // The only place that reads process.env. Parsed once with zod; a wrong setting stops start-up with a
 // message that names the setting and what is wrong (never the secret value itself).
 import { z } from 'zod';
+import { ENCRYPTION_KEY_FORMAT, parseEncryptionKey } from '../security/crypto.js';
 
 export const ZOHO_DATA_CENTRES = ['com', 'eu', 'in', 'com.au', 'jp', 'ca', 'sa', 'com.cn'] as const;
 export type ZohoDataCentre = (typeof ZOHO_DATA_CENTRES)[number];
@@ -18,6 +19,11 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
   .transform((u) => u.replace(/\/+$/, ''));
 
+/** Where the OAuth providers send the browser back: the redirect URIs registered with them must end so. */
+export const KOMMO_CALLBACK_PATH = '/connect/kommo/callback';
+export const ZOHO_CALLBACK_PATH = '/connect/zoho/callback';
+const redirectUri = (path: string) => httpUrl.refine((u) => new URL(u).pathname === path, `must be the relay's public URL followed by ${path}, e.g. https://relay.example.com${path}`);
+
 const schema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
   PORT: int(0, 65535).default(3000),
@@ -29,14 +35,24 @@ const schema = z.object({
   WEBHOOK_BODY_LIMIT: z.string().trim().regex(/^\d+(b|kb|mb)$/i, "must look like '256kb' or '1mb'").default('256kb'),
 
   KOMMO_BASE_URL: httpUrl.refine((u) => !/\/api\/v4/.test(u), 'must be the account URL only, e.g. https://acme.kommo.com'),
-  KOMMO_ACCESS_TOKEN: z.string({ message: 'is required: a long-lived token of a private Kommo integration' }).trim().min(1, 'must not be empty'),
+  /** Long-lived token of a private integration: the simplest way in; when set, Kommo OAuth is not used. */
+  KOMMO_ACCESS_TOKEN: optionalString,
+  KOMMO_CLIENT_ID: optionalString,
+  KOMMO_CLIENT_SECRET: optionalString,
+  KOMMO_REDIRECT_URI: redirectUri(KOMMO_CALLBACK_PATH).optional(),
+  /** Seeds the first OAuth pair; once the relay has refreshed it, the stored pair wins. */
+  KOMMO_REFRESH_TOKEN: optionalString,
+  /** Kommo's consent page (unconfirmed for every region: amoCRM accounts use https://www.amocrm.ru/oauth). */
+  KOMMO_AUTHORIZE_URL: httpUrl.default('https://www.kommo.com/oauth'),
   KOMMO_ACCOUNT_ID: int(1, Number.MAX_SAFE_INTEGER).optional(),
   KOMMO_RATE_LIMIT_PER_SECOND: int(1, 50).default(7),
 
   ZOHO_DC: z.enum(ZOHO_DATA_CENTRES, { message: `must be one of ${ZOHO_DATA_CENTRES.join(', ')}` }).default('com'),
   ZOHO_CLIENT_ID: z.string({ message: 'is required (Zoho API console client)' }).trim().min(1, 'must not be empty'),
   ZOHO_CLIENT_SECRET: z.string({ message: 'is required (Zoho API console client)' }).trim().min(1, 'must not be empty'),
-  ZOHO_REFRESH_TOKEN: z.string({ message: 'is required (an offline refresh token, e.g. from a Self Client)' }).trim().min(1, 'must not be empty'),
+  /** A Self Client's offline refresh token; when set, it is used instead of a connection made on /connect. */
+  ZOHO_REFRESH_TOKEN: optionalString,
+  ZOHO_REDIRECT_URI: redirectUri(ZOHO_CALLBACK_PATH).optional(),
   ZOHO_ORGANIZATION_ID: z
     .string()
     .trim()
@@ -49,6 +65,15 @@ const schema = z.object({
   ZOHO_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().positive().max(86_400).default(60),
 
   MAPPING_FILE: z.string().trim().default('./mapping.json'),
+
+  /** Encrypts OAuth tokens at rest (AES-256-GCM). */
+  ENCRYPTION_KEY: z
+    .string()
+    .trim()
+    .refine((k) => parseEncryptionKey(k) !== undefined, ENCRYPTION_KEY_FORMAT)
+    .optional(),
+  /** Protects the connection page (/connect). */
+  ADMIN_TOKEN: z.string().trim().min(16, 'must be at least 16 characters (generate one with: openssl rand -hex 24)').optional(),
 
   /** How often the reconciler looks for what webhooks missed; 0 turns it off. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
@@ -79,13 +104,58 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   // Empty strings in .env files mean "not set".
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const result = schema.safeParse(cleaned);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join('.') || '(environment)';
-    const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? issue.message.replace(/^Invalid input.*$/, 'is required') : issue.message;
-    return `${name}: ${message}`;
-  });
-  throw new ConfigError(problems);
+  // Checked on the raw values, so they are reported together with every other problem.
+  const problems = connectionProblems(new Set(Object.keys(cleaned)));
+  if (result.success && problems.length === 0) return result.data;
+  const fieldProblems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(environment)';
+        const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? issue.message.replace(/^Invalid input.*$/, 'is required') : issue.message;
+        return `${name}: ${message}`;
+      });
+  throw new ConfigError([...fieldProblems, ...problems]);
+}
+
+export type KommoAuthMode = 'long_lived' | 'oauth';
+export type ZohoAuthMode = 'self_client' | 'oauth';
+
+/** A credential in the environment wins: it is the operator's explicit choice, shown as such on /connect. */
+export const kommoAuthMode = (env: Pick<Env, 'KOMMO_ACCESS_TOKEN'>): KommoAuthMode => (env.KOMMO_ACCESS_TOKEN ? 'long_lived' : 'oauth');
+export const zohoAuthMode = (env: Pick<Env, 'ZOHO_REFRESH_TOKEN'>): ZohoAuthMode => (env.ZOHO_REFRESH_TOKEN ? 'self_client' : 'oauth');
+
+const KOMMO_CLIENT = ['KOMMO_CLIENT_ID', 'KOMMO_CLIENT_SECRET', 'KOMMO_REDIRECT_URI'] as const;
+
+/** How each side gets its credentials, and what that requires of the other settings. */
+function connectionProblems(set: Set<string>): string[] {
+  const problems: string[] = [];
+  const clientGiven = KOMMO_CLIENT.filter((k) => set.has(k));
+  const kommoOAuth = !set.has('KOMMO_ACCESS_TOKEN');
+  const zohoOAuth = !set.has('ZOHO_REFRESH_TOKEN');
+  if (clientGiven.length > 0 && clientGiven.length < KOMMO_CLIENT.length) {
+    for (const k of KOMMO_CLIENT.filter((k) => !set.has(k))) problems.push(`${k}: is required with ${clientGiven.join(', ')} (Kommo OAuth needs ${KOMMO_CLIENT.join(', ')} together)`);
+  }
+  if (kommoOAuth && clientGiven.length === 0) {
+    problems.push(
+      set.has('KOMMO_REFRESH_TOKEN')
+        ? `KOMMO_REFRESH_TOKEN: needs ${KOMMO_CLIENT.join(', ')} (the integration the refresh token belongs to)`
+        : `KOMMO_ACCESS_TOKEN: is required unless Kommo OAuth is set up. Kommo is not connected: set KOMMO_ACCESS_TOKEN, or set ${KOMMO_CLIENT.join('/')} and open /connect`,
+    );
+  }
+  if (!kommoOAuth && set.has('KOMMO_REFRESH_TOKEN')) {
+    problems.push('KOMMO_REFRESH_TOKEN: set either KOMMO_ACCESS_TOKEN (a long-lived token) or KOMMO_REFRESH_TOKEN (OAuth), not both');
+  }
+  if (zohoOAuth && !set.has('ZOHO_REDIRECT_URI')) {
+    problems.push(
+      `ZOHO_REFRESH_TOKEN: is required unless Zoho OAuth is set up. Zoho is not connected: set ZOHO_REFRESH_TOKEN (a Self Client's refresh token), or set ZOHO_REDIRECT_URI and open /connect`,
+    );
+  }
+  if (kommoOAuth || zohoOAuth) {
+    const which = kommoOAuth && zohoOAuth ? 'Kommo and Zoho use' : kommoOAuth ? 'Kommo uses' : 'Zoho uses';
+    if (!set.has('ENCRYPTION_KEY')) problems.push(`ENCRYPTION_KEY: is required because ${which} OAuth, whose tokens are stored encrypted (generate one with: openssl rand -hex 32)`);
+    if (!set.has('ADMIN_TOKEN')) problems.push(`ADMIN_TOKEN: is required because ${which} OAuth, connected on the /connect page it protects (at least 16 characters; generate one with: openssl rand -hex 24)`);
+  }
+  return problems;
 }
 
 export interface DatabaseTarget {

@@ -1,5 +1,6 @@
-// Express app factory: thin routes over the store. Health endpoints, webhook intake, error middleware.
-import express, { type Express } from 'express';
+// Express app factory: thin routes over the store. Health endpoints, webhook intake, the connection page,
+// error middleware.
+import express, { type Express, type Router } from 'express';
 import { sql } from 'kysely';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -13,6 +14,8 @@ export interface AppDeps {
   webhooks: { route: WebhookRouteDeps; sources: WebhookSource[] };
   /** True while the relay accepts work; false during shutdown. */
   accepting: () => boolean;
+  /** The connection page and OAuth routes (http/connect.ts). */
+  connect?: Router;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -44,6 +47,7 @@ export function createApp(deps: AppDeps): Express {
     res.status(503).set('Retry-After', '10').json({ error: 'shutting_down', message: 'The relay is restarting; deliver again shortly.' });
   });
   for (const source of deps.webhooks.sources) app.use(webhookRoute(source, deps.webhooks.route));
+  if (deps.connect) app.use(deps.connect);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'No such endpoint.' });

@@ -1,15 +1,30 @@
 // Zoho OAuth access tokens: cached, refreshed single-flight shortly before expiry or after a 401, at the
 // accounts server of the connection's data centre. Zoho limits how many access tokens a refresh token may
-// mint (10 per 10 minutes), so we never refresh per request and back off after a refused refresh.
-import axios from 'axios';
+// mint (10 per 10 minutes), so we never refresh per request, reuse a still-valid token a previous process
+// stored, and back off after a refused refresh.
 import { retryable, type RelayError } from '../errors.js';
 import { registerSecret, type Logger } from '../log.js';
+import { isTooManyRequests, requestZohoToken, type ZohoTokenBody } from './oauth.js';
+
+/** What a refresh needs: where, with which refresh token, and what an earlier refresh left behind. */
+export interface ZohoGrant {
+  accountsUrl: string;
+  refreshToken: string;
+  apiDomain?: string;
+  /** An access token minted earlier (by this or another process, or before a restart). */
+  accessToken?: { value: string; expiresAt: number };
+  /** The stored connection's generation, handed back to onToken so a stale token never lands on a newer connection. */
+  generation?: number;
+}
 
 export interface ZohoAuthOptions {
+  /** Accounts server of ZOHO_DC: with `refreshToken`, the simple form of a fixed grant. */
   accountsUrl: string;
   clientId: string;
   clientSecret: string;
-  refreshToken: () => Promise<string> | string;
+  refreshToken?: () => Promise<string> | string;
+  /** The current grant (a stored connection, or the environment); undefined while Zoho is not connected. Wins over accountsUrl/refreshToken. */
+  grant?: () => Promise<ZohoGrant | undefined>;
   timeoutMs: number;
   log: Logger;
   /** Refresh this long before the token expires. */
@@ -17,6 +32,9 @@ export interface ZohoAuthOptions {
   /** After a refused refresh, do not ask again for this long (no tight loop against Zoho's limits). */
   cooldownMs?: number;
   onRefresh?: (info: { apiDomain: string | undefined; expiresAt: number }) => void;
+  /** A new access token was minted: store it for other processes and the next start. */
+  onToken?: (grant: ZohoGrant, token: { accessToken: string; expiresAt: number; apiDomain?: string }) => Promise<void>;
+  onRefused?: (grant: ZohoGrant, error: RelayError) => Promise<void> | void;
 }
 
 interface TokenState {
@@ -24,13 +42,11 @@ interface TokenState {
   expiresAt: number;
 }
 
-interface TokenResponse {
-  access_token?: string;
-  expires_in?: number;
-  api_domain?: string;
-  error?: string;
-  error_description?: string;
-}
+export const zohoNotConnected = () =>
+  retryable('zoho_not_connected', 'Zoho is not connected: an administrator must connect Zoho on the /connect page (or set ZOHO_REFRESH_TOKEN).', {
+    service: 'zoho',
+    retryAfterMs: 2 * 60_000,
+  });
 
 export class ZohoAuth {
   private token: TokenState | undefined;
@@ -38,12 +54,12 @@ export class ZohoAuth {
   private cooldown: { until: number; error: RelayError } | undefined;
   apiDomain: string | undefined;
   refreshCount = 0;
+  lastError: { code: string; message: string; at: number } | undefined;
 
   constructor(private readonly opts: ZohoAuthOptions) {}
 
   async accessToken(): Promise<string> {
-    const margin = this.opts.refreshMarginMs ?? 5 * 60_000;
-    if (this.token && this.token.expiresAt - margin > Date.now()) return this.token.accessToken;
+    if (this.token && this.token.expiresAt - this.margin() > Date.now()) return this.token.accessToken;
     return (await this.refresh()).accessToken;
   }
 
@@ -51,7 +67,7 @@ export class ZohoAuth {
   async onUnauthorized(rejected: string | undefined): Promise<boolean> {
     if (this.token && rejected && this.token.accessToken !== rejected) return true;
     this.token = undefined;
-    await this.refresh();
+    await this.refresh(rejected);
     return true;
   }
 
@@ -59,59 +75,76 @@ export class ZohoAuth {
     return this.token?.expiresAt;
   }
 
-  private refresh(): Promise<TokenState> {
-    this.inflight ??= this.doRefresh().finally(() => {
+  /** Forgets the token and any cooldown: the connection was replaced (reconnected on /connect). */
+  reset(): void {
+    this.token = undefined;
+    this.cooldown = undefined;
+    this.apiDomain = undefined;
+    this.lastError = undefined;
+  }
+
+  private margin(): number {
+    return this.opts.refreshMarginMs ?? 5 * 60_000;
+  }
+
+  private refresh(rejected?: string): Promise<TokenState> {
+    this.inflight ??= this.doRefresh(rejected).finally(() => {
       this.inflight = undefined;
     });
     return this.inflight;
   }
 
-  private async doRefresh(): Promise<TokenState> {
+  private async currentGrant(): Promise<ZohoGrant | undefined> {
+    if (this.opts.grant) return this.opts.grant();
+    if (!this.opts.refreshToken) return undefined;
+    return { accountsUrl: this.opts.accountsUrl, refreshToken: await this.opts.refreshToken() };
+  }
+
+  private async doRefresh(rejected: string | undefined): Promise<TokenState> {
     if (this.cooldown && this.cooldown.until > Date.now()) throw this.cooldown.error;
-    const params = new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: this.opts.clientId,
-      client_secret: this.opts.clientSecret,
-      refresh_token: await this.opts.refreshToken(),
-    });
-    this.refreshCount++;
-    let status: number;
-    let body: TokenResponse;
-    try {
-      const res = await axios.post<TokenResponse>(`${this.opts.accountsUrl}/oauth/v2/token`, params.toString(), {
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        timeout: this.opts.timeoutMs,
-        validateStatus: () => true,
-      });
-      status = res.status;
-      body = typeof res.data === 'object' && res.data ? res.data : {};
-    } catch (err) {
-      throw retryable('zoho_accounts_unreachable', `Zoho accounts server ${this.opts.accountsUrl} did not answer the token refresh; will try again.`, {
-        cause: err,
-        service: 'zoho',
-      });
+    const grant = await this.currentGrant();
+    if (!grant) throw zohoNotConnected();
+    if (grant.apiDomain) this.apiDomain = grant.apiDomain;
+    const stored = grant.accessToken;
+    if (stored && stored.value !== rejected && stored.expiresAt - this.margin() > Date.now()) {
+      registerSecret(stored.value);
+      this.token = { accessToken: stored.value, expiresAt: stored.expiresAt };
+      return this.token;
     }
+    this.refreshCount++;
+    const { status, body } = await requestZohoToken(
+      grant.accountsUrl,
+      { grant_type: 'refresh_token', client_id: this.opts.clientId, client_secret: this.opts.clientSecret, refresh_token: grant.refreshToken },
+      this.opts.timeoutMs,
+    );
     // Zoho reports errors with HTTP 200 too: success is the presence of access_token, not the status.
-    if (!body.access_token) throw this.refused(status, body);
-    registerSecret(body.access_token);
+    if (!body.access_token) {
+      const error = this.refused(grant.accountsUrl, status, body);
+      await Promise.resolve(this.opts.onRefused?.(grant, error)).catch((err) => this.opts.log.warn({ err }, 'could not record the refused Zoho refresh'));
+      throw error;
+    }
     const state = { accessToken: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 };
     this.token = state;
     this.cooldown = undefined;
+    this.lastError = undefined;
     if (body.api_domain) this.apiDomain = body.api_domain.replace(/\/+$/, '');
     this.opts.log.info({ api_domain: this.apiDomain, expires_in: body.expires_in }, 'zoho access token refreshed');
     this.opts.onRefresh?.({ apiDomain: this.apiDomain, expiresAt: state.expiresAt });
+    await this.opts
+      .onToken?.(grant, { accessToken: state.accessToken, expiresAt: state.expiresAt, ...(this.apiDomain ? { apiDomain: this.apiDomain } : {}) })
+      .catch((err) => this.opts.log.warn({ err }, 'could not store the new Zoho access token; it is kept in memory'));
     return state;
   }
 
-  private refused(status: number, body: TokenResponse): RelayError {
+  private refused(accountsUrl: string, status: number, body: ZohoTokenBody): RelayError {
     const code = body.error ?? `http_${status}`;
     let message: string;
     let waitMs = this.opts.cooldownMs ?? 60_000;
     if (code === 'invalid_client') {
-      message = `Zoho refused the client (invalid_client) at ${this.opts.accountsUrl}: check ZOHO_CLIENT_ID / ZOHO_CLIENT_SECRET and that ZOHO_DC matches the data centre where the client was created (an EU account needs ZOHO_DC=eu).`;
+      message = `Zoho refused the client (invalid_client) at ${accountsUrl}: check ZOHO_CLIENT_ID / ZOHO_CLIENT_SECRET and that ZOHO_DC matches the data centre where the client was created (an EU account needs ZOHO_DC=eu).`;
     } else if (code === 'invalid_code' || code === 'invalid_grant') {
       message = `Zoho refused the refresh token (${code}): it was revoked or belongs to another client or data centre. Create a new one and set ZOHO_REFRESH_TOKEN (or reconnect Zoho).`;
-    } else if (/access denied/i.test(code) || /too many requests/i.test(body.error_description ?? '')) {
+    } else if (isTooManyRequests(body)) {
       message = 'Zoho accounts server says too many token requests: waiting before asking again.';
       waitMs = Math.max(waitMs, 5 * 60_000);
     } else {
@@ -119,6 +152,7 @@ export class ZohoAuth {
     }
     const error = retryable(`zoho_auth_${code.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`, message, { retryAfterMs: waitMs, service: 'zoho', status });
     this.cooldown = { until: Date.now() + waitMs, error };
+    this.lastError = { code: error.code, message, at: Date.now() };
     this.opts.log.error({ code, status }, message);
     return error;
   }

@@ -1,0 +1,95 @@
+// The connection page and the OAuth routes of both sides. Starting a connection and choosing an
+// organization need an administrator; the callbacks cannot (the provider's redirect is a cross-site
+// navigation, which carries no SameSite=Strict cookie) and are authenticated by their single-use `state`.
+import express, { type Request, type Response, type Router } from 'express';
+import type { KommoConnectFlow } from '../connect/kommo-flow.js';
+import type { ConnectOutcome } from '../connect/outcome.js';
+import type { ConnectionsStatus } from '../connect/status.js';
+import type { ZohoConnectFlow } from '../connect/zoho-flow.js';
+import { KOMMO_CALLBACK_PATH, ZOHO_CALLBACK_PATH } from '../config/env.js';
+import type { Logger } from '../log.js';
+import { AdminAuth } from './admin-auth.js';
+import { connectionPage, loginPage, outcomePage, sendPage } from './connect-page.js';
+
+export interface ConnectRouteDeps {
+  /** ADMIN_TOKEN; without it the page is off. */
+  adminToken: string | undefined;
+  zoho: ZohoConnectFlow;
+  kommo: KommoConnectFlow;
+  status: () => Promise<ConnectionsStatus>;
+  log: Logger;
+}
+
+const TITLE = 'Relay connections';
+
+export function connectRoutes(deps: ConnectRouteDeps): Router {
+  const router = express.Router();
+  if (!deps.adminToken) {
+    router.use('/connect', (_req, res) => {
+      res.status(404).json({ error: 'connect_page_off', message: 'The connection page is off: set ADMIN_TOKEN to use it.' });
+    });
+    return router;
+  }
+  const auth = new AdminAuth(deps.adminToken);
+  const form = express.urlencoded({ extended: false, limit: '4kb' });
+  const admin = auth.require((req, res) => {
+    // A browser asking for a page gets the login form; scripts (and /connect/status) get JSON.
+    if (req.method === 'GET' && req.path !== '/connect/status' && req.accepts(['html', 'json']) === 'html') return sendPage(res, 401, TITLE, loginPage());
+    res.status(401).json({ error: 'admin_required', message: 'Send Authorization: Bearer <ADMIN_TOKEN>, or log in on /connect.' });
+  });
+
+  router.post('/connect/login', form, (req, res) => {
+    const token = typeof req.body?.token === 'string' ? req.body.token : '';
+    if (!auth.tokenMatches(token)) return sendPage(res, 401, TITLE, loginPage('That is not the admin token.'));
+    auth.startSession(req, res);
+    res.redirect(303, '/connect');
+  });
+  router.post('/connect/logout', (req, res) => {
+    auth.endSession(req, res);
+    res.redirect(303, '/connect');
+  });
+
+  router.get('/connect', admin, async (_req, res) => sendPage(res, 200, TITLE, connectionPage(await deps.status())));
+  router.get('/connect/status', admin, async (_req, res) => {
+    res.set('Cache-Control', 'no-store').json(await deps.status());
+  });
+
+  for (const [side, flow, callbackPath] of [
+    ['zoho', deps.zoho, ZOHO_CALLBACK_PATH],
+    ['kommo', deps.kommo, KOMMO_CALLBACK_PATH],
+  ] as const) {
+    router.get(`/connect/${side}`, admin, async (_req, res) => {
+      const unavailable = flow.unavailable();
+      if (unavailable) return sendPage(res, 409, TITLE, outcomePage(unavailable));
+      res.redirect(302, await flow.start());
+    });
+    router.get(callbackPath, async (req, res) => {
+      const outcome = await flow.complete(stringsOf(req.query));
+      showOutcome(res, outcome);
+    });
+  }
+
+  router.post('/connect/zoho/organization', admin, form, async (req, res) => {
+    const id = typeof req.body?.organization_id === 'string' ? req.body.organization_id : '';
+    if (!(await deps.zoho.choose(id))) return sendPage(res, 400, TITLE, outcomePage('That organization is not one of the connected Zoho account\'s organizations.'));
+    res.redirect(303, '/connect');
+  });
+
+  // A failure here is shown to the administrator as a page, not as the webhook intake's 503.
+  router.use('/connect', (err: unknown, _req: Request, res: Response, next: express.NextFunction) => {
+    if (res.headersSent) return next(err);
+    ((res.locals.log as Logger | undefined) ?? deps.log).error({ err }, 'connection page failed');
+    sendPage(res, 500, TITLE, outcomePage(`Something went wrong: ${(err as Error).message ?? String(err)}`));
+  });
+  return router;
+}
+
+function showOutcome(res: Response, outcome: ConnectOutcome): void {
+  if (!outcome.ok) return sendPage(res, outcome.status, TITLE, outcomePage(outcome.message));
+  sendPage(res, 200, TITLE, outcomePage(outcome.message, outcome));
+}
+
+/** Query values as single strings; repeated or nested ones are dropped. */
+function stringsOf(query: Request['query']): Record<string, string> {
+  return Object.fromEntries(Object.entries(query).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
