@@ -148,7 +148,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
 
     mappingState = new MappingState({ file: mappingFile, kommo, kv, log, attempts: opts.startupAttempts ?? 6, kommoConnected: kommoAuth.connected });
     await mappingState.atStartup();
-    if (zohoConnection.mode === 'self_client' && !env.ZOHO_ORGANIZATION_ID) zohoConnection.useSelfClientOrganization(await pickOrganization(() => zohoConnection.listOrganizations(zoho)));
+    if (zohoConnection.mode === 'self_client' && !env.ZOHO_ORGANIZATION_ID) zohoConnection.useSelfClientOrganization(await pickOrganization(() => zoho.listOrganizations()));
     await zohoConnection.load();
     if (!(await kommoAuth.connected())) log.warn('Kommo is not connected: log in on /connect with ADMIN_TOKEN and connect Kommo. Webhooks are stored meanwhile; jobs that need Kommo wait.');
     if (zohoConnection.mode === 'oauth' && (await connections.describe('zoho'))?.status !== 'connected') {

@@ -94,7 +94,7 @@ export class ZohoConnectFlow {
 
     let problem: string | undefined;
     try {
-      const orgs = await this.deps.connection.listOrganizations(this.deps.books);
+      const orgs = await this.deps.books.listOrganizations();
       problem = await this.deps.connection.settleOrganization(orgs.map((o) => ({ id: o.organization_id, name: o.name })));
     } catch (err) {
       problem = `Connected, but the organizations could not be listed: ${(err as Error).message}`;

@@ -44,7 +44,8 @@ export class ZohoBooksClient {
   }
 
   private async call<T extends ZohoEnvelope>(call: CallOptions, withOrg = true): Promise<T> {
-    const org = this.opts.organizationId();
+    // GET /organizations is how an organization is found, so only the other calls ask for one.
+    const org = withOrg ? this.opts.organizationId() : undefined;
     if (withOrg && !org) throw permanent('zoho_no_organization', 'No Zoho Books organization is selected: set ZOHO_ORGANIZATION_ID.');
     const res = await this.http.call<T>({ ...call, params: withOrg ? { organization_id: org, ...call.params } : call.params });
     const body = res.data;

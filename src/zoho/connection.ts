@@ -2,14 +2,11 @@
 // ZOHO_REFRESH_TOKEN (a Self Client) wins when set; otherwise the connection made on /connect, stored with
 // its accounts server, data centre and api_domain. The organization is ZOHO_ORGANIZATION_ID, else the one
 // chosen for the stored connection, else (Self Client) the account's only one.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { zohoAccountsUrl, zohoAuthMode, type Env } from '../config/env.js';
 import { retryable } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Connections, Organization } from '../store/connections.js';
 import { zohoNotConnected, type ZohoGrant } from './auth.js';
-import type { ZohoBooksClient } from './client.js';
-import type { ZohoOrganization } from './types.js';
 
 type ZohoEnv = Pick<Env, 'ZOHO_REFRESH_TOKEN' | 'ZOHO_ORGANIZATION_ID' | 'ZOHO_DC' | 'ZOHO_ACCOUNTS_URL'>;
 
@@ -18,8 +15,6 @@ export class ZohoConnection {
   private stored: { organization?: Organization; connected: boolean } = { connected: false };
   private selfClientOrganization: string | undefined;
   private reloading: Promise<void> | undefined;
-  /** Set while listing organizations: the one Books call that needs none (see listOrganizations). */
-  private readonly listing = new AsyncLocalStorage<true>();
 
   constructor(
     private readonly connections: Connections,
@@ -70,17 +65,8 @@ export class ZohoConnection {
     if (grant.generation !== undefined) await this.connections.recordError('zoho', error.message);
   };
 
-  /**
-   * GET /organizations carries no organization, but the Books client asks for one before every call; inside
-   * this scope (per async context, so concurrent calls are unaffected) it gets none instead of an error.
-   */
-  listOrganizations(books: ZohoBooksClient): Promise<ZohoOrganization[]> {
-    return this.listing.run(true, () => books.listOrganizations());
-  }
-
   /** For the Books client: the organization of every call, or a retryable reason why there is none yet. */
   readonly organizationId = (): string | undefined => {
-    if (this.listing.getStore()) return undefined;
     const id = this.env.ZOHO_ORGANIZATION_ID ?? (this.mode === 'self_client' ? this.selfClientOrganization : this.stored.organization?.id);
     if (id) return id;
     // Another process may have connected or chosen meanwhile: look again for the next attempt.
