@@ -24,8 +24,8 @@ export const KOMMO_CALLBACK_PATH = '/connect/kommo/callback';
 export const ZOHO_CALLBACK_PATH = '/connect/zoho/callback';
 const redirectUri = (path: string) => httpUrl.refine((u) => new URL(u).pathname === path, `must be the relay's public URL followed by ${path}, e.g. https://relay.example.com${path}`);
 
-const schema = z.object({
-  NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
+/** Exported so a test can hold .env.example and the README to every setting. */
+export const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   DATABASE_URL: z.string().trim().default('sqlite:./data/relay.db'),
   WEBHOOK_SECRET: z
@@ -90,7 +90,7 @@ const schema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
 
-export type Env = z.infer<typeof schema>;
+export type Env = z.infer<typeof envSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -103,7 +103,7 @@ export class ConfigError extends Error {
 export function parseEnv(source: Record<string, string | undefined>): Env {
   // Empty strings in .env files mean "not set".
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  const result = schema.safeParse(cleaned);
+  const result = envSchema.safeParse(cleaned);
   // Checked on the raw values, so they are reported together with every other problem.
   const problems = connectionProblems(new Set(Object.keys(cleaned)));
   if (result.success && problems.length === 0) return result.data;

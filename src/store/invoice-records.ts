@@ -44,6 +44,11 @@ export class DealInvoices {
     return (await this.get(dealId))!;
   }
 
+  /** A new invoice for the same deal (a person asked for it): fresh intent, same customer. */
+  async restart(dealId: string, reference: string, generation: number): Promise<DealInvoice> {
+    return this.update(dealId, { state: 'pending', generation, reference, invoice_id: null, invoice_number: null, invoice_url: null, invoice_status: null, emailed: 0 });
+  }
+
   async update(dealId: string, fields: Partial<Omit<DealInvoice, 'deal_id' | 'created_at' | 'updated_at'>> & { state?: DealInvoiceState }): Promise<DealInvoice> {
     await this.db
       .updateTable('deal_invoices')

@@ -29,18 +29,23 @@ export class InvoiceForDeal {
     const { crm, invoices, mapping } = this.deps;
     const key = String(dealId);
     let record = await invoices.get(key);
-    if (record?.state === 'linked') {
-      // Re-entering the stage (or our own write-back firing a webhook) never invoices twice.
-      return { outcome: 'already_invoiced', invoiceId: record.invoice_id };
-    }
-
     const deal = await crm.getDeal(dealId);
     if (!deal) {
+      if (record?.state === 'linked') return { outcome: 'already_invoiced', invoiceId: record.invoice_id };
       throw permanent('deal_not_found', `Invoice not created: deal ${dealId} no longer exists in Kommo (deleted or merged).`);
     }
+    const inStage = mapping.invoiceStages.some((s) => s.statusId === deal.statusId && s.pipelineId === deal.pipelineId);
+    if (record?.state === 'linked') {
+      // Re-entering the stage (or our own write-back firing a webhook) never invoices twice — unless a
+      // person cleared the deal's Invoice ID field and moved it into the stage again: that asks for a new one.
+      const cleared = !deal.fields.get(mapping.dealFields.invoiceId.id)?.some((v) => v.trim() !== '');
+      if (!(inStage && cleared)) return { outcome: 'already_invoiced', invoiceId: record.invoice_id };
+      const generation = record.generation + 1;
+      ctx.log.info({ generation, previous_invoice_id: record.invoice_id }, 'Invoice ID was cleared on the deal: invoicing it again');
+      record = await invoices.restart(key, referenceFor(mapping.zoho.referenceTemplate, dealId, generation), generation);
+    }
     if (!record) {
-      const stage = mapping.invoiceStages.find((s) => s.statusId === deal.statusId && s.pipelineId === deal.pipelineId);
-      if (!stage) {
+      if (!inStage) {
         // The webhook is only a hint: by now the deal is elsewhere, and nobody asked for an invoice.
         return { outcome: 'skipped', reason: `deal is no longer in an invoicing stage (now status ${deal.statusId} in pipeline ${deal.pipelineId})` };
       }

@@ -91,6 +91,18 @@ describe('invoice for deal', () => {
     expectExactlyOnce();
   });
 
+  it('a person clears the Invoice ID field and moves the deal in again: a second invoice, -2 reference, same customer', async () => {
+    await run();
+    crm.deals.get(31700125)!.fields.set(900, ['']);
+    expect(await run()).toMatchObject({ outcome: 'invoiced' });
+    expect(accounting.invoices.map((i) => i.draft.reference)).toEqual(['KOMMO-31700125', 'KOMMO-31700125-2']);
+    expect(accounting.customers).toHaveLength(1);
+    expect(crm.fieldWrites.at(-1)!.values[0]).toEqual({ fieldId: 900, value: accounting.invoices[1]!.id });
+    // Not cleared (our own write-back is there): nothing more.
+    expect(await run()).toMatchObject({ outcome: 'already_invoiced' });
+    expect(accounting.invoices).toHaveLength(2);
+  });
+
   it('skips a deal that is no longer in the invoicing stage when first seen', async () => {
     crm.deals.set(31700125, sampleDeal({ statusId: 142 }));
     expect(await run()).toMatchObject({ outcome: 'skipped' });
