@@ -58,23 +58,10 @@ export class ZohoAccounting implements AccountingPort {
 
   async createInvoice(draft: InvoiceDraft, opts: { send: boolean }): Promise<AccountingInvoice & { emailed: boolean }> {
     const body = stripUndefined({
-      customer_id: draft.customerId,
-      reference_number: draft.reference,
-      currency_id: draft.currencyId,
-      exchange_rate: draft.exchangeRate,
+      ...billingBody(draft),
       date: draft.date,
       invoice_number: draft.invoiceNumber,
-      payment_terms: draft.paymentTerms,
-      payment_terms_label: draft.paymentTermsLabel,
       due_date: draft.dueDate,
-      discount: draft.discount,
-      discount_type: draft.discount !== undefined ? 'entity_level' : undefined,
-      is_discount_before_tax: draft.discount !== undefined ? true : undefined,
-      tax_exemption_id: draft.taxExemptionId,
-      line_items: draft.lines.map((l) =>
-        stripUndefined({ item_id: l.itemId, name: l.name, description: l.description, rate: l.rate, quantity: l.quantity, tax_id: l.taxId }),
-      ),
-      custom_fields: draft.customFields.length ? draft.customFields.map((f) => ({ api_name: f.apiName, value: f.value })) : undefined,
     });
     const { invoice } = await this.client.createInvoice(body, { send: opts.send, ignoreAutoNumber: draft.invoiceNumber !== undefined }).catch((err: unknown) => {
       if (zohoCode(err) === DUPLICATE_INVOICE_NUMBER) {
@@ -128,23 +115,12 @@ export class ZohoAccounting implements AccountingPort {
 
   async createRecurring(draft: RecurringDraft): Promise<RecurringProfile> {
     const body = stripUndefined({
+      ...billingBody(draft),
       recurrence_name: draft.name,
-      reference_number: draft.reference,
-      customer_id: draft.customerId,
-      currency_id: draft.currencyId,
-      exchange_rate: draft.exchangeRate,
       recurrence_frequency: draft.frequency,
       repeat_every: draft.repeatEvery,
       start_date: draft.startDate,
       end_date: draft.endDate,
-      payment_terms: draft.paymentTerms,
-      payment_terms_label: draft.paymentTermsLabel,
-      discount: draft.discount,
-      discount_type: draft.discount !== undefined ? 'entity_level' : undefined,
-      is_discount_before_tax: draft.discount !== undefined ? true : undefined,
-      tax_exemption_id: draft.taxExemptionId,
-      line_items: draft.lines.map((l) => stripUndefined({ item_id: l.itemId, name: l.name, description: l.description, rate: l.rate, quantity: l.quantity, tax_id: l.taxId })),
-      custom_fields: draft.customFields.length ? draft.customFields.map((f) => ({ api_name: f.apiName, value: f.value })) : undefined,
     });
     const r = await this.client.createRecurringInvoice(body);
     return { id: String(r.recurrence_id), name: r.recurrence_name, status: r.status };
@@ -178,6 +154,25 @@ export class ZohoAccounting implements AccountingPort {
       hasMore,
     };
   }
+}
+
+/** What a one-off and a recurring invoice share: customer, currency, terms, discount, tax, lines. */
+function billingBody(draft: Omit<InvoiceDraft, 'invoiceNumber' | 'dueDate' | 'date'>): Record<string, unknown> {
+  const discounted = draft.discount !== undefined;
+  return {
+    customer_id: draft.customerId,
+    reference_number: draft.reference,
+    currency_id: draft.currencyId,
+    exchange_rate: draft.exchangeRate,
+    payment_terms: draft.paymentTerms,
+    payment_terms_label: draft.paymentTermsLabel,
+    discount: draft.discount,
+    discount_type: discounted ? 'entity_level' : undefined,
+    is_discount_before_tax: discounted ? true : undefined,
+    tax_exemption_id: draft.taxExemptionId,
+    line_items: draft.lines.map((l) => stripUndefined({ item_id: l.itemId, name: l.name, description: l.description, rate: l.rate, quantity: l.quantity, tax_id: l.taxId })),
+    custom_fields: draft.customFields.length ? draft.customFields.map((f) => ({ api_name: f.apiName, value: f.value })) : undefined,
+  };
 }
 
 function contactEmails(c: ZohoContact): string[] {

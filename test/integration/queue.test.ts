@@ -1,49 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { permanent, retryable } from '../../src/errors.js';
 import { JobQueue } from '../../src/jobs/queue.js';
-import { openStore, type Store } from '../../src/store/db.js';
-import { tempStore } from '../support/tmp.js';
+import type { Store } from '../../src/store/db.js';
+import { backends, type SharedDatabase } from '../support/backends.js';
 
 // The queue runs against a real SQLite file, and against PostgreSQL when one is reachable (the planned
 // backend for several instances), so the SQL stays portable.
-const backends: Array<[string, () => Promise<Store & { cleanup: () => Promise<void> }>]> = [['sqlite', tempStore]];
-if (process.env.TEST_POSTGRES_URL !== 'off') {
-  backends.push([
-    'postgres',
-    async () => {
-      const url = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-      const { default: pg } = await import('pg');
-      const schema = `t_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
-      const admin = new pg.Client({ connectionString: url });
-      await admin.connect();
-      await admin.query(`create schema ${schema}`);
-      await admin.end();
-      const store = await openStore({ dialect: 'postgres', location: `${url}?options=-c%20search_path%3D${schema}` });
-      return {
-        ...store,
-        cleanup: async () => {
-          await store.close();
-          const c = new pg.Client({ connectionString: url });
-          await c.connect();
-          await c.query(`drop schema ${schema} cascade`);
-          await c.end();
-        },
-      };
-    },
-  ]);
-}
-
-describe.each(backends)('job queue on %s', (_name, open) => {
-  let store: Store & { cleanup: () => Promise<void> };
+describe.each(backends)('job queue on %s', (_name, shared) => {
+  let db: SharedDatabase;
+  let store: Store;
   let clock: number;
   let queue: JobQueue;
 
   beforeEach(async () => {
-    store = await open();
+    db = await shared();
+    store = await db.open();
     clock = 1_000_000;
     queue = new JobQueue(store.db, { maxAttempts: 3, leaseMs: 10_000, backoffBaseMs: 1000, backoffMaxMs: 60_000, now: () => clock });
   });
-  afterEach(async () => store.cleanup());
+  afterEach(async () => db.cleanup());
 
   it('claims due jobs in order, once each', async () => {
     const a = await queue.enqueue({ kind: 'k', lane: 'deal:1', payload: { n: 1 } });
