@@ -3,6 +3,7 @@
 // customer and invoice body is validated against Zoho's OpenAPI documents by the fake Zoho.
 import { copyFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env.js';
 import { ConfigError } from '../../src/config/env.js';
@@ -95,6 +96,33 @@ describe('invoices an accountant accepts as they are', () => {
       'Invoice not created: the deal is in EUR, but the Zoho Books customer "Legacy Ltd" (legacy@client.example) is kept in GBP, and Zoho Books cannot change a customer\'s currency. Invoice this deal in GBP, or create a separate customer for EUR in Zoho Books, then move the deal into the invoicing stage again.',
     );
     expect(invoiceOf(s, dealId)).toBeUndefined();
+  });
+
+  it('numbering by deal: INV-<deal>; a number already taken is a clear error and a note, not a retry loop', async () => {
+    const s = e2e.scenario;
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const mapping = JSON.parse(readFileSync(EXAMPLE, 'utf8'));
+    mapping.invoice.number = { template: 'INV-{deal_id}' };
+    writeFileSync(s.mappingFile, JSON.stringify(mapping));
+    await e2e.restart();
+    const free = client(s, 'Deutschland', 'EUR', 'Net 30', [{ id: ids.seo, quantity: 1 }], 1500);
+    const taken = client(s, 'Deutschland', 'EUR', 'Net 30', [{ id: ids.seo, quantity: 1 }], 1500);
+    // Someone already used the number this deal would get.
+    const customer = s.zoho.addContact({ name: 'Someone else', email: 'else@example.com' });
+    await request(s.zohoUrl)
+      .post(`/books/v3/invoices?organization_id=${s.zoho.organizationId}&ignore_auto_number_generation=true`)
+      .set('Authorization', `Zoho-oauthtoken ${s.zoho.mintAccessToken()}`)
+      .send({ customer_id: customer, invoice_number: `INV-${taken}`, line_items: [{ name: 'x', rate: 1, quantity: 1 }] })
+      .expect(201);
+    s.moveToInvoice(free, taken);
+    await waitFor(() => invoiceOf(s, free), 'the free number to be used');
+    expect(invoiceOf(s, free)!.invoiceNumber).toBe(`INV-${free}`);
+    const note = await waitFor(() => [...s.kommo.state.notes.values()].find((n) => n.entityId === taken), 'a note on the deal whose number is taken');
+    expect(String(note.params.text)).toBe(`Invoice not created: the invoice number INV-${taken} is already used in Zoho Books. Remove or renumber that invoice, or change invoice.number.template, then move the deal into the invoicing stage again.`);
+    const job = await e2e.relay.store.db.selectFrom('jobs').selectAll().where('deal_id', '=', String(taken)).where('kind', '=', 'invoice_for_deal').executeTakeFirstOrThrow();
+    expect(job).toMatchObject({ state: 'failed', attempts: 1, last_error_code: 'invoice_number_taken' });
+    copyFileSync(EXAMPLE, s.mappingFile);
+    await e2e.restart();
   });
 
   it('a mapping whose tax matches nothing in Zoho stops start-up with the list of taxes', async () => {
