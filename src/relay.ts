@@ -8,11 +8,14 @@
 // once the mapping is known: at start-up, or when Kommo gets connected (see startup/mapping-state.ts).
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, databaseTarget, zohoAccountsUrl, zohoDefaultApiDomain, type Env } from './config/env.js';
+import { ConfigError, databaseTarget, type Env } from './config/env.js';
 import { loadMappingFile } from './config/mapping.js';
 import type { ResolvedMapping } from './config/resolve-mapping.js';
 import { connectionRoutes } from './connect/connection-routes.js';
+import { sidesReadiness } from './connect/readiness.js';
+import { connectionsStatus } from './connect/status.js';
 import { wakeJobsWaitingFor } from './connect/wake-jobs.js';
+import { adminRoutes } from './http/admin.js';
 import { createApp } from './http/app.js';
 import { kommoSourceUntilMapped, replayParked } from './http/kommo-webhook-parked.js';
 import { kommoWebhookSource } from './http/kommo-webhook.js';
@@ -20,18 +23,17 @@ import type { WebhookSource } from './http/webhook-route.js';
 import { zohoWebhookSource } from './http/zoho-webhook.js';
 import { JobQueue } from './jobs/queue.js';
 import { Worker } from './jobs/worker.js';
-import { KommoClient } from './kommo/client.js';
 import { KommoCrm } from './kommo/crm.js';
-import { kommoCredentials } from './kommo/credentials.js';
+import type { KommoClient } from './kommo/client.js';
 import type { KommoTokens } from './kommo/tokens.js';
-import { createLogger, registerSecret, type Logger } from './log.js';
-import { parseEncryptionKey, TokenCipher } from './security/crypto.js';
-import { checkEncryptionKey } from './security/key-check.js';
+import { createLogger, type Logger } from './log.js';
+import { RelayMetrics } from './metrics.js';
+import { queueFigures } from './ops/queue-figures.js';
+import { createClients, loadZohoOrganization, registerEnvSecrets } from './startup/clients.js';
 import { MappingState, type MappingResolution } from './startup/mapping-state.js';
-import { Connections } from './store/connections.js';
+import type { Connections } from './store/connections.js';
 import { openStore, type Store } from './store/db.js';
 import { CustomerLinks, DealInvoices } from './store/invoice-records.js';
-import { KeyValue } from './store/kv.js';
 import { DealNotes, InvoiceLinks } from './store/payment-records.js';
 import { DealRecurringProfiles } from './store/recurring-records.js';
 import { NoteOnce } from './sync/deal-notes.js';
@@ -44,10 +46,9 @@ import { Reconciler } from './sync/reconciler.js';
 import { InvoiceForDeal } from './sync/invoice-for-deal.js';
 import { createJobHandlers } from './sync/jobs.js';
 import { ZohoAccounting } from './zoho/accounting.js';
-import { ZohoAuth } from './zoho/auth.js';
-import { ZohoBooksClient } from './zoho/client.js';
-import { ZohoConnection } from './zoho/connection.js';
-import type { ZohoOrganization } from './zoho/types.js';
+import type { ZohoAuth } from './zoho/auth.js';
+import type { ZohoBooksClient } from './zoho/client.js';
+import type { ZohoConnection } from './zoho/connection.js';
 
 /** Exchange rates and items change: re-read the accounting reference data hourly. */
 const REFERENCE_REFRESH_MS = 3600_000;
@@ -79,6 +80,7 @@ export interface Relay {
   zohoAuth: ZohoAuth;
   zohoConnection: ZohoConnection;
   connections: Connections;
+  metrics: RelayMetrics;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -92,64 +94,18 @@ interface Processing {
 
 export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Relay> {
   const log = opts.log ?? createLogger({ level: env.LOG_LEVEL, pretty: env.LOG_FORMAT === 'pretty' });
-  for (const s of [
-    env.WEBHOOK_SECRET,
-    env.KOMMO_ACCESS_TOKEN,
-    env.KOMMO_CLIENT_SECRET,
-    env.KOMMO_REFRESH_TOKEN,
-    env.ZOHO_CLIENT_SECRET,
-    env.ZOHO_REFRESH_TOKEN,
-    env.ZOHO_WEBHOOK_SIGNING_SECRET,
-    env.ENCRYPTION_KEY,
-    env.ADMIN_TOKEN,
-  ])
-    registerSecret(s);
+  registerEnvSecrets(env);
 
   const mappingFile = loadMappingFile(env.MAPPING_FILE);
   const store = await openStore(databaseTarget(env.DATABASE_URL));
   let mappingState: MappingState | undefined;
   try {
-    const kv = new KeyValue(store.db);
-    // parseEnv has checked the key's format.
-    const cipher = env.ENCRYPTION_KEY ? new TokenCipher(parseEncryptionKey(env.ENCRYPTION_KEY)!) : undefined;
-    const connections = new Connections(store.db, cipher);
-    await checkEncryptionKey(kv, connections, cipher, log);
-
-    const kommoAuth = kommoCredentials(env, connections, log.child({ service: 'kommo-auth' }));
-    if (kommoAuth.tokens && env.KOMMO_REFRESH_TOKEN) await kommoAuth.tokens.seedFromEnvironment(env.KOMMO_REFRESH_TOKEN);
-    const kommo = new KommoClient({
-      baseUrl: env.KOMMO_BASE_URL,
-      accessToken: kommoAuth.accessToken,
-      ...(kommoAuth.onUnauthorized ? { onUnauthorized: kommoAuth.onUnauthorized } : {}),
-      ratePerSecond: env.KOMMO_RATE_LIMIT_PER_SECOND,
-      timeoutMs: env.HTTP_TIMEOUT_MS,
-      log: log.child({ service: 'kommo' }),
-    });
-    const zohoConnection = new ZohoConnection(connections, env, log.child({ service: 'zoho-auth' }));
-    const zohoAuth = new ZohoAuth({
-      accountsUrl: zohoAccountsUrl(env),
-      clientId: env.ZOHO_CLIENT_ID,
-      clientSecret: env.ZOHO_CLIENT_SECRET,
-      grant: zohoConnection.grant,
-      onToken: zohoConnection.onToken,
-      onRefused: zohoConnection.onRefused,
-      timeoutMs: env.HTTP_TIMEOUT_MS,
-      log: log.child({ service: 'zoho-auth' }),
-    });
-    const zoho = new ZohoBooksClient({
-      auth: zohoAuth,
-      apiUrlOverride: env.ZOHO_API_URL,
-      defaultApiDomain: zohoDefaultApiDomain(env.ZOHO_DC),
-      organizationId: zohoConnection.organizationId,
-      rateLimit: { requests: env.ZOHO_RATE_LIMIT_REQUESTS, windowMs: env.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000 },
-      timeoutMs: env.HTTP_TIMEOUT_MS,
-      log: log.child({ service: 'zoho' }),
-    });
+    const metrics = new RelayMetrics(() => queueFigures(store.db));
+    const { kv, connections, kommoAuth, kommo, zohoConnection, zohoAuth, zoho } = await createClients(env, store, log, metrics.observer);
 
     mappingState = new MappingState({ file: mappingFile, kommo, kv, log, attempts: opts.startupAttempts ?? 6, kommoConnected: kommoAuth.connected });
     await mappingState.atStartup();
-    if (zohoConnection.mode === 'self_client' && !env.ZOHO_ORGANIZATION_ID) zohoConnection.useSelfClientOrganization(await pickOrganization(() => zoho.listOrganizations()));
-    await zohoConnection.load();
+    await loadZohoOrganization(env, { zoho, zohoConnection });
     if (!(await kommoAuth.connected())) log.warn('Kommo is not connected: log in on /connect with ADMIN_TOKEN and connect Kommo. Webhooks are stored meanwhile; jobs that need Kommo wait.');
     if (zohoConnection.mode === 'oauth' && (await connections.describe('zoho'))?.status !== 'connected') {
       log.warn('Zoho is not connected: log in on /connect with ADMIN_TOKEN and connect Zoho. Webhooks are stored meanwhile; jobs that need Zoho wait.');
@@ -186,6 +142,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, retainerForDeal, notes, queue }), {
         concurrency: env.WORKER_CONCURRENCY,
         log: log.child({ component: 'worker' }),
+        onAttempt: metrics.jobAttempt,
       });
       const reconciler = new Reconciler({ db: store.db, queue, crm, accounting, invoices, links, profiles, kv, mapping, log: log.child({ component: 'reconciler' }) });
       return { mapping, worker, reconciler, billing };
@@ -239,13 +196,26 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       log,
       accepting: () => accepting,
       webhooks: {
-        route: { db: store.db, queue, secret: env.WEBHOOK_SECRET, bodyLimit: env.WEBHOOK_BODY_LIMIT },
+        route: { db: store.db, queue, secret: env.WEBHOOK_SECRET, bodyLimit: env.WEBHOOK_BODY_LIMIT, onOutcome: metrics.webhook },
         sources: [
           kommoSourceUntilMapped(() => kommoSource, { id: env.KOMMO_ACCOUNT_ID }),
           zohoWebhookSource({ signingSecret: env.ZOHO_WEBHOOK_SIGNING_SECRET, invoices }),
         ],
       },
       connect,
+      admin: adminRoutes({ adminToken: env.ADMIN_TOKEN, db: store.db, queue, metrics, log }),
+      connections: async () =>
+        sidesReadiness(
+          await connectionsStatus({
+            env,
+            connections,
+            zohoAuth,
+            zohoConnection,
+            kommoTokens: kommoAuth.tokens,
+            mapping: currentMapping,
+            unavailable: { kommo: () => undefined, zoho: () => undefined },
+          }),
+        ),
     });
     const server = await listen(app, env.PORT);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -293,6 +263,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       zohoAuth,
       zohoConnection,
       connections,
+      metrics,
       log,
       stop,
     };
@@ -301,16 +272,6 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     await store.close().catch(() => undefined);
     throw err;
   }
-}
-
-async function pickOrganization(listOrganizations: () => Promise<ZohoOrganization[]>): Promise<string> {
-  const orgs = await listOrganizations();
-  if (orgs.length === 1) return orgs[0]!.organization_id;
-  throw new ConfigError([
-    orgs.length === 0
-      ? 'ZOHO_ORGANIZATION_ID: the Zoho account has no Books organization.'
-      : `ZOHO_ORGANIZATION_ID: is required because the Zoho account has several organizations: ${orgs.map((o) => `${o.organization_id} (${o.name})`).join(', ')}`,
-  ]);
 }
 
 function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {

@@ -1,5 +1,5 @@
 // Express app factory: thin routes over the store. Health endpoints, webhook intake, the connection page,
-// error middleware.
+// the admin pages and metrics, error middleware.
 import express, { type Express, type Router } from 'express';
 import { sql } from 'kysely';
 import type { Logger } from '../log.js';
@@ -16,6 +16,10 @@ export interface AppDeps {
   accepting: () => boolean;
   /** The connection page and OAuth routes (http/connect.ts). */
   connect?: Router;
+  /** The admin pages, API and /metrics (http/admin.ts). */
+  admin?: Router;
+  /** Each side's state for /readyz: 'connected', 'not_connected' or (Zoho) 'no_organization'. */
+  connections?: () => Promise<Record<'kommo' | 'zoho', string>>;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -38,7 +42,10 @@ export function createApp(deps: AppDeps): Express {
       res.status(503).json({ status: 'shutting_down' });
       return;
     }
-    res.json({ status: 'ready', database: 'ok' });
+    // Webhooks are stored either way, but no job gets done until both sides are connected.
+    const sides = (await deps.connections?.()) ?? { kommo: 'connected', zoho: 'connected' };
+    const ready = sides.kommo === 'connected' && sides.zoho === 'connected';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_connected', database: 'ok', ...sides });
   });
 
   // During shutdown, refuse new webhooks with 503 so the sender delivers them again later.
@@ -48,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
   });
   for (const source of deps.webhooks.sources) app.use(webhookRoute(source, deps.webhooks.route));
   if (deps.connect) app.use(deps.connect);
+  if (deps.admin) app.use(deps.admin);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'No such endpoint.' });

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { redactUrl, type Logger } from '../log.js';
 
+/** Polled every few seconds by probes and Prometheus: logged at debug, so they do not drown the rest. */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
 /** One log line per request, with a request ID; the path is redacted because it holds the webhook secret. */
 export function requestLog(log: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -10,7 +13,7 @@ export function requestLog(log: Logger) {
     res.setHeader('X-Request-Id', id);
     res.locals.log = log.child({ request_id: id });
     res.on('finish', () => {
-      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.path === '/healthz' || req.path === '/readyz' ? 'debug' : 'info';
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : PROBES.has(req.path) ? 'debug' : 'info';
       const logger = res.locals.log as Logger;
       if (!logger.isLevelEnabled(level)) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

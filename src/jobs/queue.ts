@@ -279,9 +279,11 @@ export class JobQueue {
       await trx
         .updateTable('job_attempts')
         .set({ outcome, finished_at: now, error_code: err?.code ?? null, error: err?.message ?? null })
-        .where('job_id', '=', job.id)
-        .where('attempt', '=', job.attempts)
-        .where('worker', '=', workerId)
+        // The row this claim inserted: after an operator's retry (attempts count from 1 again) the earlier
+        // rows with the same number stay as they ended.
+        .where('id', '=', (eb) =>
+          eb.selectFrom('job_attempts').select((s) => s.fn.max('id').as('id')).where('job_id', '=', job.id).where('attempt', '=', job.attempts).where('worker', '=', workerId),
+        )
         .execute();
     });
   }

@@ -31,7 +31,8 @@ export class Worker {
   private stopping = false;
   private started = false;
   private timer: NodeJS.Timeout | undefined;
-  private pumping = false;
+  /** The claiming pass in progress: stop() waits for it, so no job is claimed behind its back. */
+  private pumping: Promise<void> | undefined;
   private repump = false;
   private unsubscribe: (() => void) | undefined;
 
@@ -57,6 +58,7 @@ export class Worker {
     this.stopping = true;
     this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
+    await this.pumping;
     const all = Promise.all([...this.running.values()].map((r) => r.promise));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<boolean>((resolve) => {
@@ -73,32 +75,39 @@ export class Worker {
   }
 
   /** Claims jobs until the concurrency limit is reached or the queue has nothing due. */
-  private async pump(): Promise<void> {
-    if (this.stopping) return;
+  private pump(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     if (this.pumping) {
       this.repump = true;
-      return;
+      return this.pumping;
     }
-    this.pumping = true;
-    try {
-      do {
-        this.repump = false;
-        while (!this.stopping && this.running.size < this.opts.concurrency) {
-          let job: Job | undefined;
-          try {
-            job = await this.queue.claim(this.id);
-          } catch (err) {
-            this.opts.log.error({ err }, 'could not claim a job; will try again');
-            break;
-          }
-          if (!job) break;
-          this.launch(job);
+    this.pumping = this.claimUntilFull().finally(() => {
+      this.pumping = undefined;
+      this.schedulePoll();
+    });
+    return this.pumping;
+  }
+
+  private async claimUntilFull(): Promise<void> {
+    do {
+      this.repump = false;
+      while (!this.stopping && this.running.size < this.opts.concurrency) {
+        let job: Job | undefined;
+        try {
+          job = await this.queue.claim(this.id);
+        } catch (err) {
+          this.opts.log.error({ err }, 'could not claim a job; will try again');
+          break;
         }
-      } while (this.repump && !this.stopping);
-    } finally {
-      this.pumping = false;
-    }
-    this.schedulePoll();
+        if (!job) break;
+        if (this.stopping) {
+          // Claimed while shutdown began: give it back untouched rather than start it unwatched.
+          await this.queue.release(job.id, this.id).catch(() => undefined);
+          break;
+        }
+        this.launch(job);
+      }
+    } while (this.repump && !this.stopping);
   }
 
   private schedulePoll(): void {

@@ -1,0 +1,165 @@
+// `relay check`: is this relay set up right? The settings, the mapping file, the database, both tokens,
+// the Zoho organization, and every stage, field, tax and currency the mapping names — checked the way the
+// relay itself resolves them at start-up (resolve-mapping.ts, resolve-taxes.ts), so what passes here
+// starts there. Prints every problem at once; exits 1 when there is any.
+import { ConfigError, databaseTarget, type Env } from '../config/env.js';
+import { loadMappingFile, type Mapping } from '../config/mapping.js';
+import { catalogueNeeds, resolveMapping } from '../config/resolve-mapping.js';
+import { resolveTaxRules } from '../config/resolve-taxes.js';
+import type { KommoAccount } from '../kommo/types.js';
+import { loadZohoOrganization, type Clients } from '../startup/clients.js';
+import { ZohoAccounting } from '../zoho/accounting.js';
+import type { Args } from './args.js';
+import type { CliContext } from './context.js';
+import { problemsOf } from './format.js';
+import { readKommoCatalogue } from './kommo-catalogue.js';
+
+export interface Check {
+  name: string;
+  status: 'ok' | 'fail' | 'skip';
+  detail?: string;
+  problems: string[];
+}
+
+export async function check(ctx: CliContext, args: Args): Promise<number> {
+  const checks = await runChecks(ctx);
+  const failed = checks.filter((c) => c.status === 'fail');
+  if (args.flags.has('json')) {
+    ctx.io.out(JSON.stringify({ ok: failed.length === 0, checks }, null, 2));
+  } else {
+    const label = { ok: 'ok  ', fail: 'FAIL', skip: 'skip' } as const;
+    const lines = checks.flatMap((c) => [`  ${label[c.status]}  ${c.name}${c.detail ? `: ${c.detail}` : ''}`, ...c.problems.map((p) => `          - ${p}`)]);
+    const problems = failed.reduce((n, c) => n + c.problems.length, 0);
+    const summary = failed.length === 0 ? 'Everything checks out.' : `${problems} problem${problems === 1 ? '' : 's'} found. Fix ${problems === 1 ? 'it' : 'them'} and run \`relay check\` again.`;
+    ctx.io.out(['Checking the relay\'s settings, mapping and connections', '', ...lines, '', summary].join('\n'));
+  }
+  return failed.length === 0 ? 0 : 1;
+}
+
+const ok = (name: string, detail?: string): Check => ({ name, status: 'ok', ...(detail ? { detail } : {}), problems: [] });
+const fail = (name: string, problems: string[], detail?: string): Check => ({ name, status: 'fail', ...(detail ? { detail } : {}), problems });
+const skip = (name: string, why: string): Check => ({ name, status: 'skip', detail: why, problems: [] });
+
+async function runChecks(ctx: CliContext): Promise<Check[]> {
+  let env: Env;
+  try {
+    env = ctx.settings();
+  } catch (err) {
+    return [fail('Settings (environment and .env)', problemsOf(err)), skip('Everything else', 'needs valid settings first')];
+  }
+  const checks: Check[] = [ok('Settings (environment and .env)')];
+
+  let mapping: Mapping | undefined;
+  try {
+    mapping = loadMappingFile(env.MAPPING_FILE);
+    checks.push(ok(`Mapping file ${env.MAPPING_FILE}`));
+  } catch (err) {
+    checks.push(fail(`Mapping file ${env.MAPPING_FILE}`, problemsOf(err)));
+  }
+
+  let clients: Clients;
+  try {
+    await ctx.db();
+    checks.push(ok('Database', describeDatabase(env.DATABASE_URL)));
+  } catch (err) {
+    checks.push(fail('Database', problemsOf(err), describeDatabase(env.DATABASE_URL)), skip('Kommo and Zoho Books', 'need the database (OAuth connections are stored there)'));
+    return checks;
+  }
+  try {
+    clients = await ctx.clients();
+  } catch (err) {
+    // e.g. ENCRYPTION_KEY does not open the tokens stored in the database.
+    checks.push(fail('Stored connections', problemsOf(err)), skip('Kommo and Zoho Books', 'need the stored connections'));
+    return checks;
+  }
+
+  const account = await checkKommo(clients, checks);
+  if (!mapping) checks.push(skip('Mapping against Kommo', 'needs a valid mapping file'));
+  else if (!account) checks.push(skip('Mapping against Kommo', 'needs a working Kommo connection'));
+  else {
+    try {
+      resolveMapping(mapping, await readKommoCatalogue(clients.kommo, catalogueNeeds(mapping)));
+      checks.push(ok('Mapping against Kommo', 'every stage and field exists'));
+    } catch (err) {
+      checks.push(fail('Mapping against Kommo', problemsOf(err)));
+    }
+  }
+
+  const zohoOk = await checkZoho(env, clients, checks);
+  if (!mapping) checks.push(skip('Mapping against Zoho Books', 'needs a valid mapping file'));
+  else if (!zohoOk) checks.push(skip('Mapping against Zoho Books', 'needs a working Zoho Books connection'));
+  else checks.push(await checkZohoMapping(clients, mapping, account));
+  return checks;
+}
+
+async function checkKommo(clients: Clients, checks: Check[]): Promise<KommoAccount | undefined> {
+  const name = 'Kommo';
+  if (!(await clients.kommoAuth.connected())) {
+    checks.push(fail(name, ['Kommo is not connected: log in on /connect with ADMIN_TOKEN and connect Kommo (or set KOMMO_ACCESS_TOKEN).']));
+    return undefined;
+  }
+  try {
+    const account = await clients.kommo.getAccount();
+    checks.push(ok(name, `the token works (account "${account.name ?? account.subdomain}", id ${account.id})`));
+    return account;
+  } catch (err) {
+    checks.push(fail(name, problemsOf(err)));
+    return undefined;
+  }
+}
+
+async function checkZoho(env: Env, clients: Clients, checks: Check[]): Promise<boolean> {
+  const name = 'Zoho Books';
+  try {
+    const organizations = await clients.zoho.listOrganizations();
+    await loadZohoOrganization(env, clients);
+    const id = clients.zohoConnection.organizationId();
+    const org = organizations.find((o) => o.organization_id === id);
+    if (!org) {
+      const list = organizations.map((o) => `${o.organization_id} (${o.name})`).join(', ') || 'none';
+      checks.push(fail(name, [`The organization ${id} is not one of this Zoho account's organizations: ${list}. Set ZOHO_ORGANIZATION_ID to one of them.`]));
+      return false;
+    }
+    checks.push(ok(name, `the token works; organization "${org.name}" (${org.organization_id}) is reachable`));
+    return true;
+  } catch (err) {
+    checks.push(fail(name, problemsOf(err)));
+    return false;
+  }
+}
+
+async function checkZohoMapping(clients: Clients, mapping: Mapping, account: KommoAccount | undefined): Promise<Check> {
+  const name = 'Mapping against Zoho Books';
+  const problems: string[] = [];
+  try {
+    const needsExemptions = Object.values(mapping.tax.rules).some((r) => typeof r === 'object' && 'exemption' in r);
+    const reference = await new ZohoAccounting(clients.zoho).reference({ exemptions: needsExemptions });
+    try {
+      resolveTaxRules(mapping.tax, reference);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+    const codes = reference.currencies.map((c) => c.code);
+    const wanted = mapping.invoice.currency.default ?? account?.currency;
+    if (wanted && !codes.includes(wanted.toUpperCase())) {
+      const where = mapping.invoice.currency.default ? 'MAPPING_FILE invoice.currency.default' : 'The Kommo account currency (used when invoice.currency.default is not set)';
+      problems.push(`${where}: ${wanted} is not a currency of the Zoho Books organization (currencies: ${codes.join(', ') || 'none'}). Add it in Zoho Books (Settings › Currencies) or change the mapping.`);
+    }
+  } catch (err) {
+    return fail(name, problemsOf(err));
+  }
+  return problems.length ? fail(name, problems) : ok(name, 'every tax and currency exists');
+}
+
+/** Where the database is, never with a password. */
+function describeDatabase(url: string): string {
+  try {
+    const target = databaseTarget(url);
+    if (target.dialect === 'sqlite') return `SQLite ${target.location}`;
+    const u = new URL(target.location);
+    return `PostgreSQL ${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+}

@@ -1,0 +1,34 @@
+// `relay deal <id>`: "where is the invoice for deal 123?" — the deal's state, what was created in Zoho,
+// and its timeline: every webhook, job attempt (with its error) and note, oldest first.
+import { dealTimeline, type DealTimeline } from '../ops/deal-timeline.js';
+import { UsageError, type Args } from './args.js';
+import type { CliContext } from './context.js';
+import { table, when } from './format.js';
+
+export async function deal(ctx: CliContext, args: Args): Promise<number> {
+  const id = args.positionals[0];
+  if (!id || !/^\d{1,20}$/.test(id)) throw new UsageError('relay deal <deal id>: the deal ID is a number, as in the deal\'s Kommo address');
+  const timeline = await dealTimeline((await ctx.db()).db, id);
+  if (!timeline) {
+    ctx.io.err(`The relay knows nothing about deal ${id}: no webhook, reconcile or job has concerned it.`);
+    return 1;
+  }
+  ctx.io.out(args.flags.has('json') ? JSON.stringify(timeline, null, 2) : render(timeline).join('\n'));
+  return 0;
+}
+
+function render(t: DealTimeline): string[] {
+  const z = t.zoho;
+  const facts: string[][] = [];
+  if (z.invoiceId) facts.push(['Invoice', `${z.invoiceNumber ?? ''} (Zoho id ${z.invoiceId})${z.invoiceStatus ? `, ${z.invoiceStatus}` : ''}${z.emailed ? ', emailed' : ''}`]);
+  if (z.invoiceUrl) facts.push(['Link', z.invoiceUrl]);
+  if (z.reference) facts.push(['Reference', z.reference]);
+  if (z.customerId) facts.push(['Customer', `Zoho id ${z.customerId}`]);
+  if (z.recurring) facts.push(['Recurring', `${z.recurring.name} (${z.recurring.state}${z.recurring.recurrenceId ? `, Zoho id ${z.recurring.recurrenceId}` : ''})`]);
+  for (const i of z.invoices.filter((i) => i.paidAt)) facts.push(['Paid', `invoice ${i.invoiceId} on ${when(i.paidAt!)} UTC`]);
+  const lines = [`Deal ${t.dealId}: ${t.state.label}`, ...table(facts)];
+  if (t.state.kind === 'failed' && t.state.jobId !== undefined) lines.push('', `Retry it once the cause is fixed: relay retry job ${t.state.jobId}`);
+  lines.push('', 'Timeline (UTC)', ...table(t.timeline.map((e) => [when(e.at), e.jobId ? `job ${e.jobId}` : e.what, e.text])));
+  lines.push('', 'Jobs', ...table(t.jobs.map((j) => [`#${j.id}`, j.kind, j.state, `${j.attempts}/${j.maxAttempts} attempts`, j.lastError ? `${j.lastError.code}: ${j.lastError.message}` : ''])));
+  return lines;
+}
