@@ -28,11 +28,13 @@ export function parseZohoWebhook(raw: string, contentType = ''): ZohoWebhookEven
     data = wrapped ? parseBody<unknown>(wrapped) : Object.fromEntries(form);
     if (typeof data !== 'object' || data === null) throw new ZohoWebhookError('The JSONString field is not valid JSON.');
   }
+  // Any field may be missing or of another type in a user-defined body: read defensively, never assume.
   const record = data as Record<string, unknown>;
-  const invoice = (record.invoice ?? (record.data as Record<string, unknown> | undefined)?.invoice) as Record<string, unknown> | undefined;
-  const payment = (record.payment ?? record.customerpayment) as { invoices?: Array<{ invoice_id?: unknown }> } | undefined;
-  const candidates = [invoice?.invoice_id, record.invoice_id, ...(payment?.invoices ?? []).map((i) => i.invoice_id)];
-  const ids = [...new Set(candidates.filter((v) => v !== undefined && v !== null && v !== '').map(String))];
+  const invoice = objectAt(record.invoice) ?? objectAt(objectAt(record.data)?.invoice);
+  const payment = objectAt(record.payment) ?? objectAt(record.customerpayment);
+  const applied = Array.isArray(payment?.invoices) ? payment.invoices : [];
+  const candidates = [invoice?.invoice_id, record.invoice_id, ...applied.map((i) => objectAt(i)?.invoice_id)];
+  const ids = [...new Set(candidates.filter((v) => typeof v === 'string' || typeof v === 'number').map(String).filter((v) => v !== ''))];
   if (ids.length === 0) {
     throw new ZohoWebhookError('No invoice_id in the body: send the default record JSON, or a body with "invoice_id": "${Invoice ID}".');
   }
@@ -49,4 +51,8 @@ export function zohoSignatureValid(raw: string, header: string | undefined, secr
   const expected = createHmac('sha256', secret).update(raw).digest('hex');
   if (given.length !== expected.length) return false;
   return timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+}
+
+function objectAt(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }

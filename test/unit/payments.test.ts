@@ -85,6 +85,10 @@ describe('Zoho workflow webhook bodies', () => {
     ['{"invoice_id":"12abc"}', 'not a Zoho ID'],
     ['{"invoice_id":', 'not valid JSON'],
     ['status=paid', 'No invoice_id'],
+    ['{"payment":{"invoices":""}}', 'No invoice_id'],
+    ['{"payment":{"invoices":{"a":1}},"invoice":"x","data":7}', 'No invoice_id'],
+    ['{"invoice":{"invoice_id":{"nested":1}}}', 'No invoice_id'],
+    ['[1,2]', 'No invoice_id'],
   ])('%j is refused: %s', (raw, message) => {
     expect(() => parseZohoWebhook(raw, raw.startsWith('{') ? 'application/json' : 'application/x-www-form-urlencoded')).toThrow(ZohoWebhookError);
     expect(() => parseZohoWebhook(raw, raw.startsWith('{') ? 'application/json' : 'application/x-www-form-urlencoded')).toThrow(message);
