@@ -17,6 +17,10 @@ export interface Child {
   diskWrites(): number | undefined;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
+  /** SIGKILL now (a crash: no shutdown code runs); resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** The tail of its stdout and stderr, for reports of what went wrong. */
+  output(): string;
 }
 
 export interface ChildOptions {
@@ -62,6 +66,11 @@ export async function startChild(opts: ChildOptions): Promise<Child> {
     cpuMs: () => readCpuMs(proc.pid!),
     diskWrites: () => readDiskWrites(proc.pid!),
     stop: (graceMs = 10_000) => stopProcess(proc, exited, graceMs),
+    kill: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+    output: () => output,
   };
   try {
     await waitListening(opts.port, exited, opts.readyTimeoutMs ?? 20_000);

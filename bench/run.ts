@@ -1,29 +1,83 @@
 // Entry of `npm run bench`: runs every benchmark in turn and prints one table of figures against their
 // targets, with the machine they were taken on (figures mean little without it).
-//   node dist/bench/run.js [--quick] [--cpu-prof=<dir>]
-//   --quick      a short run (1000 closed-loop requests, 2 s open loop) to check the bench itself
-//   --cpu-prof   also write a V8 CPU profile of the relay child (open it in Chrome DevTools)
+//   node dist/bench/run.js [--quick] [--only=<names>] [--seed=<n>] [--cpu-prof=<dir>]
+//   --quick      small sizes (a check of the bench itself, ~2 min); the full run takes ~10 min
+//   --only       a comma-separated subset of: ingest, calls, latency, fuzz, flood, crash, faults
+//   --seed       the seed of the random parts (kill moments, fuzz bodies), to replay a run
+//   --cpu-prof   also write a V8 CPU profile of the ingest relay child (open it in Chrome DevTools)
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchCalls, type CallsResult, type InvoiceCalls } from './calls.js';
 import { benchIngest, type IngestOptions, type IngestResult } from './ingest.js';
+import { runCrash, type CrashResult } from './scenarios/crash.js';
+import { runFaults, type FaultResult, type ServiceFaults } from './scenarios/faults.js';
+import { runFlood, type FloodResult } from './scenarios/flood.js';
+import { runFuzz, type FuzzResult } from './scenarios/fuzz.js';
+import { runLatency, type LatencyResult } from './scenarios/latency.js';
+import { describeScale, newSeed, timeScale, type Ledger, type TimeScale } from './scenarios/world.js';
 import { releaseAll } from './temp.js';
 import { mib, ms, perSecond, renderTable, us, type Row } from './table.js';
 
-const TARGET = { ackP99Ms: 10, throughputRatio: 0.5, zohoCallsNew: 3, zohoCallsRepeat: 1 };
+const TARGET = {
+  ackP99Ms: 10,
+  throughputRatio: 0.5,
+  zohoCallsNew: 3,
+  zohoCallsRepeat: 1,
+  /** Flood: total time at most this much over the least the rate limit allows. */
+  floodOverMinimum: 0.1,
+  floodRssMiB: 150,
+  /** End to end: p50 at most this much over the critical path. */
+  e2eOverCriticalPathMs: 50,
+};
 
-function options(argv: string[]): IngestOptions & { cpuProfDir?: string } {
+const SCENARIOS = ['ingest', 'calls', 'latency', 'fuzz', 'flood', 'crash', 'faults'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+/** Sizes: the full run, and --quick (the chaos tests in test/chaos use sizes like the quick ones). */
+interface Sizes {
+  floodDeals: number;
+  crashDeals: number;
+  kills: number;
+  faultDeals: number;
+  fuzzBodies: number;
+  latencyDeals: number;
+}
+const FULL: Sizes = { floodDeals: 1000, crashDeals: 300, kills: 10, faultDeals: 300, fuzzBodies: 10_000, latencyDeals: 50 };
+const QUICK: Sizes = { floodDeals: 100, crashDeals: 60, kills: 3, faultDeals: 60, fuzzBodies: 1000, latencyDeals: 10 };
+/** Time x7: Zoho's 100 requests per 60 s become 100 per 8.57 s, Kommo's 7/s become 49/s (50/s is the most KOMMO_RATE_LIMIT_PER_SECOND allows). */
+const SCALE = timeScale(7);
+const LATENCY_MS = 50;
+
+interface Options {
+  quick: boolean;
+  sizes: Sizes;
+  only: Set<Scenario>;
+  seed: number;
+  ingest: IngestOptions & { cpuProfDir?: string };
+}
+
+function options(argv: string[]): Options {
   const quick = argv.includes('--quick');
+  const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   const prof = argv.find((a) => a.startsWith('--cpu-prof'));
   const cpuProfDir = prof ? resolve(prof.split('=')[1] ?? 'bench-profiles') : undefined;
+  const only = value('only')?.split(',').map((n) => n.trim()) ?? [...SCENARIOS];
+  const unknown = only.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+  if (unknown.length) throw new Error(`--only: unknown ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
   return {
-    requests: quick ? 1000 : 5000,
-    concurrency: 50,
-    warmup: quick ? 200 : 1000,
-    rate: 1000,
-    openSeconds: quick ? 2 : 5,
-    ...(cpuProfDir ? { cpuProfDir, relayNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] } : {}),
+    quick,
+    sizes: quick ? QUICK : FULL,
+    only: new Set(only as Scenario[]),
+    seed: value('seed') ? Number(value('seed')) : newSeed(),
+    ingest: {
+      requests: quick ? 1000 : 5000,
+      concurrency: 50,
+      warmup: quick ? 200 : 1000,
+      rate: 1000,
+      openSeconds: quick ? 2 : 5,
+      ...(cpuProfDir ? { cpuProfDir, relayNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] } : {}),
+    },
   };
 }
 
@@ -84,22 +138,168 @@ function callLists(c: CallsResult): string {
   return [block('new customer', c.newCustomer), block('repeat customer', c.repeatCustomer)].join('\n');
 }
 
+/** The promise, in one set of rows: all invoiced once, nothing duplicated, nothing lost. */
+function ledgerRows(l: Ledger): Row[] {
+  const dup = l.duplicateInvoices + l.duplicateCustomers + l.duplicateEmails;
+  return [
+    { name: 'deals with exactly one invoice (emailed once, linked)', value: `${l.invoicedOnce} of ${l.deals}`, target: `all ${l.deals}`, pass: l.invoicedOnce === l.deals },
+    { name: 'duplicate invoices / customers / emails', value: `${l.duplicateInvoices} / ${l.duplicateCustomers} / ${l.duplicateEmails}`, target: '0 / 0 / 0', pass: dup === 0 },
+    { name: 'lost (acknowledged, no invoice on the deal)', value: `${l.lost} of ${l.acknowledged} acknowledged`, target: '0', pass: l.lost === 0 },
+    { name: 'never acknowledged (Kommo gave up re-delivering)', value: String(l.neverAcknowledged), target: '0', pass: l.neverAcknowledged === 0 },
+    { name: 'Zoho bodies outside its OpenAPI documents', value: String(l.oasViolations), target: '0', pass: l.oasViolations === 0 },
+  ];
+}
+
+const secs = (v: number) => `${(v / 1000).toFixed(1)} s`;
+const pct = (part: number, whole: number) => (whole ? `${((part / whole) * 100).toFixed(1)} %` : 'n/a');
+const count = (v: number) => v.toLocaleString('en-US');
+
+function floodRows(r: FloodResult, deals: number, scale: TimeScale): Row[] {
+  const over = r.elapsedMs / r.minimumMs - 1;
+  return [
+    { section: `Flood within the limits: ${count(deals)} deals enter the invoicing stage at once (${describeScale(scale)})` },
+    ...ledgerRows(r.ledger),
+    { name: '429 answers received (Zoho / Kommo)', value: `${r.zoho429} / ${r.kommo429}`, target: '0', pass: r.zoho429 + r.kommo429 === 0 },
+    {
+      name: 'total time / least the Zoho limit allows',
+      value: `${secs(r.elapsedMs)} / ${secs(r.minimumMs)} (${over >= 0 ? '+' : ''}${(over * 100).toFixed(1)} %)`,
+      target: `within ${TARGET.floodOverMinimum * 100} %`,
+      pass: over <= TARGET.floodOverMinimum,
+    },
+    { name: 'Zoho calls answered 2xx (per invoice)', value: `${count(r.zohoCalls)} (${(r.zohoCalls / deals).toFixed(2)})`, target: `<= ${TARGET.zohoCallsNew} per invoice`, pass: r.zohoCalls <= deals * TARGET.zohoCallsNew },
+    { name: 'Kommo calls; least time at its limit', value: `${count(r.kommoCalls)}; ${secs(r.kommoMinimumMs)} (Zoho's limit binds)` },
+    { name: 'the same run in real time (x factor)', value: `${((r.elapsedMs * scale.factor) / 60_000).toFixed(1)} min` },
+    { name: 'status webhooks re-delivered (not 2xx within 2 s)', value: String(r.webhookRedeliveries) },
+    {
+      name: 'relay RSS after the flood (peak)',
+      value: r.memory ? `${mib(r.memory.rss)} (${mib(r.memory.peak)})` : 'n/a',
+      target: `< ${TARGET.floodRssMiB} MiB`,
+      ...(r.memory ? { pass: r.memory.rss < TARGET.floodRssMiB } : {}),
+    },
+  ];
+}
+
+function crashRows(r: CrashResult, o: Sizes): Row[] {
+  return [
+    { section: `Crashes: ${o.crashDeals} deals, the relay SIGKILLed ${o.kills} times at random moments and restarted on the same database (seed ${r.seed})` },
+    ...ledgerRows(r.ledger),
+    { name: 'kills that landed with deals still open', value: String(r.kills), target: String(o.kills), pass: r.kills === o.kills },
+    { name: 'job attempts cut off by a kill', value: String(r.jobs.abandonedAttempts) },
+    { name: 'jobs failed / dead', value: `${r.jobs.failed} / ${r.jobs.dead}`, target: '0 / 0', pass: r.jobs.failed + r.jobs.dead === 0 },
+    { name: 'longest restart (kill to /healthz); total time', value: `${secs(r.maxRestartMs)}; ${secs(r.elapsedMs)}` },
+    { name: 'Zoho access tokens minted (stored token reused)', value: String(r.tokenMints) },
+    { name: 'Kommo deliveries refused while down (retried); Zoho 429s', value: `${r.failedDeliveries}; ${r.zoho429} (a new process's limiter starts empty)` },
+  ];
+}
+
+function serviceRow(name: string, f: ServiceFaults): Row {
+  return { name, value: `${count(f.calls)} calls: ${pct(f.answered5xx, f.calls)} 5xx, ${pct(f.timedOut, f.calls)} no answer, ${f.answered429} x 429, ${f.answered401} x 401` };
+}
+
+function faultRows(r: FaultResult, deals: number): Row[] {
+  const z = r.settings.zoho;
+  const k = r.settings.kommo;
+  const rate = (s: typeof z) => `${Math.round((s.timeoutRate + (1 - s.timeoutRate) * s.errorRate) * 100)} %`;
+  return [
+    {
+      section: `Faults: ${deals} deals; ${rate(z)} of Zoho and ${rate(k)} of Kommo calls fail (500/503 or no answer, HTTP_TIMEOUT_MS=${r.settings.httpTimeoutMs}), ${r.settings.burst429} x 429 from each, Zoho tokens expired mid-run`,
+    },
+    ...ledgerRows(r.ledger),
+    { name: 'jobs failed / dead', value: `${r.jobs.failed} / ${r.jobs.dead}`, target: '0 / 0', pass: r.jobs.failed + r.jobs.dead === 0 },
+    serviceRow('Zoho, as injected', r.zoho),
+    serviceRow('Kommo, as injected', r.kommo),
+    { name: 'job attempts retried; Zoho tokens minted', value: `${r.jobs.retriedAttempts}; ${r.tokenMints} (one after the expiry)` },
+    { name: 'total time', value: secs(r.elapsedMs) },
+  ];
+}
+
+function fuzzRows(r: FuzzResult, planned: number): Row[] {
+  const statuses = Object.entries(r.byStatus)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([code, n]) => `${code}: ${count(n)}`)
+    .join(', ');
+  return [
+    { section: `Fuzzed input: generated and mutated webhook requests against the intake (fast-check, seed ${r.seed})` },
+    { name: 'requests (Kommo / Zoho)', value: `${count(r.sent)} (${count(r.kommo)} / ${count(r.zoho)})`, target: `>= ${count(planned)}`, pass: r.sent >= planned },
+    { name: '5xx answers / no answer', value: `${r.status5xx} / ${r.noAnswer}`, target: '0 / 0', pass: r.status5xx + r.noAnswer === 0 },
+    { name: 'unhandled rejections / /healthz failures', value: `${r.unhandledRejections} / ${r.healthFailures}`, target: '0 / 0', pass: r.unhandledRejections + r.healthFailures === 0 },
+    { name: '2xx that stored other than they said, 4xx that stored', value: String(r.storeMismatches), target: '0', pass: r.storeMismatches === 0 },
+    { name: 'answers by status', value: statuses },
+    { name: 'events stored (by requests)', value: `${count(r.storedEvents)} (${count(r.storedRequests)})` },
+    { name: 'relay log lines at error level', value: String(r.errorLogs) },
+  ];
+}
+
+function latencyRows(r: LatencyResult): Row[] {
+  const over = r.e2e.p50 - r.criticalPathP50Ms;
+  return [
+    { section: `End to end: stage move -> Invoice URL on the deal, ${r.latencyMs} ms on every sandbox call, ${r.samples} deals one at a time (new customers)` },
+    { name: 'end to end p50 / p99', value: `${ms(r.e2e.p50)} / ${ms(r.e2e.p99)}` },
+    { name: 'critical path (sequential calls x latency)', value: `${ms(r.criticalPathP50Ms)} (${r.callsPerInvoice.p50} calls; ${r.overlappingCalls} overlapped)` },
+    { name: 'p50 over the critical path', value: ms(over), target: `<= ${TARGET.e2eOverCriticalPathMs} ms`, pass: over <= TARGET.e2eOverCriticalPathMs },
+    { name: 'relay overhead per deal p50 / p99', value: `${ms(r.overhead.p50)} / ${ms(r.overhead.p99)}` },
+    { name: 'status webhook answered (as Kommo saw it) p50 / p99', value: `${ms(r.webhookAck.p50)} / ${ms(r.webhookAck.p99)}` },
+  ];
+}
+
+function violationLines(r: FuzzResult): string {
+  if (!r.violations.length) return '';
+  return `\nFuzz violations (first ${r.violations.length}; replay with --only=fuzz --seed=${r.seed}):\n${r.violations
+    .map((v) => `  ${v.label} -> ${v.status}: ${v.problem}\n    body: ${v.body}`)
+    .join('\n')}`;
+}
+
 async function main(): Promise<void> {
   const opts = options(process.argv.slice(2));
+  const { sizes, only, seed } = opts;
   const host = machine();
   const started = performance.now();
-  process.stderr.write('ingest benchmark (bare Express, then the relay)...\n');
-  const ingest = await benchIngest(opts);
-  process.stderr.write('API calls per invoice...\n');
-  const calls = await benchCalls();
-  const rows = [...ingestRows(ingest, opts), ...callRows(calls)];
+  const rows: Row[] = [];
+  const extra: string[] = [];
+  const step = (what: string) => process.stderr.write(`${what} (${secs(performance.now() - started)} so far)...\n`);
+
+  // The quiet, short measurements first; the long chaos runs after.
+  if (only.has('ingest')) {
+    step('ingest benchmark (bare Express, then the relay)');
+    rows.push(...ingestRows(await benchIngest(opts.ingest), opts.ingest));
+  }
+  if (only.has('calls')) {
+    step('API calls per invoice');
+    const calls = await benchCalls();
+    rows.push(...callRows(calls));
+    extra.push(`Calls per invoice:\n${callLists(calls)}`);
+  }
+  if (only.has('latency')) {
+    step(`end-to-end latency, ${sizes.latencyDeals} deals`);
+    rows.push(...latencyRows(await runLatency({ deals: sizes.latencyDeals, latencyMs: LATENCY_MS, scale: SCALE })));
+  }
+  if (only.has('fuzz')) {
+    step(`intake fuzz, ${count(sizes.fuzzBodies)} requests`);
+    const fuzz = await runFuzz({ bodies: sizes.fuzzBodies, seed });
+    rows.push(...fuzzRows(fuzz, sizes.fuzzBodies));
+    extra.push(violationLines(fuzz));
+  }
+  if (only.has('flood')) {
+    step(`flood, ${count(sizes.floodDeals)} deals`);
+    rows.push(...floodRows(await runFlood({ deals: sizes.floodDeals, scale: SCALE }), sizes.floodDeals, SCALE));
+  }
+  if (only.has('crash')) {
+    step(`crashes, ${sizes.crashDeals} deals, ${sizes.kills} kills`);
+    const crash = await runCrash({ deals: sizes.crashDeals, kills: sizes.kills, scale: SCALE, seed });
+    rows.push(...crashRows(crash, sizes));
+    extra.push(`Kill moments, seconds after the first move (deals invoiced by then): ${crash.killAtMs.map((t, i) => `${(t / 1000).toFixed(1)} (${crash.linkedAtKill[i]})`).join(', ')}`);
+  }
+  if (only.has('faults')) {
+    step(`faults, ${sizes.faultDeals} deals`);
+    rows.push(...faultRows(await runFaults({ deals: sizes.faultDeals, scale: SCALE }), sizes.faultDeals));
+  }
 
   console.log(`\nMachine: ${host}\n`);
   console.log(renderTable(rows));
-  console.log(`\nCalls per invoice:\n${callLists(calls)}`);
+  for (const e of extra.filter(Boolean)) console.log(`\n${e}`);
   const failed = rows.filter((r) => 'pass' in r && r.pass === false).length;
-  console.log(`\n${failed ? `${failed} target(s) missed` : 'all targets met'}; took ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  if (opts.cpuProfDir) console.log(`CPU profile of the relay: ${opts.cpuProfDir}`);
+  console.log(`\n${failed ? `${failed} target(s) missed` : 'all targets met'}; ${opts.quick ? 'quick sizes; ' : ''}took ${secs(performance.now() - started)}`);
+  if (opts.ingest.cpuProfDir) console.log(`CPU profile of the relay: ${opts.ingest.cpuProfDir}`);
 }
 
 // Ctrl-C mid-run: stop the children and remove the temp dirs before leaving.
