@@ -44,7 +44,7 @@ interface Sizes {
   latencyDeals: number;
 }
 const FULL: Sizes = { floodDeals: 1000, crashDeals: 300, kills: 10, faultDeals: 300, fuzzBodies: 10_000, latencyDeals: 50 };
-const QUICK: Sizes = { floodDeals: 100, crashDeals: 60, kills: 3, faultDeals: 60, fuzzBodies: 1000, latencyDeals: 10 };
+const QUICK: Sizes = { floodDeals: 100, crashDeals: 100, kills: 3, faultDeals: 60, fuzzBodies: 1000, latencyDeals: 10 };
 /** Time x7: Zoho's 100 requests per 60 s become 100 per 8.57 s, Kommo's 7/s become 49/s (50/s is the most KOMMO_RATE_LIMIT_PER_SECOND allows). */
 const SCALE = timeScale(7);
 const LATENCY_MS = 50;
