@@ -1,7 +1,9 @@
 // The intake path shared by every webhook source: each item becomes an event stored once (deduplicated
 // by a key derived from it) and, when it calls for work, a job enqueued in the same transaction. Only
 // after the commit is the sender answered, so an acknowledged event is never lost.
-import type { Db } from '../store/db.js';
+import type { Insertable } from 'kysely';
+import { withSqlite, type Db } from '../store/db.js';
+import type { EventsTable, JobsTable } from '../store/schema.js';
 import type { EnqueueInput, JobQueue } from './queue.js';
 
 export interface InboxItem {
@@ -67,13 +69,30 @@ export class InboxWriter {
 }
 
 async function storeBatch(db: Db, queue: JobQueue, batches: InboxItem[][], now: number): Promise<InboxResult[]> {
-  const results = await db.transaction().execute(async (trx) => {
-    const all: InboxResult[] = [];
-    for (const items of batches) all.push(await storeItems(trx, queue, items, now));
-    return all;
-  });
+  const results =
+    (await withSqlite(db, (sqlite) => storeBatchSqlite(sqlite, queue, batches, now))) ??
+    (await db.transaction().execute(async (trx) => {
+      const all: InboxResult[] = [];
+      for (const items of batches) all.push(await storeItems(trx, queue, items, now));
+      return all;
+    }));
   if (results.some((r) => r.jobIds.length)) queue.notify();
   return results;
+}
+
+function eventRow(item: InboxItem, now: number): Insertable<EventsTable> {
+  return {
+    source: item.source,
+    dedup_key: item.dedupKey,
+    kind: item.kind,
+    deal_id: item.dealId ?? null,
+    payload: JSON.stringify(item.payload),
+    received_at: now,
+  };
+}
+
+function jobInput(item: InboxItem, eventId: number): EnqueueInput {
+  return { ...item.job!, dealId: item.dealId ?? null, eventId };
 }
 
 async function storeItems(trx: Db, queue: JobQueue, items: InboxItem[], now: number): Promise<InboxResult> {
@@ -81,14 +100,7 @@ async function storeItems(trx: Db, queue: JobQueue, items: InboxItem[], now: num
   for (const item of items) {
     const inserted = await trx
       .insertInto('events')
-      .values({
-        source: item.source,
-        dedup_key: item.dedupKey,
-        kind: item.kind,
-        deal_id: item.dealId ?? null,
-        payload: JSON.stringify(item.payload),
-        received_at: now,
-      })
+      .values(eventRow(item, now))
       .onConflict((oc) => oc.column('dedup_key').doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -97,9 +109,64 @@ async function storeItems(trx: Db, queue: JobQueue, items: InboxItem[], now: num
       continue;
     }
     out.stored++;
-    if (item.job) {
-      out.jobIds.push(await queue.enqueue({ ...item.job, dealId: item.dealId ?? null, eventId: Number(inserted.id) }, trx));
-    }
+    if (item.job) out.jobIds.push(await queue.enqueue(jobInput(item, Number(inserted.id)), trx));
   }
   return out;
+}
+
+// The SQLite path: the same two INSERTs as `storeItems`, as prepared statements run synchronously in one
+// transaction. Building and compiling each query through Kysely, and a promise per statement, cost
+// about twice what SQLite itself spends on a webhook (measured in batches of 25: ~170 µs CPU per event
+// through Kysely, ~55 µs this way), and the intake is the one place where that is paid at the senders'
+// rate. PostgreSQL (and a caller's transaction) keep the Kysely path above.
+
+type Sqlite = Parameters<Parameters<typeof withSqlite>[1]>[0];
+type Statement = ReturnType<Sqlite['prepare']>;
+
+const EVENT_COLUMNS = ['source', 'dedup_key', 'kind', 'deal_id', 'payload', 'received_at'] as const satisfies ReadonlyArray<keyof Insertable<EventsTable>>;
+const JOB_COLUMNS = [
+  'kind', 'lane', 'deal_id', 'event_id', 'payload', 'state', 'attempts', 'max_attempts', 'run_at',
+  'locked_by', 'locked_until', 'last_error_code', 'last_error', 'result', 'created_at', 'updated_at',
+] as const satisfies ReadonlyArray<keyof Insertable<JobsTable>>;
+
+const statements = new WeakMap<Sqlite, { event: Statement; job: Statement }>();
+
+function insertText(table: string, columns: readonly string[], tail: string): string {
+  return `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) ${tail}`;
+}
+
+function prepared(sqlite: Sqlite): { event: Statement; job: Statement } {
+  let s = statements.get(sqlite);
+  if (!s) {
+    s = {
+      event: sqlite.prepare(insertText('events', EVENT_COLUMNS, 'on conflict (dedup_key) do nothing returning id')),
+      job: sqlite.prepare(insertText('jobs', JOB_COLUMNS, 'returning id')),
+    };
+    statements.set(sqlite, s);
+  }
+  return s;
+}
+
+function storeBatchSqlite(sqlite: Sqlite, queue: JobQueue, batches: InboxItem[][], now: number): InboxResult[] {
+  const { event: insertEvent, job: insertJob } = prepared(sqlite);
+  return sqlite.transaction(() =>
+    batches.map((items) => {
+      const out: InboxResult = { stored: 0, duplicates: 0, jobIds: [] };
+      for (const item of items) {
+        const event = eventRow(item, now);
+        const inserted = insertEvent.get(EVENT_COLUMNS.map((c) => event[c])) as { id: number } | undefined;
+        if (!inserted) {
+          out.duplicates++;
+          continue;
+        }
+        out.stored++;
+        if (item.job) {
+          const job = queue.newJobRow(jobInput(item, Number(inserted.id)));
+          const row = insertJob.get(JOB_COLUMNS.map((c) => job[c])) as { id: number };
+          out.jobIds.push(Number(row.id));
+        }
+      }
+      return out;
+    }),
+  )();
 }

@@ -2,7 +2,7 @@
 // expire and the job is taken up again. Jobs in the same lane (one deal) never run concurrently.
 import type { Db } from '../store/db.js';
 import type { JobState, JobsTable } from '../store/schema.js';
-import type { Selectable } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
 import { backoffDelay } from './backoff.js';
 import type { RelayError } from '../errors.js';
 
@@ -85,31 +85,31 @@ export class JobQueue {
 
   /** Adds a job using `executor` (pass a transaction to enqueue atomically with other writes). */
   async enqueue(input: EnqueueInput, executor: Db = this.db): Promise<number> {
-    const now = this.now();
-    const row = await executor
-      .insertInto('jobs')
-      .values({
-        kind: input.kind,
-        lane: input.lane,
-        deal_id: input.dealId ?? null,
-        event_id: input.eventId ?? null,
-        payload: JSON.stringify(input.payload ?? {}),
-        state: 'queued',
-        attempts: 0,
-        max_attempts: input.maxAttempts ?? this.opts.maxAttempts,
-        run_at: input.runAt ?? now,
-        locked_by: null,
-        locked_until: null,
-        last_error_code: null,
-        last_error: null,
-        result: null,
-        created_at: now,
-        updated_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const row = await executor.insertInto('jobs').values(this.newJobRow(input)).returning('id').executeTakeFirstOrThrow();
     if (executor === this.db) this.notify();
     return Number(row.id);
+  }
+
+  /** The row a new job is stored as (also used by the intake's raw SQLite path, so the two never differ). */
+  newJobRow(input: EnqueueInput, now = this.now()): Insertable<JobsTable> {
+    return {
+      kind: input.kind,
+      lane: input.lane,
+      deal_id: input.dealId ?? null,
+      event_id: input.eventId ?? null,
+      payload: JSON.stringify(input.payload ?? {}),
+      state: 'queued',
+      attempts: 0,
+      max_attempts: input.maxAttempts ?? this.opts.maxAttempts,
+      run_at: input.runAt ?? now,
+      locked_by: null,
+      locked_until: null,
+      last_error_code: null,
+      last_error: null,
+      result: null,
+      created_at: now,
+      updated_at: now,
+    };
   }
 
   /**

@@ -9,6 +9,21 @@ import type { Schema } from './schema.js';
 
 export type Dialect = DatabaseTarget['dialect'];
 export type Db = Kysely<Schema>;
+type SqliteDatabase = import('better-sqlite3').Database;
+
+/** The better-sqlite3 handle behind a SQLite store's Kysely instance, for the one hot path that needs it. */
+const sqliteHandles = new WeakMap<Db, SqliteDatabase>();
+
+/**
+ * Runs `fn` with the raw SQLite handle while holding the store's only connection, so no Kysely
+ * transaction is open around it (one would otherwise swallow `fn`'s writes into its own). `undefined`
+ * when `db` is not a SQLite store (PostgreSQL, or a transaction): the caller then uses Kysely.
+ */
+export function withSqlite<T>(db: Db, fn: (sqlite: SqliteDatabase) => T): Promise<T> | undefined {
+  const sqlite = sqliteHandles.get(db);
+  if (!sqlite) return undefined;
+  return db.connection().execute(async () => fn(sqlite));
+}
 
 export interface Store {
   db: Db;
@@ -46,7 +61,9 @@ async function openSqlite(path: string): Promise<Db> {
       return stmt;
     },
   };
-  return new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  sqliteHandles.set(db, sqlite);
+  return db;
 }
 
 async function openPostgres(url: string): Promise<Db> {
