@@ -33,6 +33,21 @@ export interface ChildOptions {
   readyTimeoutMs?: number;
 }
 
+/**
+ * The node flags `npm start` runs the relay with (package.json's start script, `node <flags> dist/src/main.js`),
+ * so a relay child in a benchmark runs exactly as it does in production (and in the image: a test keeps the
+ * Dockerfile's CMD equal to the start script).
+ */
+export function relayNodeArgs(): string[] {
+  // From dist/bench/ (npm run bench) or bench/ (the chaos tests run this file from source).
+  const here = import.meta.url;
+  const file = new URL(here.endsWith('.ts') ? '../package.json' : '../../package.json', here);
+  const pkg = JSON.parse(readFileSync(file, 'utf8')) as { scripts: { start: string } };
+  const m = /^node((?: --[^ ]+)*) dist\/src\/main\.js$/.exec(pkg.scripts.start);
+  if (!m) throw new Error(`package.json's start script is not "node [flags] dist/src/main.js": ${pkg.scripts.start}`);
+  return m[1]!.trim().split(' ').filter(Boolean);
+}
+
 /** A port free right now (the OS picks it; closed again before the child binds it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

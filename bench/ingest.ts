@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startScenario, WEBHOOK_SECRET } from '../sandbox/scenario.js';
-import { freePort, startChild, type Child } from './child.js';
+import { freePort, relayNodeArgs, startChild, type Child } from './child.js';
 import { closedLoop, openLoop, type Endpoint, type LoadResult } from './load.js';
 import { Resources } from './temp.js';
 import { webhookBodies } from './webhook-body.js';
@@ -66,7 +66,7 @@ export async function benchIngest(opts: IngestOptions): Promise<IngestResult> {
       env: scenario.env({ WORKER_CONCURRENCY: '0', LOG_LEVEL: 'warn', PORT: String(relayPort) }),
       cwd: dir,
       port: relayPort,
-      nodeArgs: opts.relayNodeArgs ?? [],
+      nodeArgs: [...relayNodeArgs(), ...(opts.relayNodeArgs ?? [])],
     });
     res.add(() => relayChild.stop());
     const relay = await measure(relayChild, { port: relayPort, path: `/webhooks/kommo/${WEBHOOK_SECRET}` }, webhookBodies(body), opts);

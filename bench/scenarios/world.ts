@@ -10,7 +10,7 @@ import type { FakeKommoOptions } from '../../sandbox/kommo/server.js';
 import type { Lead } from '../../sandbox/kommo/types.js';
 import { ADMIN_TOKEN, ENCRYPTION_KEY, RELAY_PUBLIC_URL, startScenario, type Scenario } from '../../sandbox/scenario.js';
 import type { FakeZohoOptions } from '../../sandbox/zoho/server.js';
-import { freePort, startChild, type Child } from '../child.js';
+import { freePort, relayNodeArgs, startChild, type Child } from '../child.js';
 import type { Resources } from '../temp.js';
 
 /** The limits as the real services set them. */
@@ -100,7 +100,7 @@ export interface RelayProcess {
 /** The relay as a child process with the given environment; `port` to start it again where it was. */
 export async function startRelayProcess(w: World, env: Record<string, string>, opts: { port?: number; nodeArgs?: string[] } = {}): Promise<RelayProcess> {
   const p = opts.port ?? (await freePort());
-  const child = await startChild({ script: relayMain(), env: { ...env, PORT: String(p) }, cwd: w.dir, port: p, readyTimeoutMs: 30_000, nodeArgs: opts.nodeArgs ?? [] });
+  const child = await startChild({ script: relayMain(), env: { ...env, PORT: String(p) }, cwd: w.dir, port: p, readyTimeoutMs: 30_000, nodeArgs: [...relayNodeArgs(), ...(opts.nodeArgs ?? [])] });
   return { child, url: `http://127.0.0.1:${p}`, port: p };
 }
 

@@ -38,4 +38,11 @@ describe('documentation', () => {
     expect(docker).toMatch(/^VOLUME \["\/data"\]$/m);
     expect(docker).toMatch(/^HEALTHCHECK .*\n.*\/healthz/m);
   });
+
+  it('the image runs the relay with the same node flags as npm start (and so as the benchmarks)', () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'));
+    const start = JSON.parse(read('package.json')).scripts.start as string;
+    expect(cmd && (JSON.parse(cmd[1]!) as string[]).join(' ')).toBe(start);
+    expect(start).toMatch(/^node (--[^ ]+ )*dist\/src\/main\.js$/);
+  });
 });
