@@ -25,6 +25,9 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Answers are small JSON documents that change with every call: an ETag would be a SHA-1 of each
+  // webhook's answer that no sender ever sends back.
+  app.set('etag', false);
   app.set('trust proxy', 'loopback');
   app.use(requestLog(deps.log));
 
