@@ -11,13 +11,15 @@ export function requestLog(log: Logger) {
     const started = process.hrtime.bigint();
     const id = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 64)) || randomUUID();
     res.setHeader('X-Request-Id', id);
-    res.locals.log = log.child({ request_id: id });
+    // The request's child logger is made when something logs (most webhooks, at LOG_LEVEL=warn, never do).
+    let child: Logger | undefined;
+    const logger = (): Logger => (child ??= log.child({ request_id: id }));
+    Object.defineProperty(res.locals, 'log', { get: logger, enumerable: true, configurable: true });
     res.on('finish', () => {
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : PROBES.has(req.path) ? 'debug' : 'info';
-      const logger = res.locals.log as Logger;
-      if (!logger.isLevelEnabled(level)) return;
+      if (!log.isLevelEnabled(level)) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger[level]({ method: req.method, url: redactUrl(req.originalUrl), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+      logger()[level]({ method: req.method, url: redactUrl(req.originalUrl), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
     });
     next();
   };
