@@ -11,9 +11,11 @@
  *   `arrayLimit` (20) that would turn a lead with 25 custom fields into something else.
  * - `parseKommoWebhook` turns that tree into typed lead events.
  *
- * Both are pure functions of their input: no I/O, no logging, no global state.
- * Node built-ins only.
+ * Both are pure functions of their input: no I/O, no logging, no global state (a work space of the
+ * parser is reused between calls, but nothing returned depends on it). Node built-ins only.
  */
+
+import { isUtf8 } from 'node:buffer';
 
 export type WebhookParseErrorCode = 'malformed_body' | 'too_many_fields' | 'too_deep' | 'invalid_item';
 
@@ -80,8 +82,6 @@ export interface KommoWebhook {
 /** Key segments that could reach Object.prototype in a consumer that copies the tree naively. */
 const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-const CANONICAL_INDEX = /^(?:0|[1-9][0-9]*)$/;
-
 /** Longest piece of user input quoted in an error message. */
 const QUOTE_MAX = 120;
 
@@ -97,39 +97,31 @@ const QUOTE_MAX = 120;
  * - More than `maxParams` pairs → `too_many_fields`; more than `maxDepth` bracket segments → `too_deep`.
  *
  * Every object in the result has a null prototype.
+ *
+ * Two roads lead to the same result. `decodeBodyFast` decodes a whole well-formed ASCII body (what Kommo
+ * sends) in one pass over its bytes, keys already split into segments. Any body it declines — a raw
+ * non-ASCII character, a malformed escape, invalid UTF-8, a malformed or too deep key, too many pairs — takes
+ * the pair-by-pair loop, which decodes with `decodeURIComponent` and parses each key on its own, and so
+ * reports the first error exactly where and how it always did. Both roads build with the same `FormBuilder`.
  */
 export function parseNestedForm(body: string, limits?: Partial<NestedFormLimits>): NestedForm {
   const { maxParams, maxDepth } = resolveLimits(limits);
-  const root = createNode();
-  // Next index for `[]` per object: one past the largest canonical integer key it holds.
-  const nextIndex = new WeakMap<NestedForm, bigint>();
-
-  let pairNo = 0;
-  let start = 0;
-  while (start <= body.length) {
-    let end = body.indexOf('&', start);
-    if (end === -1) end = body.length;
-    if (end > start) {
-      pairNo += 1;
-      if (pairNo > maxParams) {
-        throw new WebhookParseError(
-          'too_many_fields',
-          `The body has more than ${maxParams} fields (limit maxParams=${maxParams}). ` +
-            'Split the payload or raise the limit if such bodies are legitimate.',
-        );
-      }
-      const pair = body.slice(start, end);
-      const eq = pair.indexOf('=');
-      const rawKey = eq === -1 ? pair : pair.slice(0, eq);
-      const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
-      const key = decodeComponent(rawKey, () => `the name of field #${pairNo}`);
-      const value = decodeComponent(rawValue, () => `the value of field #${pairNo} (${quote(key)})`);
-      const path = parseKey(key, pairNo, maxDepth);
-      assign(root, path, value, key, nextIndex);
-    }
-    start = end + 1;
+  const form = new FormBuilder();
+  const decoded = decodeBodyFast(body, maxParams, maxDepth);
+  if (decoded !== undefined) {
+    addDecodedFields(form, decoded);
+  } else {
+    addFieldsOneByOne(form, body, maxParams, maxDepth);
   }
-  return root;
+  return form.root;
+}
+
+/** The pair-by-pair road alone: what `parseNestedForm` must equal on every body (a property test holds them equal). */
+export function parseNestedFormPairByPair(body: string, limits?: Partial<NestedFormLimits>): NestedForm {
+  const { maxParams, maxDepth } = resolveLimits(limits);
+  const form = new FormBuilder();
+  addFieldsOneByOne(form, body, maxParams, maxDepth);
+  return form.root;
 }
 
 function resolveLimits(limits: Partial<NestedFormLimits> | undefined): NestedFormLimits {
@@ -151,6 +143,326 @@ function createNode(): NestedForm {
 function quote(text: string): string {
   const shown = text.length > QUOTE_MAX ? `${text.slice(0, QUOTE_MAX)}…` : text;
   return JSON.stringify(shown);
+}
+
+/** True when `text` is one or more ASCII digits. */
+function isDigits(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** '0' or digits without a leading zero: the integer keys that `[]` counts past. */
+function isCanonicalIndex(segment: string): boolean {
+  return isDigits(segment) && (segment.charCodeAt(0) !== 0x30 || segment.length === 1);
+}
+
+// ----- The fast road: the whole body at once ----------------------------------------------------
+
+/** What `decodeBodyFast` found. `ends` and `shapes` live in the reused work space: read them at once. */
+interface DecodedBody {
+  pairs: number;
+  /**
+   * For pair p, `shapes[2p]` is how many segments its key has, and `shapes[2p + 1]` how many of them, from
+   * the first, are the same as in the key of pair p - 1 (0 for pair 0).
+   */
+  shapes: Int32Array;
+  /**
+   * Pair by pair, the key segments that are not the same as the previous key's, then the value; each
+   * followed by one separator char.
+   */
+  text: string;
+  /** `ends[n]`: where the n-th piece of `text` ends (at its separator); the next one starts just after. */
+  ends: Int32Array;
+}
+
+// Char codes.
+const PERCENT = 0x25;
+const AMPERSAND = 0x26;
+const PLUS = 0x2b;
+const EQUALS = 0x3d;
+const OPEN = 0x5b; // [
+const CLOSE = 0x5d; // ]
+const SPACE = 0x20;
+/** Written after each segment and value. Any ASCII byte would do: `ends` says where pieces end, not it. */
+const SEPARATOR = AMPERSAND;
+
+/** Where `decodeBodyFast` is in a key. */
+const IN_HEAD = 0; // the top-level name, before any '['
+const IN_SEGMENT = 1; // after a '[', before its ']'
+const AFTER_SEGMENT = 2; // just after a ']': only '[', '=', '&' or the end may follow
+
+/** Value of a hex digit by byte; -1 for every other byte. */
+const HEX_VALUE: Int8Array = (() => {
+  const table = new Int8Array(256).fill(-1);
+  for (let d = 0; d < 10; d += 1) table[0x30 + d] = d;
+  for (let d = 0; d < 6; d += 1) {
+    table[0x41 + d] = 10 + d;
+    table[0x61 + d] = 10 + d;
+  }
+  return table;
+})();
+
+/** The byte that the `%XX` escape at `i` stands for; negative unless `%` is followed by two hex digits. */
+function escapedByte(bytes: Uint8Array, i: number, length: number): number {
+  if (i + 2 >= length) return -1;
+  // A -1 (not a hex digit) on either side makes the result negative.
+  return ((HEX_VALUE[bytes[i + 1] as number] as number) << 4) | (HEX_VALUE[bytes[i + 2] as number] as number);
+}
+
+/** How much a decoded byte lowers the UTF-16 length below the byte count: see `decodeBodyFast`. */
+function utf16Shrink(byte: number): number {
+  if (byte < 0x80) return 0;
+  if (byte < 0xc0) return 1; // continues a multi-byte sequence: no char of its own
+  return byte >= 0xf0 ? -1 : 0; // starts a 4-byte sequence: a surrogate pair, two chars
+}
+
+/**
+ * Work space of `decodeBodyFast`, reused from call to call (parsing is synchronous, so calls never overlap).
+ * What it holds is only read by the parse that wrote it (the tree holds strings, never views of it). A body
+ * longer than SCRATCH_KEEP chars gets a work space of its own, dropped after the call.
+ */
+interface WorkSpace {
+  /** The body's bytes, then the decoded output: 3 bytes per body char (see `decodeBodyFast`). */
+  bytes: Buffer;
+  ends: Int32Array;
+  shapes: Int32Array;
+  /** Longest body it fits. */
+  chars: number;
+}
+const SCRATCH_KEEP = 32 * 1024;
+let scratch: WorkSpace | undefined;
+
+function workSpace(chars: number): WorkSpace {
+  if (scratch !== undefined && chars <= scratch.chars) return scratch;
+  const size = chars > SCRATCH_KEEP ? chars : Math.min(SCRATCH_KEEP, Math.max(chars, 2 * (scratch?.chars ?? 0), 4096));
+  // Bounds, for a body of `chars` chars: a pair of r chars has at least one char and at most r + 1 pieces
+  // (a segment after the first takes at least '[' and ']'), so there are at most (chars + 1) / 2 pairs and
+  // chars + 1 pieces; and it decodes to at most r + 2 bytes with separators, so the output (written after
+  // the body's bytes) takes at most 2 * chars + 1 bytes.
+  const space: WorkSpace = {
+    bytes: Buffer.allocUnsafe(3 * size + 1),
+    ends: new Int32Array(size + 1),
+    shapes: new Int32Array(size + 2),
+    chars: size,
+  };
+  if (size <= SCRATCH_KEEP) scratch = space;
+  return space;
+}
+
+/**
+ * Splits and decodes the whole body in one pass over its bytes, without `decodeURIComponent`, and splits each
+ * key into its segments (`leads[status][0]` → leads, status, 0). Returns undefined — the caller then takes
+ * the slow road, which finds and reports the problem — for anything but a clean body: a character outside
+ * ASCII, a `%` not followed by two hex digits, invalid UTF-8, a malformed key (empty name, unbalanced
+ * brackets, text after a `]`), a key deeper than `maxDepth`, more than `maxParams` pairs. Forbidden segments
+ * and conflicts between keys are left to `FormBuilder`, which reports them itself.
+ *
+ * How: native code copies the body into a byte buffer (reading bytes is several times cheaper than
+ * `charCodeAt`) and says whether it is all ASCII: then it takes one byte per char. For each pair, one loop
+ * decodes the key and one the value: each byte — a literal char, `+` as a space, or the byte of a `%XX`
+ * escape — goes to the output area, where each segment and value is followed by a separator byte. Like the
+ * slow road, a key is decoded before its brackets are read, so `%5B` and `%5D` are brackets too. The output
+ * is checked as strict UTF-8 and turned into one string by native code. While writing, the loops track the
+ * output's UTF-16 length (a byte that continues a UTF-8 sequence adds no char, a 4-byte sequence adds two),
+ * which is where each piece ends in that string.
+ *
+ * Consecutive keys mostly share their first segments (`leads[status][0][custom_fields][3]...`). Before
+ * decoding a key, its raw bytes are compared with the previous key's: the segments up to the last `]` that
+ * both have in common are skipped — same bytes, same segments, valid there — and only counted, so they
+ * need no decoding, no new string, and `FormBuilder` no new walk down the tree.
+ *
+ * Why this equals `decodeURIComponent` per key and per value: with only ASCII literals, a component decodes
+ * exactly when its bytes are valid UTF-8 (a multi-byte sequence must then be all escapes, since an ASCII
+ * byte cannot continue one), and both accept strict UTF-8 only (no overlong forms, surrogates or code points
+ * above U+10FFFF); the native decoder keeps a leading U+FEFF as `decodeURIComponent` does. And as every piece
+ * is followed by an ASCII separator, the whole output is valid UTF-8 exactly when every piece is.
+ */
+function decodeBodyFast(body: string, maxParams: number, maxDepth: number): DecodedBody | undefined {
+  const length = body.length;
+  const { bytes, ends, shapes } = workSpace(length);
+  // With room for 3 bytes a char, the body is always written whole: as many bytes as chars proves it ASCII.
+  if (bytes.write(body, 0, 'utf8') !== length) return undefined;
+
+  let out = length; // next output byte; the output starts after the body
+  let shrink = length; // the output's UTF-16 length is `out - shrink`
+  let pieces = 0; // entries in `ends`
+  let pairs = 0;
+  // For the current and the previous key: where it starts in the body, and how far past its start each of
+  // its ']' ends (`closeAt[0]` for the first bracket segment, ...).
+  let keyStart = 0;
+  let closeAt: number[] = [];
+  let closers = 0;
+  let previousKeyStart = 0;
+  let previousCloseAt: number[] = [];
+  let previousClosers = 0;
+
+  let i = 0;
+  while (i < length) {
+    if (bytes[i] === AMPERSAND) {
+      i += 1; // an empty pair
+      continue;
+    }
+    if (pairs === maxParams) return undefined; // one pair too many
+
+    // The key, up to the first '=', the next '&' or the end.
+    keyStart = i;
+    closers = 0;
+    let state = IN_HEAD;
+    let segments = 0; // segments ended so far
+    let pieceStart = out;
+
+    // Skip what this key shares with the previous one, up to one of that key's ']': the same bytes decode to
+    // the same segments, which were valid there. They are neither decoded nor written again.
+    if (previousClosers > 0) {
+      const limit = Math.min(previousCloseAt[previousClosers - 1] as number, length - i);
+      let same = 0;
+      while (same < limit && bytes[i + same] === bytes[previousKeyStart + same]) same += 1;
+      while (previousClosers > 0 && (previousCloseAt[previousClosers - 1] as number) > same) previousClosers -= 1;
+      if (previousClosers > 0) {
+        for (; closers < previousClosers; closers += 1) closeAt[closers] = previousCloseAt[closers] as number;
+        i += closeAt[closers - 1] as number;
+        segments = closers + 1; // the top-level name and `closers` bracket segments
+        state = AFTER_SEGMENT;
+      }
+    }
+    const shared = segments;
+
+    for (; i < length; i += 1) {
+      let c = bytes[i] as number;
+      if (c === PERCENT) {
+        c = escapedByte(bytes, i, length);
+        if (c < 0) return undefined;
+        shrink += utf16Shrink(c);
+        i += 2;
+      } else if (c === AMPERSAND || c === EQUALS) {
+        break;
+      } else if (c === PLUS) {
+        c = SPACE;
+      }
+      if (c === OPEN) {
+        if (state === IN_SEGMENT) return undefined; // '[' inside a segment
+        if (state === IN_HEAD) {
+          if (out === pieceStart) return undefined; // the key starts with '['
+          ends[pieces++] = out - shrink;
+          bytes[out++] = SEPARATOR;
+          segments = 1;
+        }
+        state = IN_SEGMENT;
+        pieceStart = out;
+      } else if (c === CLOSE) {
+        if (state !== IN_SEGMENT) return undefined; // ']' without '['
+        ends[pieces++] = out - shrink;
+        bytes[out++] = SEPARATOR;
+        segments += 1;
+        if (segments - 1 > maxDepth) return undefined; // too deep
+        closeAt[closers++] = i + 1 - keyStart;
+        state = AFTER_SEGMENT;
+      } else {
+        if (state === AFTER_SEGMENT) return undefined; // text after ']'
+        bytes[out++] = c;
+      }
+    }
+    if (state === IN_HEAD) {
+      if (out === pieceStart) return undefined; // empty key
+      ends[pieces++] = out - shrink;
+      bytes[out++] = SEPARATOR;
+      segments = 1;
+    } else if (state === IN_SEGMENT) {
+      return undefined; // '[' without ']'
+    }
+
+    // The value, after the '=' (if any) up to the next '&' or the end.
+    if (i < length && bytes[i] === EQUALS) {
+      for (i += 1; i < length; i += 1) {
+        let c = bytes[i] as number;
+        if (c === PERCENT) {
+          c = escapedByte(bytes, i, length);
+          if (c < 0) return undefined;
+          shrink += utf16Shrink(c);
+          i += 2;
+        } else if (c === AMPERSAND) {
+          break;
+        } else if (c === PLUS) {
+          c = SPACE;
+        }
+        bytes[out++] = c;
+      }
+    }
+    ends[pieces++] = out - shrink;
+    bytes[out++] = SEPARATOR;
+    i += 1; // past the '&'
+
+    shapes[2 * pairs] = segments;
+    shapes[2 * pairs + 1] = shared;
+    pairs += 1;
+    previousKeyStart = keyStart;
+    const swap = previousCloseAt;
+    previousCloseAt = closeAt;
+    previousClosers = closers;
+    closeAt = swap;
+  }
+
+  const output = bytes.subarray(length, out);
+  if (!isUtf8(output)) return undefined;
+  return { text: output.toString('utf8'), ends, shapes, pairs };
+}
+
+/**
+ * Feeds the pairs of a decoded body to the builder. The leading segments a key shares with the previous
+ * key (`leads`, `status`, `0`, ... in a Kommo body) are not in the text: they are still in `form.path`.
+ */
+function addDecodedFields(form: FormBuilder, decoded: DecodedBody): void {
+  const { text, ends, shapes, pairs } = decoded;
+  const path = form.path;
+  let piece = 0; // index into `ends`
+  let from = 0; // where that piece starts in `text`
+  for (let pair = 0; pair < pairs; pair += 1) {
+    const count = shapes[2 * pair] as number;
+    const shared = shapes[2 * pair + 1] as number;
+    for (let d = shared; d < count; d += 1) {
+      const end = ends[piece++] as number;
+      path[d] = text.slice(from, end);
+      from = end + 1;
+    }
+    const end = ends[piece++] as number;
+    const value = text.slice(from, end);
+    from = end + 1;
+    form.addField(count, shared, value, pair + 1);
+  }
+}
+
+// ----- The slow road: one pair at a time --------------------------------------------------------
+
+function addFieldsOneByOne(form: FormBuilder, body: string, maxParams: number, maxDepth: number): void {
+  let pairNo = 0;
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf('&', start);
+    if (end === -1) end = body.length;
+    if (end > start) {
+      pairNo += 1;
+      if (pairNo > maxParams) {
+        throw new WebhookParseError(
+          'too_many_fields',
+          `The body has more than ${maxParams} fields (limit maxParams=${maxParams}). ` +
+            'Split the payload or raise the limit if such bodies are legitimate.',
+        );
+      }
+      const pair = body.slice(start, end);
+      const eq = pair.indexOf('=');
+      const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+      const rawValue = eq === -1 ? '' : pair.slice(eq + 1);
+      const key = decodeComponent(rawKey, () => `the name of field #${pairNo}`);
+      const value = decodeComponent(rawValue, () => `the value of field #${pairNo} (${quote(key)})`);
+      const count = parseKey(key, pairNo, maxDepth, form.path);
+      form.addField(count, 0, value, pairNo);
+    }
+    start = end + 1;
+  }
 }
 
 /** `+` → space, then strict UTF-8 percent-decoding. */
@@ -186,8 +498,11 @@ function describeBadEscape(raw: string): string {
   return `the text is not valid UTF-8 percent-encoding. ${hint}`;
 }
 
-/** Splits `root[a][b]` into ['root', 'a', 'b']. An empty segment (`[]`) means "append". */
-function parseKey(key: string, pairNo: number, maxDepth: number): string[] {
+/**
+ * Splits `root[a][b]` into path = ['root', 'a', 'b'] and returns the segment count. An empty segment (`[]`)
+ * means "append". Forbidden segments are checked afterwards, by `FormBuilder.addField`.
+ */
+function parseKey(key: string, pairNo: number, maxDepth: number, path: string[]): number {
   const malformed = (why: string): WebhookParseError =>
     new WebhookParseError('malformed_body', `Field #${pairNo} has a malformed name ${quote(key)}: ${why}.`);
 
@@ -197,7 +512,8 @@ function parseKey(key: string, pairNo: number, maxDepth: number): string[] {
     throw malformed(open === -1 ? 'the name is empty' : 'the name starts with "[" instead of a top-level name');
   }
   if (head.includes(']')) throw malformed('it has a "]" without a matching "["');
-  const path = [head];
+  path[0] = head;
+  let count = 1;
   if (open !== -1) {
     let i = open;
     while (i < key.length) {
@@ -207,8 +523,9 @@ function parseKey(key: string, pairNo: number, maxDepth: number): string[] {
       if (close === -1 || (nextOpen !== -1 && nextOpen < close)) {
         throw malformed(`the "[" at offset ${i} has no matching "]"`);
       }
-      path.push(key.slice(i + 1, close));
-      if (path.length - 1 > maxDepth) {
+      path[count] = key.slice(i + 1, close);
+      count += 1;
+      if (count - 1 > maxDepth) {
         throw new WebhookParseError(
           'too_deep',
           `Field #${pairNo} ${quote(key)} is nested deeper than ${maxDepth} bracket levels (limit maxDepth=${maxDepth}).`,
@@ -217,70 +534,121 @@ function parseKey(key: string, pairNo: number, maxDepth: number): string[] {
       i = close + 1;
     }
   }
-  for (const segment of path) {
-    if (FORBIDDEN_SEGMENTS.has(segment)) {
-      throw malformed(`the segment ${quote(segment)} is not allowed (it could alter object prototypes)`);
-    }
-  }
-  return path;
+  return count;
 }
 
-function assign(
-  root: NestedForm,
-  path: string[],
-  value: string,
-  key: string,
-  nextIndex: WeakMap<NestedForm, bigint>,
-): void {
-  let node = root;
-  for (let depth = 0; depth < path.length; depth += 1) {
-    let segment = path[depth] as string;
-    if (segment === '') {
-      segment = (nextIndex.get(node) ?? 0n).toString();
-    }
-    const last = depth === path.length - 1;
-    const existing = Object.hasOwn(node, segment) ? node[segment] : undefined;
-    if (last) {
-      if (existing !== undefined) {
+// ----- Building the tree -----------------------------------------------------------------------
+
+/**
+ * The tree of one parse, built one field at a time from a key already split into `path` (by `parseKey` or
+ * `decodeBodyFast`, which have checked its syntax and depth).
+ */
+class FormBuilder {
+  readonly root: NestedForm = createNode();
+  /** Segments of the key being added (`path[0]` is the top-level name); then those of the last key added. */
+  readonly path: string[] = [];
+  /** `nodes[d]` is the object that holds `path[d]` of the last key added (`nodes[0]` is the root). */
+  private readonly nodes: NestedForm[] = [this.root];
+  /** How many leading segments of the last key lead to the same objects again: intermediate, not `[]`. */
+  private reusable = 0;
+  /**
+   * Next index for `[]`, for each object that has met one: one past the largest canonical integer key it
+   * holds (BigInt: an index may have any number of digits). Made on the first `[]` of the body, so bodies
+   * without appends — Kommo numbers every item — never pay for the bookkeeping.
+   */
+  private nextIndex: Map<NestedForm, bigint> | undefined;
+
+  /**
+   * Stores `value` under the first `count` segments of `path`. The first `shared` of them are known to equal
+   * the last key's (and were checked then), so the walk can start where that key passed them.
+   */
+  addField(count: number, shared: number, value: string, pairNo: number): void {
+    const path = this.path;
+    for (let d = shared; d < count; d += 1) {
+      const segment = path[d] as string;
+      // The forbidden names have 9 or 11 chars: other lengths skip the set lookup.
+      if ((segment.length === 9 || segment.length === 11) && FORBIDDEN_SEGMENTS.has(segment)) {
         throw new WebhookParseError(
           'malformed_body',
-          typeof existing === 'string'
-            ? `The field ${quote(key)} appears more than once; each name must be sent once.`
-            : `The field ${quote(key)} has a plain value, but other fields use it as an object (${quote(`${key}[...]`)}).`,
+          `Field #${pairNo} has a malformed name ${quote(keyPrefix(path, count - 1))}: ` +
+            `the segment ${quote(segment)} is not allowed (it could alter object prototypes).`,
         );
       }
-      setChild(node, segment, value, nextIndex);
-      return;
     }
-    if (existing === undefined) {
-      const child = createNode();
-      setChild(node, segment, child, nextIndex);
-      node = child;
-    } else if (typeof existing === 'string') {
-      throw new WebhookParseError(
-        'malformed_body',
-        `The field ${quote(key)} uses ${quote(keyPrefix(path, depth))} as an object, but another field gives it a value.`,
-      );
-    } else {
-      node = existing;
+
+    const nodes = this.nodes;
+    let depth = Math.min(shared, this.reusable, count - 1);
+    let node = nodes[depth] as NestedForm;
+    for (; depth < count; depth += 1) {
+      nodes[depth] = node;
+      let segment = path[depth] as string;
+      if (segment === '') segment = this.appendIndex(node);
+      // Every object has a null prototype, so a plain read finds own properties only.
+      const existing = node[segment];
+      if (depth === count - 1) {
+        if (existing !== undefined) {
+          const key = keyPrefix(path, count - 1);
+          throw new WebhookParseError(
+            'malformed_body',
+            typeof existing === 'string'
+              ? `The field ${quote(key)} appears more than once; each name must be sent once.`
+              : `The field ${quote(key)} has a plain value, but other fields use it as an object (${quote(`${key}[...]`)}).`,
+          );
+        }
+        this.setChild(node, segment, value);
+      } else if (existing === undefined) {
+        const child = createNode();
+        this.setChild(node, segment, child);
+        node = child;
+      } else if (typeof existing === 'string') {
+        throw new WebhookParseError(
+          'malformed_body',
+          `The field ${quote(keyPrefix(path, count - 1))} uses ${quote(keyPrefix(path, depth))} as an object, ` +
+            'but another field gives it a value.',
+        );
+      } else {
+        node = existing;
+      }
     }
+
+    let reusable = 0;
+    while (reusable < count - 1 && path[reusable] !== '') reusable += 1;
+    this.reusable = reusable;
+  }
+
+  private setChild(node: NestedForm, segment: string, child: string | NestedForm): void {
+    node[segment] = child;
+    // Only objects that have met a `[]` keep a next index; the others compute theirs when they meet one.
+    const next = this.nextIndex?.get(node);
+    if (next !== undefined && isCanonicalIndex(segment)) {
+      const after = BigInt(segment) + 1n;
+      if (after > next) this.nextIndex?.set(node, after);
+    }
+  }
+
+  /** The key `[]` stands for in `node`: one past the largest canonical integer key the object holds, or '0'. */
+  private appendIndex(node: NestedForm): string {
+    this.nextIndex ??= new Map();
+    let next = this.nextIndex.get(node);
+    if (next === undefined) {
+      // Keys are never removed, so the largest key now is the largest ever set, as if it had been tracked.
+      next = 0n;
+      for (const key of Object.keys(node)) {
+        if (isCanonicalIndex(key)) {
+          const after = BigInt(key) + 1n;
+          if (after > next) next = after;
+        }
+      }
+      this.nextIndex.set(node, next);
+    }
+    return next.toString();
   }
 }
 
-function setChild(
-  node: NestedForm,
-  segment: string,
-  child: string | NestedForm,
-  nextIndex: WeakMap<NestedForm, bigint>,
-): void {
-  node[segment] = child;
-  if (CANONICAL_INDEX.test(segment)) {
-    const next = BigInt(segment) + 1n;
-    if (next > (nextIndex.get(node) ?? 0n)) nextIndex.set(node, next);
-  }
-}
-
-/** `a[b][c]` for the first `depth + 1` segments of the path (empty segments shown as `[]`). */
+/**
+ * `a[b][c]` for the first `depth + 1` segments of the path (empty segments shown as `[]`). With the whole
+ * path, this is the decoded key itself: a key that parsed is exactly its segments in that form.
+ */
 function keyPrefix(path: string[], depth: number): string {
   const [head, ...rest] = path.slice(0, depth + 1);
   return `${head ?? ''}${rest.map((s) => `[${s}]`).join('')}`;
@@ -351,37 +719,48 @@ function expectObject(value: string | NestedForm | undefined, key: string): Nest
 /** Keys of an item list in numeric order; every key must be a run of digits. */
 function sortedIndexes(items: NestedForm, itemsKey: string): string[] {
   const keys = Object.keys(items);
-  for (const key of keys) {
-    if (!/^[0-9]+$/.test(key)) throw invalid(`${itemsKey}[${key}]: item indexes must be non-negative integers`);
+  let inOrder = true;
+  for (let n = 0; n < keys.length; n += 1) {
+    const key = keys[n] as string;
+    if (!isDigits(key)) throw invalid(`${itemsKey}[${key}]: item indexes must be non-negative integers`);
+    if (inOrder && n > 0 && compareIndexes(keys[n - 1] as string, key) > 0) inOrder = false;
   }
-  return keys.sort(compareIndexes);
+  // Small integer keys come out of Object.keys in ascending order already: then there is nothing to sort.
+  return inOrder ? keys : keys.sort(compareIndexes);
 }
 
+/**
+ * Orders digit strings by their numeric value, any length (no Number or BigInt): without leading zeros, a
+ * longer run is larger, and runs of one length compare digit by digit.
+ */
 function compareIndexes(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  if (x !== y) return x < y ? -1 : 1;
+  let i = 0;
+  while (i < a.length - 1 && a.charCodeAt(i) === 0x30) i += 1;
+  let j = 0;
+  while (j < b.length - 1 && b.charCodeAt(j) === 0x30) j += 1;
+  if (a.length - i !== b.length - j) return a.length - i < b.length - j ? -1 : 1;
+  for (; i < a.length; i += 1, j += 1) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(j);
+    if (x !== y) return x < y ? -1 : 1;
+  }
   return a < b ? -1 : a > b ? 1 : 0; // '1' and '01': keep a stable, deterministic order
-}
-
-function parseId(raw: string, key: string): number {
-  if (!/^[0-9]+$/.test(raw)) {
-    throw invalid(`${key} must be a non-negative integer, got ${quote(raw)}`);
-  }
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n)) {
-    throw invalid(`${key} is larger than Number.MAX_SAFE_INTEGER (${quote(raw)})`);
-  }
-  return n;
 }
 
 /** An ID-like field that may be absent; present but not a non-negative safe integer → invalid_item. */
 function optionalId(node: NestedForm, field: string, parentKey: string): number | undefined {
   const value = node[field];
   if (value === undefined) return undefined;
-  const key = `${parentKey}[${field}]`;
-  if (typeof value !== 'string') throw invalid(`${key} must be a non-negative integer, but it has nested fields`);
-  return parseId(value, key);
+  // The messages name the key `${parentKey}[${field}]`; it is only built when one is thrown.
+  if (typeof value !== 'string') {
+    throw invalid(`${parentKey}[${field}] must be a non-negative integer, but it has nested fields`);
+  }
+  if (!isDigits(value)) throw invalid(`${parentKey}[${field}] must be a non-negative integer, got ${quote(value)}`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) {
+    throw invalid(`${parentKey}[${field}] is larger than Number.MAX_SAFE_INTEGER (${quote(value)})`);
+  }
+  return n;
 }
 
 function requiredId(node: NestedForm, field: string, parentKey: string): number {
@@ -395,18 +774,20 @@ function optionalText(node: NestedForm, field: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Optional ID fields of a lead item: event property, item field. */
+const LEAD_ID_FIELDS = [
+  ['statusId', 'status_id'],
+  ['oldStatusId', 'old_status_id'],
+  ['pipelineId', 'pipeline_id'],
+  ['oldPipelineId', 'old_pipeline_id'],
+  ['accountId', 'account_id'],
+] as const;
+
 function parseLeadItem(action: string, item: NestedForm, itemKey: string): KommoLeadEvent {
   const leadId = leadIdOf(action, item, itemKey);
   const event: KommoLeadEvent = { action, leadId, customFields: [], tags: [] };
 
-  const ids = [
-    ['statusId', 'status_id'],
-    ['oldStatusId', 'old_status_id'],
-    ['pipelineId', 'pipeline_id'],
-    ['oldPipelineId', 'old_pipeline_id'],
-    ['accountId', 'account_id'],
-  ] as const;
-  for (const [prop, field] of ids) {
+  for (const [prop, field] of LEAD_ID_FIELDS) {
     const id = optionalId(item, field, itemKey);
     if (id !== undefined) event[prop] = id;
   }
