@@ -91,7 +91,8 @@ export class JobQueue {
   }
 
   /** The row a new job is stored as (also used by the intake's raw SQLite path, so the two never differ). */
-  newJobRow(input: EnqueueInput, now = this.now()): Insertable<JobsTable> {
+  newJobRow(input: EnqueueInput): Insertable<JobsTable> {
+    const now = this.now();
     return {
       kind: input.kind,
       lane: input.lane,
