@@ -8,6 +8,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../log.js';
+import { requestLogger } from './request-log.js';
 import type { RelayMetrics } from '../metrics.js';
 import { dealTimeline } from '../ops/deal-timeline.js';
 import { attemptsOf, JOB_STATES, jobView, listJobs } from '../ops/job-view.js';
@@ -128,7 +129,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const id = String(req.params.id);
     if (!JOB_ID.test(id)) return answer(req, res, { ok: false, status: 404, error: 'job_not_found', message: `There is no job ${id}.` });
     const result = await retryJob(deps.queue, Number(id));
-    (res.locals.log as Logger | undefined)?.info({ job_id: Number(id), retried: result.ok }, 'operator asked to retry a job');
+    requestLogger(res, deps.log).info({ job_id: Number(id), retried: result.ok }, 'operator asked to retry a job');
     answer(req, res, result);
   });
 
@@ -136,14 +137,14 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const id = String(req.params.id);
     if (!DEAL_ID.test(id)) return answer(req, res, { ok: false, status: 404, error: 'deal_not_found', message: 'A deal ID is a number.' });
     const result = await retryDeal(deps.db, deps.queue, id);
-    (res.locals.log as Logger | undefined)?.info({ deal_id: id, retried: result.ok ? result.job.id : false }, 'operator asked to retry a deal');
+    requestLogger(res, deps.log).info({ deal_id: id, retried: result.ok ? result.job.id : false }, 'operator asked to retry a deal');
     answer(req, res, result);
   });
 
   // A failure here is the operator's to see, as a page or JSON, not the webhook intake's 503.
   router.use(['/admin', '/metrics'], (err: unknown, req: Request, res: Response, next: express.NextFunction) => {
     if (res.headersSent) return next(err);
-    ((res.locals.log as Logger | undefined) ?? deps.log).error({ err }, 'admin request failed');
+    requestLogger(res, deps.log).error({ err }, 'admin request failed');
     const message = `Something went wrong: ${(err as Error).message ?? String(err)}`;
     if (wantsPage(req)) return sendPage(res, 500, ADMIN_TITLE, messagePage(message));
     res.status(500).json({ error: 'admin_failed', message });

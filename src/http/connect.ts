@@ -8,6 +8,7 @@ import type { ConnectionsStatus } from '../connect/status.js';
 import type { ZohoConnectFlow } from '../connect/zoho-flow.js';
 import { KOMMO_CALLBACK_PATH, ZOHO_CALLBACK_PATH } from '../config/env.js';
 import type { Logger } from '../log.js';
+import { requestLogger } from './request-log.js';
 import { AdminAuth } from './admin-auth.js';
 import { connectionPage, loginPage, outcomePage, sendPage } from './connect-page.js';
 
@@ -78,7 +79,7 @@ export function connectRoutes(deps: ConnectRouteDeps): Router {
   // A failure here is shown to the administrator as a page, not as the webhook intake's 503.
   router.use('/connect', (err: unknown, _req: Request, res: Response, next: express.NextFunction) => {
     if (res.headersSent) return next(err);
-    ((res.locals.log as Logger | undefined) ?? deps.log).error({ err }, 'connection page failed');
+    requestLogger(res, deps.log).error({ err }, 'connection page failed');
     sendPage(res, 500, TITLE, outcomePage(`Something went wrong: ${(err as Error).message ?? String(err)}`));
   });
   return router;

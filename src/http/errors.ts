@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../log.js';
+import { requestLogger } from './request-log.js';
 
 /** Last middleware: a clear JSON answer for every failure, and never a crash. */
 export function errorHandler(log: Logger) {
@@ -15,7 +16,7 @@ export function errorHandler(log: Logger) {
       res.status(status).json({ error: 'bad_request', message: e.message ?? 'Bad request' });
       return;
     }
-    ((res.locals.log as Logger | undefined) ?? log).error({ err }, 'request failed');
+    requestLogger(res, log).error({ err }, 'request failed');
     // 5xx tells the sender (Kommo, Zoho) to deliver again: nothing was acknowledged.
     res.status(503).json({ error: 'unavailable', message: 'The relay could not store the event; deliver it again later.' });
   };
