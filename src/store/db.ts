@@ -52,7 +52,11 @@ async function openSqlite(path: string): Promise<Db> {
   const statements = new Map<string, ReturnType<typeof sqlite.prepare>>();
   const database = {
     close: () => sqlite.close(),
-    prepare: (sql: string) => {
+    prepare: (query: string) => {
+      // Every transaction takes the write lock when it begins. Another process may write to the file
+      // (the CLI's `retry`); a deferred transaction that read before its commit could not write after it
+      // (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out). Ours all write, and none waits on I/O.
+      const sql = query === 'begin' ? 'begin immediate' : query;
       let stmt = statements.get(sql);
       if (!stmt) {
         stmt = sqlite.prepare(sql);
