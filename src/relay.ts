@@ -123,7 +123,14 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       const crm = new KommoCrm(kommo);
       const accounting = new ZohoAccounting(zoho);
       // Without Zoho connected yet, init() only warns: invoice jobs wait (retryable) until it can load.
-      const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), account?.currency);
+      const organization = () => {
+        try {
+          return zohoConnection.organizationId();
+        } catch {
+          return undefined; // not chosen or not connected yet
+        }
+      };
+      const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), organization, account?.currency);
       await billing.init();
       const links = new InvoiceLinks(store.db);
       const profiles = new DealRecurringProfiles(store.db);
@@ -181,7 +188,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       },
       onZohoConnected: async () => {
         // Another account or organization has other currencies, taxes and items: read them before jobs resume.
-        await processing?.billing.init().catch(async (err: unknown) => {
+        await processing?.billing.reload().catch(async (err: unknown) => {
           const message = err instanceof ConfigError ? err.problems.join(' ') : (err as Error).message;
           log.error({ reason: message }, 'the accounting reference data of the new Zoho connection could not be loaded');
           await connections.recordError('zoho', message);

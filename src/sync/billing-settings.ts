@@ -1,7 +1,9 @@
 // The accounting side's reference data (currencies, taxes, items) with the mapping's tax rules resolved
-// against it. Loaded at start-up — a tax rule that matches nothing stops the relay there — then refreshed
-// now and then (exchange rates and items change). If the accounting side cannot be reached, the last
-// copy kept in the store is used; with none, invoice jobs wait (retryable) until it can be loaded.
+// against it, kept in the store per organization. At start-up the stored copy is used at once and
+// refreshed in the background, so a restart calls nothing before it listens; only a first start (or a
+// new organization) waits for the accounting side. A tax rule that matches nothing stops the relay there.
+// Refreshed now and then (exchange rates and items change); if the accounting side cannot be reached, the
+// stored copy is used; with none, invoice jobs wait (retryable) until it can be loaded.
 import { ConfigError } from '../config/env.js';
 import type { Mapping } from '../config/mapping.js';
 import { resolveTaxRules } from '../config/resolve-taxes.js';
@@ -13,6 +15,12 @@ import type { AccountingPort, AccountingReference } from './ports.js';
 
 const CACHE_KEY = 'accounting:reference';
 
+/** What the store keeps: the reference data and the organization it was read from. */
+interface Stored {
+  organizationId: string | null;
+  reference: AccountingReference;
+}
+
 export class BillingSettings {
   private current: DraftSettings | undefined;
   private loading: Promise<DraftSettings> | undefined;
@@ -23,22 +31,41 @@ export class BillingSettings {
     private readonly tax: Mapping['tax'],
     private readonly kv: KeyValue,
     private readonly log: Logger,
+    /** The organization the accounting calls go to now, if one is chosen. */
+    private readonly organization: () => string | undefined,
     private readonly accountCurrency?: string,
   ) {}
 
-  /** Start-up: load, or fall back to the stored copy; a bad tax rule is a ConfigError either way. */
+  /**
+   * Start-up: this organization's stored copy if there is one (checked against the tax rules now, read
+   * again in the background), else a load. A bad tax rule is a ConfigError either way.
+   */
   async init(): Promise<void> {
+    const stored = await this.stored();
+    if (!stored) return this.reload();
+    this.current = this.resolve(stored);
+    this.load().catch((err: unknown) => {
+      if (err instanceof ConfigError) {
+        this.log.error({ problems: err.problems }, 'the tax rules do not match the accounting reference data just read: invoices keep the stored copy until the mapping file is fixed');
+      } else {
+        this.log.warn({ reason: (err as Error).message }, 'accounting reference data could not be read at start-up: using the stored copy');
+      }
+    });
+  }
+
+  /** Reads the data now (a new connection or organization has other currencies, taxes and items). */
+  async reload(): Promise<void> {
     try {
       await this.load();
     } catch (err) {
       if (err instanceof ConfigError) throw err;
-      const cached = await this.kv.get<AccountingReference>(CACHE_KEY);
-      if (cached) {
-        this.current = this.resolve(cached);
-        this.log.warn({ reason: (err as Error).message }, 'accounting reference data unavailable: using the stored copy');
-      } else {
-        this.log.warn({ reason: (err as Error).message }, 'accounting reference data unavailable: invoices wait until it can be loaded');
-      }
+      // Never another organization's data: without a copy of this one, invoices wait.
+      const stored = await this.stored();
+      this.current = stored ? this.resolve(stored) : undefined;
+      this.log.warn(
+        { reason: (err as Error).message },
+        stored ? 'accounting reference data unavailable: using the stored copy' : 'accounting reference data unavailable: invoices wait until it can be loaded',
+      );
     }
   }
 
@@ -67,15 +94,24 @@ export class BillingSettings {
 
   private load(): Promise<DraftSettings> {
     this.loading ??= (async () => {
+      const organizationId = this.organization() ?? null;
       const reference = await this.accounting.reference({ exemptions: needsExemptions(this.tax) });
       const settings = this.resolve(reference);
-      await this.kv.set(CACHE_KEY, reference);
+      const stored: Stored = { organizationId, reference };
+      await this.kv.set(CACHE_KEY, stored);
       this.current = settings;
       return settings;
     })().finally(() => {
       this.loading = undefined;
     });
     return this.loading;
+  }
+
+  private async stored(): Promise<AccountingReference | undefined> {
+    const stored = await this.kv.get<Stored | AccountingReference>(CACHE_KEY);
+    // A copy from before the organization was kept with it, or of another organization, is not used.
+    if (!stored || !('reference' in stored) || stored.organizationId === null) return undefined;
+    return stored.organizationId === this.organization() ? stored.reference : undefined;
   }
 
   private resolve(reference: AccountingReference): DraftSettings {
