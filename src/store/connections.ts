@@ -1,10 +1,12 @@
 // The stored OAuth connections of both sides. Tokens are encrypted here and nowhere else: callers read
 // and write plain values, the table only ever holds ciphertext. Every write that replaces tokens is a
 // compare-and-swap on `generation`, so two processes never both act on the same single-use refresh token.
+import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import { registerSecret } from '../log.js';
 import type { TokenCipher } from '../security/crypto.js';
 import type { Db } from './db.js';
+import { KeyValue } from './kv.js';
 import type { ConnectionSide, ConnectionsTable } from './schema.js';
 
 export type ConnectionRow = Selectable<ConnectionsTable>;
@@ -272,6 +274,37 @@ export class Connections {
       .execute();
   }
 
+  /**
+   * A Zoho Self Client's access token (ZOHO_REFRESH_TOKEN in the environment, so no connection row),
+   * sealed like every other token and bound to that refresh token, so a restart reuses it instead of
+   * minting another: Zoho refuses the 11th access token within 10 minutes. Without ENCRYPTION_KEY nothing
+   * is kept (each start mints one).
+   */
+  async saveSelfClientToken(refreshToken: string, token: { accessToken: string; expiresAt: number; apiDomain?: string }): Promise<void> {
+    if (!this.cipher) return;
+    const value: SelfClientToken = {
+      accessToken: this.cipher.encrypt(token.accessToken, selfClientPurpose(refreshToken)),
+      expiresAt: token.expiresAt,
+      ...(token.apiDomain ? { apiDomain: token.apiDomain } : {}),
+    };
+    await new KeyValue(this.db).set(SELF_CLIENT_TOKEN_KEY, value);
+  }
+
+  /** The stored Self Client token of this refresh token; undefined if none, or of another token or key. */
+  async selfClientToken(refreshToken: string): Promise<{ value: string; expiresAt: number; apiDomain?: string } | undefined> {
+    if (!this.cipher) return undefined;
+    const stored = await new KeyValue(this.db).get<SelfClientToken>(SELF_CLIENT_TOKEN_KEY);
+    if (!stored) return undefined;
+    let value: string;
+    try {
+      value = this.cipher.decrypt(stored.accessToken, selfClientPurpose(refreshToken));
+    } catch {
+      return undefined; // another refresh token (or ENCRYPTION_KEY) since: mint a new one
+    }
+    registerSecret(value);
+    return { value, expiresAt: stored.expiresAt, ...(stored.apiDomain ? { apiDomain: stored.apiDomain } : {}) };
+  }
+
   private row(side: ConnectionSide): Promise<ConnectionRow | undefined> {
     return this.db.selectFrom('connections').selectAll().where('side', '=', side).executeTakeFirst();
   }
@@ -313,4 +346,17 @@ export class Connections {
       refreshedAt: opt(row.refreshed_at),
     };
   }
+}
+
+const SELF_CLIENT_TOKEN_KEY = 'zoho:self_client_token';
+
+interface SelfClientToken {
+  accessToken: string;
+  expiresAt: number;
+  apiDomain?: string;
+}
+
+/** The token's authenticated purpose names its refresh token (by hash): another one cannot open it. */
+function selfClientPurpose(refreshToken: string): string {
+  return `zoho:self_client_access_token:${createHash('sha256').update(refreshToken).digest('base64url')}`;
 }

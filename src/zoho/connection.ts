@@ -41,7 +41,16 @@ export class ZohoConnection {
 
   /** For ZohoAuth: the grant to refresh with; undefined while Zoho is not connected. */
   readonly grant = async (): Promise<ZohoGrant | undefined> => {
-    if (this.env.ZOHO_REFRESH_TOKEN) return { accountsUrl: zohoAccountsUrl(this.env), refreshToken: this.env.ZOHO_REFRESH_TOKEN };
+    if (this.env.ZOHO_REFRESH_TOKEN) {
+      const refreshToken = this.env.ZOHO_REFRESH_TOKEN;
+      const stored = await this.connections.selfClientToken(refreshToken);
+      return {
+        accountsUrl: zohoAccountsUrl(this.env),
+        refreshToken,
+        ...(stored?.apiDomain ? { apiDomain: stored.apiDomain } : {}),
+        ...(stored ? { accessToken: { value: stored.value, expiresAt: stored.expiresAt } } : {}),
+      };
+    }
     const c = await this.connections.get('zoho');
     // Every refresh reads the row anyway: an organization another process chose is picked up here too.
     this.remember(c);
@@ -55,9 +64,13 @@ export class ZohoConnection {
     };
   };
 
-  /** For ZohoAuth: a token minted from the stored refresh token is stored too (other processes, next start). */
+  /** For ZohoAuth: a token minted from the refresh token is stored too (other processes, next start). */
   readonly onToken = async (grant: ZohoGrant, token: { accessToken: string; expiresAt: number; apiDomain?: string }): Promise<void> => {
-    if (grant.generation === undefined) return;
+    if (grant.generation === undefined) {
+      // A Self Client's (kept only with ENCRYPTION_KEY set).
+      if (grant.refreshToken === this.env.ZOHO_REFRESH_TOKEN) await this.connections.saveSelfClientToken(grant.refreshToken, token);
+      return;
+    }
     await this.connections.saveAccessToken('zoho', grant.generation, token.accessToken, token.expiresAt, token.apiDomain);
   };
 
