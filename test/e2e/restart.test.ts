@@ -18,10 +18,11 @@ describe('restarting the relay', () => {
     expect(readAtFirstStart).toBeGreaterThan(0);
 
     await e2e.relay.stop(); // (restart() stops it again: a no-op) — only the start is timed
-    s.zoho.faults.set({ latencyMs: 2500 });
+    s.zoho.faults.set({ latencyMs: 4000 });
     const started = Date.now();
     await e2e.restart();
-    expect(Date.now() - started).toBeLessThan(1500);
+    // Less than one Books answer takes: the start waited for none (it used to wait for three or four).
+    expect(Date.now() - started).toBeLessThan(4000);
     s.zoho.faults.reset();
 
     const { dealId } = s.addClientDeal({ email: 'after.restart@example.de' });
