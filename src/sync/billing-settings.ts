@@ -1,7 +1,8 @@
 // The accounting side's reference data (currencies, taxes, items) with the mapping's tax rules resolved
 // against it, kept in the store per organization. At start-up the stored copy is used at once and
 // refreshed in the background, so a restart calls nothing before it listens; only a first start (or a
-// new organization) waits for the accounting side. A tax rule that matches nothing stops the relay there.
+// new organization, or tax rules the copy does not match) waits for the accounting side. A tax rule that
+// matches nothing in fresh data stops the relay there.
 // Refreshed now and then (exchange rates and items change); if the accounting side cannot be reached, the
 // stored copy is used; with none, invoice jobs wait (retryable) until it can be loaded.
 import { ConfigError } from '../config/env.js';
@@ -18,13 +19,17 @@ const CACHE_KEY = 'accounting:reference';
 /** What the store keeps: the reference data and the organization it was read from. */
 interface Stored {
   organizationId: string | null;
+  /** Whether the read asked for the tax exemptions too (only when a rule names one). */
+  withExemptions?: boolean;
   reference: AccountingReference;
 }
 
 export class BillingSettings {
   private current: DraftSettings | undefined;
-  private loading: Promise<DraftSettings> | undefined;
+  /** The read in progress, and the organization it reads. */
+  private loading: { organizationId: string | null; settings: Promise<DraftSettings> } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly accounting: AccountingPort,
@@ -37,14 +42,22 @@ export class BillingSettings {
   ) {}
 
   /**
-   * Start-up: this organization's stored copy if there is one (checked against the tax rules now, read
-   * again in the background), else a load. A bad tax rule is a ConfigError either way.
+   * Start-up: this organization's stored copy if there is one that the tax rules match (read again in the
+   * background), else a read now. A copy the rules do not match (the mapping file names a tax created
+   * since) is read again too; a bad tax rule is a ConfigError only when fresh data does not match it either.
    */
   async init(): Promise<void> {
     const stored = await this.stored();
-    if (!stored) return this.reload();
-    this.current = this.resolve(stored);
+    let settings: DraftSettings | undefined;
+    try {
+      settings = stored && this.resolve(stored);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+    }
+    if (!settings) return this.reload();
+    this.current = settings;
     this.load().catch((err: unknown) => {
+      if (this.stopped) return;
       if (err instanceof ConfigError) {
         this.log.error({ problems: err.problems }, 'the tax rules do not match the accounting reference data just read: invoices keep the stored copy until the mapping file is fixed');
       } else {
@@ -61,10 +74,16 @@ export class BillingSettings {
       if (err instanceof ConfigError) throw err;
       // Never another organization's data: without a copy of this one, invoices wait.
       const stored = await this.stored();
-      this.current = stored ? this.resolve(stored) : undefined;
+      let settings: DraftSettings | undefined;
+      try {
+        settings = stored && this.resolve(stored);
+      } catch {
+        settings = undefined; // rules the copy does not match: wait for fresh data
+      }
+      this.current = settings;
       this.log.warn(
         { reason: (err as Error).message },
-        stored ? 'accounting reference data unavailable: using the stored copy' : 'accounting reference data unavailable: invoices wait until it can be loaded',
+        settings ? 'accounting reference data unavailable: using the stored copy' : 'accounting reference data unavailable: invoices wait until it can be loaded',
       );
     }
   }
@@ -88,29 +107,39 @@ export class BillingSettings {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
 
   private load(): Promise<DraftSettings> {
-    this.loading ??= (async () => {
-      const organizationId = this.organization() ?? null;
-      const reference = await this.accounting.reference({ exemptions: needsExemptions(this.tax) });
-      const settings = this.resolve(reference);
-      const stored: Stored = { organizationId, reference };
+    const organizationId = this.organization() ?? null;
+    // A read of another organization (the connection changed meanwhile) is not joined.
+    if (this.loading?.organizationId === organizationId) return this.loading.settings;
+    const exemptions = needsExemptions(this.tax);
+    const settings = (async () => {
+      const reference = await this.accounting.reference({ exemptions });
+      if ((this.organization() ?? null) !== organizationId) {
+        throw retryable('accounting_settings_unavailable', 'The Zoho organization changed while its currencies and taxes were read; they are read again.');
+      }
+      const resolved = this.resolve(reference);
+      const stored: Stored = { organizationId, withExemptions: exemptions, reference };
       await this.kv.set(CACHE_KEY, stored);
-      this.current = settings;
-      return settings;
+      this.current = resolved;
+      return resolved;
     })().finally(() => {
-      this.loading = undefined;
+      if (this.loading?.settings === settings) this.loading = undefined;
     });
-    return this.loading;
+    this.loading = { organizationId, settings };
+    return settings;
   }
 
   private async stored(): Promise<AccountingReference | undefined> {
     const stored = await this.kv.get<Stored | AccountingReference>(CACHE_KEY);
-    // A copy from before the organization was kept with it, or of another organization, is not used.
+    // A copy from before the organization was kept with it, or of another organization, is not used; nor
+    // one read without tax exemptions when the rules now name one.
     if (!stored || !('reference' in stored) || stored.organizationId === null) return undefined;
+    if (needsExemptions(this.tax) && !stored.withExemptions) return undefined;
     return stored.organizationId === this.organization() ? stored.reference : undefined;
   }
 

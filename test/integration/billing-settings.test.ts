@@ -116,19 +116,64 @@ describe('accounting reference data at start-up', () => {
     await expect(get).rejects.toMatchObject({ code: 'accounting_settings_unavailable' });
   });
 
-  it('a tax rule that matches nothing stops the start, in fresh data or in the stored copy', async () => {
+  it('a copy the tax rules do not match is read again; only fresh data the rules do not match stops the start', async () => {
     const zoho = new HeldAccounting();
     const init = settings(zoho).init();
     (await zoho.call(0)).resolve(reference('tax-1', 'MwSt 19%'));
     await expect(init).rejects.toBeInstanceOf(ConfigError);
     expect(await kv.get('accounting:reference')).toBeUndefined(); // nothing kept from data the rules do not match
 
-    // A copy stored under other rules, then a restart with a mapping file whose rule it does not have:
+    // A copy stored under other rules; then the operator creates 'VAT 19%' in Zoho, names it in the mapping
+    // file and restarts: the start reads the data again instead of refusing on the old copy.
     const mwst: Mapping['tax'] = { ...tax, rules: { DE: { tax: 'MwSt 19%' }, '*': 'none' } };
     const before = new BillingSettings(zoho.port, mwst, kv, log, () => org).init();
     (await zoho.call(1)).resolve(reference('tax-1', 'MwSt 19%'));
     await before;
-    await expect(settings(zoho).init()).rejects.toBeInstanceOf(ConfigError);
-    expect(zoho.calls).toHaveLength(2); // refused from the stored copy, without asking Zoho
+    const restarted = settings(zoho);
+    const again = restarted.init();
+    expect(await settled(again)).toBe('pending');
+    (await zoho.call(2)).resolve(reference('tax-2', 'VAT 19%'));
+    await again;
+    expect((await restarted.get()).taxRules.get('DE')).toMatchObject({ taxId: 'tax-2' });
+
+    // A rule that fresh data does not match either stops the start.
+    const gst: Mapping['tax'] = { ...tax, rules: { DE: { tax: 'GST 10%' }, '*': 'none' } };
+    const refused = new BillingSettings(zoho.port, gst, kv, log, () => org).init();
+    (await zoho.call(3)).resolve(reference('tax-2', 'VAT 19%'));
+    await expect(refused).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('a copy read without tax exemptions is read again once a rule names one', async () => {
+    const zoho = new HeldAccounting();
+    const first = settings(zoho).init();
+    (await zoho.call(0)).resolve(reference('tax-1'));
+    await first;
+    const exempt: Mapping['tax'] = { ...tax, rules: { DE: { tax: 'VAT 19%' }, FR: { exemption: 'Intra-EU' }, '*': 'none' } };
+    const s = new BillingSettings(zoho.port, exempt, kv, log, () => org);
+    const init = s.init();
+    expect(await settled(init)).toBe('pending');
+    (await zoho.call(1)).resolve({ ...reference('tax-1'), exemptions: [{ id: 'ex-1', name: 'Intra-EU' }] });
+    await init;
+    expect((await s.get()).taxRules.get('FR')).toMatchObject({ kind: 'exempt', exemptionId: 'ex-1' });
+  });
+
+  it("a read of the previous organization is neither joined by a reload nor kept", async () => {
+    const zoho = new HeldAccounting();
+    const first = settings(zoho).init();
+    (await zoho.call(0)).resolve(reference('tax-1'));
+    await first;
+    const s = settings(zoho);
+    await s.init(); // the stored copy at once; its background read of 20099 is still open
+    expect(zoho.calls).toHaveLength(2);
+    org = '30011'; // a new connection with another organization
+    const reload = s.reload();
+    (await zoho.call(2)).resolve(reference('tax-30011'));
+    await reload;
+    expect((await s.get()).taxRules.get('DE')).toMatchObject({ taxId: 'tax-30011' });
+    // The old read ends after the reload: its data is of the other organization and is dropped.
+    zoho.calls[1]!.resolve(reference('tax-20099'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await s.get()).taxRules.get('DE')).toMatchObject({ taxId: 'tax-30011' });
+    expect(await kv.get('accounting:reference')).toMatchObject({ organizationId: '30011' });
   });
 });
