@@ -98,4 +98,23 @@ describe('Self Client access token across restarts', () => {
     const b = await start('1000.refresh-a', KEY);
     expect(await b.auth.accessToken()).toBe('1000.minted-2');
   });
+
+  it('replaces a stored token Zoho refuses (401), and ignores one sealed with another ENCRYPTION_KEY', async () => {
+    accountsServer();
+    const a = await start('1000.refresh-a', KEY);
+    expect(await a.auth.accessToken()).toBe('1000.minted-1');
+    // The next start reads it, a Books call is refused with it: the refresh must not hand it back again.
+    const b = await start('1000.refresh-a', KEY);
+    expect(await b.auth.accessToken()).toBe('1000.minted-1');
+    await b.auth.onUnauthorized('1000.minted-1');
+    expect(await b.auth.accessToken()).toBe('1000.minted-2');
+    // ...and the replacement is what the following start uses.
+    const c = await start('1000.refresh-a', KEY);
+    expect(await c.auth.accessToken()).toBe('1000.minted-2');
+    // A new ENCRYPTION_KEY cannot open the stored token: a new one is minted, no error.
+    const otherKey = 'b'.repeat(64);
+    const d = await start('1000.refresh-a', otherKey);
+    expect(await d.auth.accessToken()).toBe('1000.minted-3');
+    expect(mints).toBe(3);
+  });
 });
