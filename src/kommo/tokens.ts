@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { RelayError, retryable } from '../errors.js';
 import { registerSecret, type Logger } from '../log.js';
 import type { Connection, Connections } from '../store/connections.js';
+import { holdToken, isFresh, MIN_ADOPTABLE_MS, type HeldToken } from '../oauth/refresh-margin.js';
 import type { KommoOAuth } from './oauth.js';
 
 export interface KommoTokensOptions {
@@ -17,8 +18,6 @@ export interface KommoTokensOptions {
   log: Logger;
   /** How long one refresh may take before another process may try: above the HTTP timeout. */
   leaseMs: number;
-  /** Refresh this long before the access token expires. */
-  refreshMarginMs?: number;
   /** How often a process waiting for another's refresh looks at the store. */
   pollMs?: number;
 }
@@ -32,13 +31,13 @@ export class KommoTokens {
   /** Refreshes this instance sent to Kommo. */
   refreshCount = 0;
   lastError: { code: string; message: string; at: number } | undefined;
-  private token: { value: string; expiresAt: number } | undefined;
+  private token: HeldToken | undefined;
   private inflight: Promise<string> | undefined;
 
   constructor(private readonly opts: KommoTokensOptions) {}
 
   async accessToken(): Promise<string> {
-    if (this.token && this.token.expiresAt - this.margin() > Date.now()) return this.token.value;
+    if (isFresh(this.token)) return this.token.value;
     return this.refresh();
   }
 
@@ -74,10 +73,6 @@ export class KommoTokens {
     this.lastError = undefined;
   }
 
-  private margin(): number {
-    return this.opts.refreshMarginMs ?? 5 * 60_000;
-  }
-
   private refresh(rejected?: string): Promise<string> {
     this.inflight ??= this.doRefresh(rejected).finally(() => {
       this.inflight = undefined;
@@ -92,9 +87,12 @@ export class KommoTokens {
       const stored = await connections.get('kommo');
       if (!stored?.refreshToken) throw kommoNotConnected();
       if (stored.status === 'lost') throw kommoNotConnected(`Kommo connection lost: ${stored.lastError ?? 'the refresh token was refused.'}`);
-      if (stored.accessToken && stored.accessToken !== rejected && (stored.accessExpiresAt ?? 0) - this.margin() > Date.now()) {
-        this.token = { value: stored.accessToken, expiresAt: stored.accessExpiresAt! };
-        return stored.accessToken;
+      const held = stored.accessToken ? holdToken(stored.accessToken, stored.accessExpiresAt ?? 0) : undefined;
+      // A token this process holds, or one another process stored, is used until its own refresh moment.
+      const adoptable = held?.value === this.token?.value ? this.token : held;
+      if (adoptable && adoptable.value !== rejected && adoptable.expiresAt - Date.now() > MIN_ADOPTABLE_MS && isFresh(adoptable)) {
+        this.token = adoptable;
+        return adoptable.value;
       }
       if (await connections.claimRefresh('kommo', stored.generation, this.owner, this.opts.leaseMs)) {
         const token = await this.rotate(stored);
@@ -136,7 +134,7 @@ export class KommoTokens {
       return undefined;
     }
     registerSecret(pair.accessToken);
-    this.token = { value: pair.accessToken, expiresAt: pair.accessExpiresAt };
+    this.token = holdToken(pair.accessToken, pair.accessExpiresAt, pair.accessExpiresAt - Date.now());
     this.lastError = undefined;
     log.info({ expires_at: new Date(pair.accessExpiresAt).toISOString() }, 'kommo access token refreshed');
     return pair.accessToken;

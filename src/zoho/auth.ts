@@ -4,6 +4,7 @@
 // stored, and back off after a refused refresh.
 import { retryable, type RelayError } from '../errors.js';
 import { registerSecret, type Logger } from '../log.js';
+import { holdToken, isFresh, MIN_ADOPTABLE_MS, type HeldToken } from '../oauth/refresh-margin.js';
 import { isTooManyRequests, requestZohoToken, type ZohoTokenBody } from './oauth.js';
 
 /** What a refresh needs: where, with which refresh token, and what an earlier refresh left behind. */
@@ -27,19 +28,12 @@ export interface ZohoAuthOptions {
   grant?: () => Promise<ZohoGrant | undefined>;
   timeoutMs: number;
   log: Logger;
-  /** Refresh this long before the token expires. */
-  refreshMarginMs?: number;
   /** After a refused refresh, do not ask again for this long (no tight loop against Zoho's limits). */
   cooldownMs?: number;
   onRefresh?: (info: { apiDomain: string | undefined; expiresAt: number }) => void;
   /** A new access token was minted: store it for other processes and the next start. */
   onToken?: (grant: ZohoGrant, token: { accessToken: string; expiresAt: number; apiDomain?: string }) => Promise<void>;
   onRefused?: (grant: ZohoGrant, error: RelayError) => Promise<void> | void;
-}
-
-interface TokenState {
-  accessToken: string;
-  expiresAt: number;
 }
 
 export const zohoNotConnected = () =>
@@ -49,8 +43,10 @@ export const zohoNotConnected = () =>
   });
 
 export class ZohoAuth {
-  private token: TokenState | undefined;
-  private inflight: Promise<TokenState> | undefined;
+  private token: HeldToken | undefined;
+  /** The last token this process held, kept after `token` is dropped for a refresh. */
+  private held: HeldToken | undefined;
+  private inflight: Promise<HeldToken> | undefined;
   private cooldown: { until: number; error: RelayError } | undefined;
   apiDomain: string | undefined;
   refreshCount = 0;
@@ -59,13 +55,13 @@ export class ZohoAuth {
   constructor(private readonly opts: ZohoAuthOptions) {}
 
   async accessToken(): Promise<string> {
-    if (this.token && this.token.expiresAt - this.margin() > Date.now()) return this.token.accessToken;
-    return (await this.refresh()).accessToken;
+    if (isFresh(this.token)) return this.token.value;
+    return (await this.refresh()).value;
   }
 
   /** A call was refused with 401 using `rejected`: get a new token unless another call already did. */
   async onUnauthorized(rejected: string | undefined): Promise<boolean> {
-    if (this.token && rejected && this.token.accessToken !== rejected) return true;
+    if (this.token && rejected && this.token.value !== rejected) return true;
     this.token = undefined;
     await this.refresh(rejected);
     return true;
@@ -77,17 +73,13 @@ export class ZohoAuth {
 
   /** Forgets the token and any cooldown: the connection was replaced (reconnected on /connect). */
   reset(): void {
-    this.token = undefined;
+    this.token = this.held = undefined;
     this.cooldown = undefined;
     this.apiDomain = undefined;
     this.lastError = undefined;
   }
 
-  private margin(): number {
-    return this.opts.refreshMarginMs ?? 5 * 60_000;
-  }
-
-  private refresh(rejected?: string): Promise<TokenState> {
+  private refresh(rejected?: string): Promise<HeldToken> {
     this.inflight ??= this.doRefresh(rejected).finally(() => {
       this.inflight = undefined;
     });
@@ -100,15 +92,16 @@ export class ZohoAuth {
     return { accountsUrl: this.opts.accountsUrl, refreshToken: await this.opts.refreshToken() };
   }
 
-  private async doRefresh(rejected: string | undefined): Promise<TokenState> {
+  private async doRefresh(rejected: string | undefined): Promise<HeldToken> {
     if (this.cooldown && this.cooldown.until > Date.now()) throw this.cooldown.error;
     const grant = await this.currentGrant();
     if (!grant) throw zohoNotConnected();
     if (grant.apiDomain) this.apiDomain = grant.apiDomain;
     const stored = grant.accessToken;
-    if (stored && stored.value !== rejected && stored.expiresAt - this.margin() > Date.now()) {
+    // A stored token is adopted unless it is the one this process already holds (and now refreshes).
+    if (stored && stored.value !== rejected && stored.value !== this.held?.value && stored.expiresAt - Date.now() > MIN_ADOPTABLE_MS) {
       registerSecret(stored.value);
-      this.token = { accessToken: stored.value, expiresAt: stored.expiresAt };
+      this.token = this.held = holdToken(stored.value, stored.expiresAt);
       return this.token;
     }
     this.refreshCount++;
@@ -123,15 +116,16 @@ export class ZohoAuth {
       await Promise.resolve(this.opts.onRefused?.(grant, error)).catch((err) => this.opts.log.warn({ err }, 'could not record the refused Zoho refresh'));
       throw error;
     }
-    const state = { accessToken: body.access_token, expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 };
-    this.token = state;
+    const lifetimeMs = (body.expires_in ?? 3600) * 1000;
+    const state = holdToken(body.access_token, Date.now() + lifetimeMs, lifetimeMs);
+    this.token = this.held = state;
     this.cooldown = undefined;
     this.lastError = undefined;
     if (body.api_domain) this.apiDomain = body.api_domain.replace(/\/+$/, '');
     this.opts.log.info({ api_domain: this.apiDomain, expires_in: body.expires_in }, 'zoho access token refreshed');
     this.opts.onRefresh?.({ apiDomain: this.apiDomain, expiresAt: state.expiresAt });
     await this.opts
-      .onToken?.(grant, { accessToken: state.accessToken, expiresAt: state.expiresAt, ...(this.apiDomain ? { apiDomain: this.apiDomain } : {}) })
+      .onToken?.(grant, { accessToken: state.value, expiresAt: state.expiresAt, ...(this.apiDomain ? { apiDomain: this.apiDomain } : {}) })
       .catch((err) => this.opts.log.warn({ err }, 'could not store the new Zoho access token; it is kept in memory'));
     return state;
   }

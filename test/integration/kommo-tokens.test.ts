@@ -145,6 +145,26 @@ describe.each(backends)('Kommo token rotation on %s', (_name, openDatabase) => {
     expect(fake.requests.length).toBe(before);
   });
 
+  it('access tokens that live 2 seconds are refreshed about once per lifetime, not on every call', async () => {
+    await fake.close();
+    fake = createFakeKommo({ rateLimitPerSecond: 10_000, initialRefreshToken: INITIAL, accessTokenTtlSeconds: 2 });
+    baseUrl = await fake.listen();
+    const p = await startProcess();
+    await p.tokens.seedFromEnvironment(INITIAL);
+    const started = Date.now();
+    let calls = 0;
+    while (Date.now() - started < 5_000) {
+      expect((await p.client.getAccount()).id).toBe(30011223);
+      calls++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const elapsedS = (Date.now() - started) / 1000;
+    expect(calls).toBeGreaterThan(40);
+    expect(fake.state.refreshCount).toBeGreaterThanOrEqual(3); // the first token, then at least two renewals
+    expect(fake.state.refreshCount).toBeLessThanOrEqual(Math.ceil(elapsedS / 2) + 2);
+    expect(fake.requests.filter((r) => r.path.startsWith('/api/v4/account') && r.status === 401)).toEqual([]);
+  }, 20_000);
+
   it('a lease left by a process that died mid-refresh is taken over once it expires', async () => {
     const p = await startProcess({ leaseMs: 300 });
     await p.tokens.seedFromEnvironment(INITIAL);

@@ -265,14 +265,14 @@ describe('Zoho OAuth token refresh and base URL', () => {
     expect(auth.refreshCount).toBe(1);
   });
 
-  it('a token within the refresh margin of its expiry is refreshed once before the next call', async () => {
-    // expires_in 200 s is inside the 5-minute default margin: the next call must refresh first.
-    const { state } = tokenServer(ACCOUNTS_EU, 2, { expires_in: 200 });
+  it('a token is reused until a fifth of its lifetime is left, then refreshed once before the next call', async () => {
+    // expires_in 1 s: the margin is 200 ms (a fixed 5-minute margin would refresh before every call).
+    const { state } = tokenServer(ACCOUNTS_EU, 2, { expires_in: 1 });
     const seen: string[] = [];
     nock(API_EU)
       .get('/books/v3/settings/taxes')
       .query(true)
-      .times(2)
+      .times(3)
       .reply((req: Request) => {
         seen.push(authOf(req));
         return [200, TAXES];
@@ -280,13 +280,16 @@ describe('Zoho OAuth token refresh and base URL', () => {
     const { client, auth } = setup();
 
     await client.listTaxes();
+    await client.listTaxes();
+    expect(state.count).toBe(1);
+    await new Promise((r) => setTimeout(r, 850));
     const before = Date.now();
     await client.listTaxes();
 
     expect(state.count).toBe(2);
-    expect(seen).toEqual(['Zoho-oauthtoken tok-1', 'Zoho-oauthtoken tok-2']);
-    expect(auth.expiresAt).toBeGreaterThanOrEqual(before + 200_000);
-    expect(auth.expiresAt).toBeLessThanOrEqual(Date.now() + 200_000);
+    expect(seen).toEqual(['Zoho-oauthtoken tok-1', 'Zoho-oauthtoken tok-1', 'Zoho-oauthtoken tok-2']);
+    expect(auth.expiresAt).toBeGreaterThanOrEqual(before + 1_000);
+    expect(auth.expiresAt).toBeLessThanOrEqual(Date.now() + 1_000);
   });
 
   it('401 {code:57} -> one refresh, then the call is repeated with the new token and succeeds', async () => {

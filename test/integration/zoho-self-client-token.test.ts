@@ -90,13 +90,22 @@ describe('Self Client access token across restarts', () => {
     expect(mints).toBe(3);
   });
 
-  it('does not reuse a stored token that is about to expire', async () => {
-    accountsServer(30); // 30 s left: inside the refresh margin
+  it('does not reuse a stored token that is about to expire (under 2 s left), but does reuse a short-lived one that is not', async () => {
+    accountsServer(1); // 1 s lifetime: too little left for one request
     const a = await start('1000.refresh-a', KEY);
     expect(await a.auth.accessToken()).toBe('1000.minted-1');
     await new Promise((r) => setTimeout(r, 20));
     const b = await start('1000.refresh-a', KEY);
     expect(await b.auth.accessToken()).toBe('1000.minted-2');
+  });
+
+  it('reuses a stored token with 30 s left: the margin is a fifth of the lifetime, not a fixed 5 minutes', async () => {
+    accountsServer(30);
+    const a = await start('1000.refresh-a', KEY);
+    expect(await a.auth.accessToken()).toBe('1000.minted-1');
+    const b = await start('1000.refresh-a', KEY);
+    expect(await b.auth.accessToken()).toBe('1000.minted-1');
+    expect(mints).toBe(1);
   });
 
   it('replaces a stored token Zoho refuses (401), and ignores one sealed with another ENCRYPTION_KEY', async () => {
