@@ -27,6 +27,16 @@ export function redactUrl(url: string): string {
   );
 }
 
+/**
+ * A child logger with the bindings the parent does not carry yet. pino writes a key bound twice twice, and
+ * JSON readers keep only the last: a use case adding `deal_id` under the worker's `deal_id` would repeat it.
+ */
+export function withContext(log: Logger, bindings: Record<string, unknown>): Logger {
+  const bound = log.bindings();
+  const fresh = Object.entries(bindings).filter(([key, value]) => value !== undefined && !(key in bound));
+  return fresh.length ? log.child(Object.fromEntries(fresh)) : log;
+}
+
 const redactPaths = [
   'authorization',
   'headers.authorization',

@@ -127,7 +127,7 @@ export class Worker {
   }
 
   private async execute(job: Job, signal: AbortSignal): Promise<void> {
-    const log = this.opts.log.child({ job_id: job.id, job_kind: job.kind, deal_id: job.dealId ?? undefined, attempt: job.attempts });
+    const log = this.opts.log.child({ job_id: job.id, job_kind: job.kind, deal_id: job.dealId == null ? undefined : Number(job.dealId), attempt: job.attempts });
     const ctx: JobContext = { log, signal };
     const started = Date.now();
     const heartbeat = setInterval(() => {

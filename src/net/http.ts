@@ -112,7 +112,7 @@ export class HttpService {
       if (res.status === 429) {
         const resetMs = this.opts.rateLimitResetMs?.(res) ?? this.backoff(attempt);
         this.opts.limiter.pauseUntil(Date.now() + resetMs);
-        this.opts.log.warn({ service: this.opts.service, path: call.path, resetMs }, 'rate limited by the server');
+        this.opts.log.warn({ remote: this.opts.service, path: call.path, resetMs }, 'rate limited by the server');
         if (attempt <= maxRetries) continue; // the limiter holds us until the reset
         throw retryable(`${this.opts.service}_rate_limited`, `${label(this.opts.service)} kept answering 429 (rate limit); will try again later.`, {
           retryAfterMs: resetMs,

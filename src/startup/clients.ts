@@ -33,7 +33,7 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
   const connections = new Connections(store.db, cipher);
   await checkEncryptionKey(kv, connections, cipher, log);
 
-  const kommoAuth = kommoCredentials(env, connections, log.child({ service: 'kommo-auth' }));
+  const kommoAuth = kommoCredentials(env, connections, log.child({ component: 'kommo-auth' }));
   if (kommoAuth.tokens && env.KOMMO_REFRESH_TOKEN) await kommoAuth.tokens.seedFromEnvironment(env.KOMMO_REFRESH_TOKEN);
   const kommo = new KommoClient({
     baseUrl: env.KOMMO_BASE_URL,
@@ -41,10 +41,10 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
     ...(kommoAuth.onUnauthorized ? { onUnauthorized: kommoAuth.onUnauthorized } : {}),
     ratePerSecond: env.KOMMO_RATE_LIMIT_PER_SECOND,
     timeoutMs: env.HTTP_TIMEOUT_MS,
-    log: log.child({ service: 'kommo' }),
+    log: log.child({ component: 'kommo-client' }),
     ...(observer ? { observer } : {}),
   });
-  const zohoConnection = new ZohoConnection(connections, env, log.child({ service: 'zoho-auth' }));
+  const zohoConnection = new ZohoConnection(connections, env, log.child({ component: 'zoho-auth' }));
   const zohoAuth = new ZohoAuth({
     accountsUrl: zohoAccountsUrl(env),
     clientId: env.ZOHO_CLIENT_ID,
@@ -53,7 +53,7 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
     onToken: zohoConnection.onToken,
     onRefused: zohoConnection.onRefused,
     timeoutMs: env.HTTP_TIMEOUT_MS,
-    log: log.child({ service: 'zoho-auth' }),
+    log: log.child({ component: 'zoho-auth' }),
   });
   const zoho = new ZohoBooksClient({
     auth: zohoAuth,
@@ -62,7 +62,7 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
     organizationId: zohoConnection.organizationId,
     rateLimit: { requests: env.ZOHO_RATE_LIMIT_REQUESTS, windowMs: env.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     timeoutMs: env.HTTP_TIMEOUT_MS,
-    log: log.child({ service: 'zoho' }),
+    log: log.child({ component: 'zoho-client' }),
     ...(observer ? { observer } : {}),
   });
   return { kv, connections, kommoAuth, kommo, zohoConnection, zohoAuth, zoho };

@@ -3,7 +3,7 @@
 // mark the deal paid and move it to the paid stage of its own pipeline, once.
 import type { ResolvedMapping } from '../config/resolve-mapping.js';
 import { permanent } from '../errors.js';
-import type { Logger } from '../log.js';
+import { withContext, type Logger } from '../log.js';
 import type { DealInvoices } from '../store/invoice-records.js';
 import type { InvoiceLinks } from '../store/payment-records.js';
 import type { DealRecurringProfiles } from '../store/recurring-records.js';
@@ -37,7 +37,7 @@ export class PaymentToDeal {
       ctx.log.info({ invoice_id: invoiceId }, 'invoice is not linked to any Kommo deal; nothing to do');
       return { outcome: 'not_ours', invoiceId };
     }
-    const log = ctx.log.child({ deal_id: dealId, invoice_id: invoiceId });
+    const log = withContext(ctx.log, { deal_id: dealId, invoice_id: invoiceId });
 
     if (invoice.status === 'void') {
       const noteAdded = await this.deps.notes.add(dealId, `void:${invoice.id}`, `Invoice ${invoice.number} was voided in Zoho Books.`);

@@ -120,7 +120,7 @@ describe('the log of the run', () => {
     expect(requests.filter((r) => String(r.url).startsWith('/webhooks/')).map((r) => r.url)).toContain('/webhooks/kommo/[redacted]');
     const jobLines = lines.filter((l) => l.component === 'worker' && typeof l.msg === 'string' && l.msg.startsWith('job '));
     expect(jobLines.map((l) => l.msg)).toEqual(expect.arrayContaining(['job started', 'job done']));
-    for (const l of jobLines) expect([typeof l.job_id, typeof l.deal_id]).toEqual(['number', 'string']);
+    for (const l of jobLines) expect([typeof l.job_id, typeof l.deal_id]).toEqual(['number', 'number']);
     expectNoSecretIn(e2e.logs, secretsOf(e2e.scenario, [ADMIN_TOKEN, WEBHOOK_SECRET]));
   });
 });

@@ -4,6 +4,7 @@ import { parseEnv } from '../../src/config/env.js';
 import { createLogger } from '../../src/log.js';
 import { startRelay, type Relay } from '../../src/relay.js';
 import { startScenario, type Scenario, type ScenarioOptions } from '../../sandbox/scenario.js';
+import { logLineProblems } from './log-lines.js';
 import { tempDir } from './tmp.js';
 
 export interface E2E {
@@ -47,6 +48,9 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
       await e2e.relay.stop();
       await scenario.close();
       dir.cleanup();
+      // Every line of every e2e run must be one JSON object with each key once (see log-lines.ts).
+      const problems = logLineProblems(logs);
+      if (problems.length) throw new Error(`log lines a machine cannot read:\n${problems.slice(0, 10).join('\n')}`);
     },
   };
   return e2e;
