@@ -19,6 +19,13 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
   .transform((u) => u.replace(/\/+$/, ''));
 
+/** A scheme and host (and port) only: the relay appends the paths itself, so a path would be doubled. */
+const origin = (example: string) =>
+  httpUrl.refine((u) => {
+    const url = new URL(u);
+    return url.pathname === '/' && !url.search && !url.hash;
+  }, `must be a bare origin with no path, such as ${example} (the relay adds the paths)`);
+
 /** Where the OAuth providers send the browser back: the redirect URIs registered with them must end so. */
 export const KOMMO_CALLBACK_PATH = '/connect/kommo/callback';
 export const ZOHO_CALLBACK_PATH = '/connect/zoho/callback';
@@ -58,8 +65,8 @@ export const envSchema = z.object({
     .trim()
     .regex(/^\d{1,20}$/, 'must be the numeric organization ID shown in Zoho Books (Settings > Organization Profile)')
     .optional(),
-  ZOHO_ACCOUNTS_URL: httpUrl.optional(),
-  ZOHO_API_URL: httpUrl.optional(),
+  ZOHO_ACCOUNTS_URL: origin('https://accounts.zoho.eu').optional(),
+  ZOHO_API_URL: origin('https://www.zohoapis.eu').optional(),
   ZOHO_WEBHOOK_SIGNING_SECRET: optionalString,
   ZOHO_RATE_LIMIT_REQUESTS: int(1, 10_000).default(100),
   ZOHO_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().positive().max(86_400).default(60),

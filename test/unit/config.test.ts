@@ -39,6 +39,8 @@ describe('environment', () => {
     [{ PORT: 'eighty' }, 'PORT:'],
     [{ ZOHO_ORGANIZATION_ID: 'acme' }, 'ZOHO_ORGANIZATION_ID: must be the numeric organization ID'],
     [{ ZOHO_REFRESH_TOKEN: '' }, 'ZOHO_REFRESH_TOKEN: is required'],
+    [{ ZOHO_API_URL: 'https://www.zohoapis.eu/books/v3' }, 'ZOHO_API_URL: must be a bare origin with no path, such as https://www.zohoapis.eu'],
+    [{ ZOHO_ACCOUNTS_URL: 'https://accounts.zoho.eu/oauth/v2' }, 'ZOHO_ACCOUNTS_URL: must be a bare origin with no path'],
   ])('%j -> %s', (override, expected) => {
     const list = problems({ ...valid, ...override });
     expect(list.some((p) => p.startsWith(expected))).toBe(true);
