@@ -7,6 +7,8 @@ import { createLogger } from '../../src/log.js';
 import { CustomerLinks, DealInvoices } from '../../src/store/invoice-records.js';
 import { BillingParty } from '../../src/sync/billing-party.js';
 import { InvoiceForDeal } from '../../src/sync/invoice-for-deal.js';
+import { DealWriter } from '../../src/sync/deal-writer.js';
+import { DealWrites } from '../../src/store/deal-write-records.js';
 import { MemoryAccounting, MemoryCrm, sampleDeal, samplePerson, sampleReference } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
 
@@ -38,7 +40,7 @@ describe('invoice for deal', () => {
     crm.deals.set(31700125, sampleDeal());
     crm.people.set(501, samplePerson());
     const party = new BillingParty({ crm, accounting, customers: new CustomerLinks(store.db), mapping, settings: { get: async () => ({ reference: sampleReference(), taxRules: new Map() }) }, customerClaimStaleMs: 60_000 });
-    useCase = new InvoiceForDeal({ crm, accounting, invoices: new DealInvoices(store.db), party, mapping });
+    useCase = new InvoiceForDeal({ crm, accounting, invoices: new DealInvoices(store.db), party, writer: new DealWriter(crm, new DealWrites(store.db)), mapping });
   });
   afterEach(async () => store.cleanup());
 

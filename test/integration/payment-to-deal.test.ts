@@ -7,6 +7,8 @@ import { DealInvoices } from '../../src/store/invoice-records.js';
 import { DealNotes, InvoiceLinks } from '../../src/store/payment-records.js';
 import { NoteOnce } from '../../src/sync/deal-notes.js';
 import { PaymentToDeal } from '../../src/sync/payment-to-deal.js';
+import { DealWriter } from '../../src/sync/deal-writer.js';
+import { DealWrites } from '../../src/store/deal-write-records.js';
 import { DealRecurringProfiles } from '../../src/store/recurring-records.js';
 import { MemoryAccounting, MemoryCrm, sampleDeal } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
@@ -31,7 +33,7 @@ describe('payment to deal', () => {
     crm.deals.set(31700125, sampleDeal());
     const customer = await accounting.createCustomer({ name: 'A', email: 'a@example.com' });
     invoiceId = (await accounting.createInvoice({ customerId: customer.id, reference: 'KOMMO-31700125', lines: [{ name: 'x', rate: 1000, quantity: 1 }], customFields: [] }, { send: true })).id;
-    useCase = new PaymentToDeal({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), profiles: new DealRecurringProfiles(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)), mapping });
+    useCase = new PaymentToDeal({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), profiles: new DealRecurringProfiles(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)), writer: new DealWriter(crm, new DealWrites(store.db)), mapping });
   });
   afterEach(async () => store.cleanup());
   const run = () => useCase.run(invoiceId, { log });
@@ -69,8 +71,12 @@ describe('payment to deal', () => {
     crm.deals.set(31700125, sampleDeal({ pipelineId: 999 }));
     accounting.pay(invoiceId, 1000);
     const err = (await run().catch((e: unknown) => e)) as RelayError;
-    expect(err.code).toBe('no_paid_stage_in_pipeline');
-    expect(err.message).toContain('Sales / Payment Received');
+    expect(err.code).toBe('deal_write_refused');
+    expect(err.message).toContain("its pipeline (999) has no stage named in the mapping's payment.stage (Sales / Payment Received)");
+    // The move could not be made; the paid field still was, and the note.
+    expect(crm.moves).toEqual([]);
+    expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 905, value: true }]]);
+    expect(crm.notes).toHaveLength(1);
   });
 
   it('an invoice with no deal reference is not ours: no Kommo call', async () => {
