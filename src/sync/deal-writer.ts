@@ -126,7 +126,7 @@ export class WriteProblems {
   throwIfAny(dealId: number, done: string): void {
     if (this.retry) throw this.retry;
     if (this.refused.length === 0) return;
-    const list = this.refused.map((r) => `${r.label}: ${r.reason}`).join(' | ');
+    const list = this.refused.map((r) => `${r.label}: ${r.reason.replace(/\.+$/, '')}`).join(' | ');
     throw permanent(
       REFUSED_WRITE,
       `${done} ${this.refused.length === 1 ? 'One write' : `${this.refused.length} writes`} to deal ${dealId} could not be made: ${list}. Fix the field in Kommo (or the mapping, then restart the relay) and retry this job: writes already made are not repeated.`,

@@ -137,6 +137,32 @@ describe('invoice for deal', () => {
     expectExactlyOnce();
   });
 
+  it('Kommo refuses the Invoice URL field: the ID is still written, the deal is not linked, the failure names the field; a retry writes only the rest', async () => {
+    crm.refusedFields.add(901);
+    const err = (await run().catch((e: unknown) => e)) as RelayError;
+    const inv = accounting.invoices[0]!;
+    expect(err).toMatchObject({ code: 'deal_write_refused', kind: 'permanent' });
+    expect(err.message).toBe(
+      `Invoice ${inv.number} was created in Zoho Books and emailed (${inv.url}), and the other fields were written. One write to deal 31700125 could not be made: invoice field 'Invoice URL' = "${inv.url}": Kommo rejected PATCH /leads (400 Bad Request; custom_fields_values.0.values.0.enum_id: The value you selected is not a valid choice.). Fix the field in Kommo (or the mapping, then restart the relay) and retry this job: writes already made are not repeated.`,
+    );
+    // One PATCH with both fields was refused; then each alone: the ID landed.
+    expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 900, value: inv.id }]]);
+    expect((await new DealInvoices(store.db).get('31700125'))!.state).toBe('created');
+    const writes = await new DealWrites(store.db).forDeal('31700125');
+    expect(writes.map((w) => [w.write_key, w.state, w.attempts])).toEqual([
+      ['invoice_field:31700125:1:invoiceId', 'done', 1],
+      ['invoice_field:31700125:1:invoiceUrl', 'refused', 1],
+    ]);
+    expect(writes[1]!.reason).toContain('The value you selected is not a valid choice.');
+
+    crm.refusedFields.clear();
+    expect(await run()).toMatchObject({ outcome: 'invoiced', invoiceId: inv.id });
+    expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 900, value: inv.id }], [{ fieldId: 901, value: inv.url }]]);
+    expect(accounting.invoices).toHaveLength(1);
+    expect(accounting.emails).toHaveLength(1);
+    expect((await new DealInvoices(store.db).get('31700125'))!.state).toBe('linked');
+  });
+
   it('an email whose answer was lost is not sent again when Zoho shows the invoice as sent', async () => {
     draftOnCreate();
     accounting.faults.failOnce('emailInvoice', 'after');
