@@ -58,7 +58,7 @@ export function resolvePaidField(ref: PaidFieldRef, def: KommoFieldDefinition): 
   if (!hasOptions(def.type)) {
     if (value === undefined && partialValue === undefined) return { field: base, problems: [] };
     const key = value !== undefined ? '.value' : '.partialValue';
-    return { problems: [`${at(key)}: "value" and "partialValue" name options of a select or radiobutton field; the ${def.type} field ${label} takes ${PAID_FIELD_TYPES[def.type]}. Remove them, or name a select field.`] };
+    return { problems: [`${at(key)}: "value" and "partialValue" name options of a select or radiobutton field; the ${def.type} field ${label} gets ${PAID_FIELD_TYPES[def.type]}. Remove them, or name a select field.`] };
   }
   const options = (def.enums ?? []).map((e) => ({ id: e.id, name: e.value }));
   const listing = options.map((o) => `'${o.name}' (${o.id})`).join(', ') || 'none';
