@@ -37,6 +37,8 @@ import { CustomerLinks, DealInvoices } from './store/invoice-records.js';
 import { DealNotes, InvoiceLinks } from './store/payment-records.js';
 import { DealRecurringProfiles } from './store/recurring-records.js';
 import { NoteOnce } from './sync/deal-notes.js';
+import { DealWriter } from './sync/deal-writer.js';
+import { DealWrites } from './store/deal-write-records.js';
 import { PaymentToDeal } from './sync/payment-to-deal.js';
 import { BillingParty } from './sync/billing-party.js';
 import { BillingSettings } from './sync/billing-settings.js';
@@ -143,9 +145,10 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         settings: billing,
         customerClaimStaleMs: env.JOB_LEASE_SECONDS * 1000,
       });
-      const invoiceForDeal = new InvoiceForDeal({ crm, accounting, invoices, party, mapping });
+      const writer = new DealWriter(crm, new DealWrites(store.db));
+      const invoiceForDeal = new InvoiceForDeal({ crm, accounting, invoices, party, writer, mapping });
       const retainerForDeal = new RetainerForDeal({ crm, accounting, profiles, party, mapping });
-      const paymentToDeal = new PaymentToDeal({ crm, accounting, invoices, links, profiles, notes, mapping });
+      const paymentToDeal = new PaymentToDeal({ crm, accounting, invoices, links, profiles, notes, writer, mapping });
       const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, retainerForDeal, notes, queue }), {
         concurrency: env.WORKER_CONCURRENCY,
         log: log.child({ component: 'worker' }),

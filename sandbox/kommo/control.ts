@@ -4,7 +4,7 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { FakeKommo } from './server.js';
 
-const fieldType = z.enum(['text', 'numeric', 'date', 'url', 'select', 'multiselect', 'checkbox', 'price']);
+const fieldType = z.enum(['text', 'textarea', 'numeric', 'date', 'date_time', 'url', 'select', 'radiobutton', 'multiselect', 'checkbox', 'price']);
 const customFields = z.record(z.string(), z.union([z.string(), z.number()])).optional();
 const int = z.number().int().positive();
 
@@ -107,6 +107,10 @@ export function controlRoutes(k: FakeKommo): Router {
     if (!add) return void res.status(404).json({ error: 'entity must be leads, contacts or companies' });
     handle(res, schemas.field, req.body, (b) => ({ id: add.call(k, b) }));
   });
+  // An account admin editing a list field's options in Kommo's settings: kept options keep their IDs.
+  r.post('/custom_fields/leads/:id/enums', (req, res) =>
+    handle(res, z.object({ enums: z.array(z.string().min(1)).min(1) }), req.body, (b) => ({ enums: k.setLeadFieldOptions(Number(req.params.id), b.enums) })),
+  );
   r.post('/contacts', (req, res) => handle(res, schemas.contact, req.body, (b) => ({ id: k.addContact(b) })));
   r.post('/companies', (req, res) => handle(res, schemas.company, req.body, (b) => ({ id: k.addCompany(b) })));
   r.post('/products', (req, res) => handle(res, schemas.product, req.body, (b) => ({ id: k.addProduct(b), catalog_id: k.productsCatalogId })));

@@ -4,7 +4,7 @@
 import type { CustomFieldDef, FieldError, FieldType, FieldValues, StoredValue } from './types.js';
 
 const DATE_TYPES: ReadonlySet<FieldType> = new Set(['date', 'date_time', 'birthday']);
-const ENUM_TYPES: ReadonlySet<FieldType> = new Set(['select', 'multiselect', 'multitext']);
+const ENUM_TYPES: ReadonlySet<FieldType> = new Set(['select', 'radiobutton', 'multiselect', 'multitext']);
 const MULTI_TYPES: ReadonlySet<FieldType> = new Set(['multiselect', 'multitext']);
 
 export const isDateType = (t: FieldType) => DATE_TYPES.has(t);
@@ -62,7 +62,7 @@ export function normalizeValues(
 
 function normalizeOne(def: CustomFieldDef, item: Record<string, unknown>, p: string): { value: StoredValue } | { error: FieldError } {
   const v = item.value;
-  if (def.type === 'select' || def.type === 'multiselect') {
+  if (def.type === 'select' || def.type === 'radiobutton' || def.type === 'multiselect') {
     const enums = def.enums ?? [];
     if (item.enum_id !== undefined) {
       const e = enums.find((x) => x.id === item.enum_id);
@@ -103,7 +103,7 @@ export function seedValues(defs: Map<number, CustomFieldDef>, input: Record<numb
     const def = defs.get(Number(key));
     if (!def) throw new Error(`Unknown custom field ${key}`);
     let item: Record<string, unknown> = { value: raw };
-    if ((def.type === 'select' || def.type === 'multiselect') && typeof raw === 'number') item = { enum_id: raw };
+    if ((def.type === 'select' || def.type === 'radiobutton' || def.type === 'multiselect') && typeof raw === 'number') item = { enum_id: raw };
     if (def.type === 'checkbox') item = { value: raw === 1 || raw === '1' || raw === 'true' };
     const r = normalizeValues(def, [item], `customFields.${key}`);
     if (r.errors.length || !r.values) throw new Error(r.errors.map((e) => `${e.path}: ${e.detail}`).join('; '));

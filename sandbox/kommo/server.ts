@@ -75,6 +75,8 @@ export interface FakeKommo {
   configure(s: Partial<RuntimeSettings>): RuntimeSettings;
   addPipeline(name: string, statuses: string[]): { id: number; statuses: Array<{ id: number; name: string }> };
   addLeadField(f: FieldSeed): number;
+  /** Replaces a lead list field's options, as an admin editing them in Kommo would (kept names keep their IDs). */
+  setLeadFieldOptions(fieldId: number, values: string[]): Array<{ id: number; value: string }>;
   addContactField(f: FieldSeed): number;
   addCompanyField(f: FieldSeed): number;
   addContact(c: ContactSeed): number;
@@ -188,6 +190,7 @@ export function createFakeKommo(opts: FakeKommoOptions = {}): FakeKommo {
     },
     addPipeline: (name, statuses) => store.addPipeline(name, statuses),
     addLeadField: (f) => store.addField('leads', f),
+    setLeadFieldOptions: (fieldId, values) => store.setLeadFieldOptions(fieldId, values),
     addContactField: (f) => store.addField('contacts', f),
     addCompanyField: (f) => store.addField('companies', f),
     addContact: (c) => store.addContact(c),

@@ -1,6 +1,6 @@
 // The fake account's data and every mutation on it. Mutations that Kommo would announce by webhook report a
 // ChangeBatch through `onChange`, synchronously, so the webhook body is a snapshot of the moment of change.
-import { seedValues, setField } from './fields.js';
+import { isEnumType, seedValues, setField } from './fields.js';
 import type {
   Account,
   Catalog,
@@ -9,6 +9,7 @@ import type {
   Contact,
   CustomFieldDef,
   FieldEntity,
+  FieldEnum,
   FieldValues,
   Lead,
   Note,
@@ -181,7 +182,7 @@ export class KommoStore {
 
   private createField(entity: FieldEntity, f: { name: string; type: CustomFieldDef['type']; code?: string | undefined; enums?: string[] | undefined }): number {
     const defs = this.fieldsOf(entity);
-    const hasEnums = f.type === 'select' || f.type === 'multiselect' || f.type === 'multitext';
+    const hasEnums = isEnumType(f.type);
     if (hasEnums && !f.enums?.length) throw new Error(`Field "${f.name}" of type ${f.type} needs enums`);
     const def: CustomFieldDef = {
       id: this.id('field'),
@@ -198,6 +199,15 @@ export class KommoStore {
 
   addField(entity: 'leads' | 'contacts' | 'companies', f: FieldSeed): number {
     return this.createField(entity, f);
+  }
+
+  /** Replaces a list field's options: an option kept by name keeps its ID, a new one gets a new ID. */
+  setLeadFieldOptions(fieldId: number, values: string[]): FieldEnum[] {
+    const def = this.leadFields.get(fieldId);
+    if (!def?.enums) throw new Error(`Lead field ${fieldId} is not a list field`);
+    const old = def.enums;
+    def.enums = values.map((value, i) => ({ id: old.find((e) => e.value === value)?.id ?? this.id('enum'), value, sort: (i + 1) * 10 }));
+    return def.enums;
   }
 
   /** Adds a pipeline with the given stages plus Kommo's fixed 142 "Closed - won" and 143 "Closed - lost". */

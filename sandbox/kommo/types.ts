@@ -10,13 +10,14 @@ export type FieldType =
   | 'birthday'
   | 'url'
   | 'select'
+  | 'radiobutton'
   | 'multiselect'
   | 'multitext'
   | 'checkbox'
   | 'price';
 
 /** Types a seeding call may create (multitext is reserved for the built-in EMAIL / PHONE fields). */
-export type SeedFieldType = 'text' | 'numeric' | 'date' | 'url' | 'select' | 'multiselect' | 'checkbox' | 'price';
+export type SeedFieldType = 'text' | 'textarea' | 'numeric' | 'date' | 'date_time' | 'url' | 'select' | 'radiobutton' | 'multiselect' | 'checkbox' | 'price';
 
 export type FieldEntity = 'leads' | 'contacts' | 'companies' | 'catalogs';
 

@@ -1,5 +1,6 @@
 // `relay deal <id>`: "where is the invoice for deal 123?" — the deal's state, what was created in Zoho,
-// and its timeline: every webhook, job attempt (with its error) and note, oldest first.
+// what Kommo refused (with its reason), each write to the deal, and its timeline: every webhook, job
+// attempt (with its error), note and write, oldest first.
 import { dealTimeline, type DealTimeline } from '../ops/deal-timeline.js';
 import { UsageError, type Args } from './args.js';
 import type { CliContext } from './context.js';
@@ -26,8 +27,10 @@ function render(t: DealTimeline): string[] {
   if (z.customerId) facts.push(['Customer', `Zoho id ${z.customerId}`]);
   if (z.recurring) facts.push(['Recurring', `${z.recurring.name} (${z.recurring.state}${z.recurring.recurrenceId ? `, Zoho id ${z.recurring.recurrenceId}` : ''})`]);
   for (const i of z.invoices.filter((i) => i.paidAt)) facts.push(['Paid', `invoice ${i.invoiceId} on ${when(i.paidAt!)} UTC`]);
+  for (const r of t.refused) facts.push(['Refused', `${r.what}: ${r.reason}`]);
   const lines = [`Deal ${t.dealId}: ${t.state.label}`, ...table(facts)];
   if (t.state.kind === 'failed' && t.state.jobId !== undefined) lines.push('', `Retry it once the cause is fixed: relay retry job ${t.state.jobId}`);
+  if (t.writes.length) lines.push('', 'Writes to Kommo', ...table(t.writes.map((w) => [w.state, w.label, w.reason ?? ''])));
   lines.push('', 'Timeline (UTC)', ...table(t.timeline.map((e) => [when(e.at), e.jobId ? `job ${e.jobId}` : e.what, e.text])));
   lines.push('', 'Jobs', ...table(t.jobs.map((j) => [`#${j.id}`, j.kind, j.state, `${j.attempts}/${j.maxAttempts} attempts`, j.lastError ? `${j.lastError.code}: ${j.lastError.message}` : ''])));
   return lines;

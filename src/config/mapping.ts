@@ -11,6 +11,10 @@ export const stageRef = z.union([idOrName, z.object({ pipeline: idOrName.optiona
 export type StageRef = z.infer<typeof stageRef>;
 export type FieldRef = z.infer<typeof idOrName>;
 
+/** The object form of payment.paidField; options (`value`, `partialValue`) by name or enum ID. */
+const paidFieldObject = z.object({ field: idOrName, value: idOrName.optional(), partialValue: idOrName.optional() }).strict();
+export type PaidFieldRef = FieldRef | z.infer<typeof paidFieldObject>;
+
 const currencyCode = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO currency code such as EUR');
 
 /** Edition-specific customer fields Zoho wants for some countries (UK vat_treatment, India gst_treatment, …). */
@@ -112,8 +116,9 @@ export const mappingSchema = z
       .object({
         /** Where a fully paid deal goes. A bare stage name means "that stage of the deal's own pipeline". */
         stage: z.union([stageRef, z.array(stageRef).min(1)]).optional(),
-        /** A deal field set when the invoice is paid: checkbox -> checked, date -> payment date, text -> "Paid <date>". */
-        paidField: idOrName.optional(),
+        /** A deal field set when the invoice is paid (paid-field.ts): `"Paid"`, or `{ "field": "Payment status",
+         *  "value": "paid", "partialValue": "partially paid" }` for a select / radio field's options. */
+        paidField: z.union([idOrName, paidFieldObject]).optional(),
       })
       .strict()
       .default({}),

@@ -3,6 +3,7 @@
 import type { KommoFieldDefinition, KommoPipeline } from '../kommo/types.js';
 import { ConfigError } from './env.js';
 import type { FieldRef, Mapping, StageRef } from './mapping.js';
+import { paidFieldRef, resolvePaidField, type ResolvedPaidField } from './resolve-paid-field.js';
 
 export interface ResolvedStage {
   pipelineId: number;
@@ -46,7 +47,7 @@ export interface ResolvedMapping {
   /** Country sources resolved to field IDs; the tax rules themselves are resolved against Zoho (resolve-zoho.ts). */
   tax: { countryFrom: Array<{ entity: 'contact' | 'company' | 'deal'; field: ResolvedField }>; defaultCountry?: string; rules: Mapping['tax']['rules'] };
   /** Where a fully paid deal goes: at most one stage per pipeline. */
-  payment: { stages: ResolvedStage[]; paidField?: ResolvedField };
+  payment: { stages: ResolvedStage[]; paidField?: ResolvedPaidField };
   sendInvoice: boolean;
   dealFields: { invoiceId: ResolvedField; invoiceUrl: ResolvedField; invoiceNumber?: ResolvedField };
   zoho: { dealIdField?: string; referenceTemplate: string };
@@ -97,7 +98,16 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
       return [];
     }
   });
-  const paidField = field('payment.paidField', m.payment.paidField);
+  let paidField: ResolvedPaidField | undefined;
+  if (m.payment.paidField !== undefined) {
+    const found = field('payment.paidField', paidFieldRef(m.payment.paidField));
+    const def = found && kommo.leadFields.find((f) => f.id === found.id);
+    if (def) {
+      const resolved = resolvePaidField(m.payment.paidField, def);
+      problems.push(...resolved.problems);
+      paidField = resolved.field;
+    }
+  }
   let retainer: ResolvedRetainer | undefined;
   if (m.retainer) {
     const r = m.retainer;

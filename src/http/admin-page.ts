@@ -12,7 +12,7 @@ export const ADMIN_TITLE = 'Relay admin';
 
 const STYLE =
   '<style>body{max-width:72rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border-bottom:1px solid #ddd;padding:.3rem .4rem;text-align:left;vertical-align:top}' +
-  'td form{margin:0}.notice{background:#e8f4ea;padding:.5rem;border-radius:4px}.state-failed{color:#a11}.state-invoiced,.state-paid{color:#176c2b}code{font-size:90%}</style>';
+  'td form{margin:0}.notice{background:#e8f4ea;padding:.5rem;border-radius:4px}.state-failed,.refused{color:#a11}.state-invoiced,.state-paid{color:#176c2b}code{font-size:90%}</style>';
 
 const time = (isoTime: string) => escapeHtml(isoTime.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
 const dealLink = (dealId: string | null) => (dealId ? `<a href="/admin/deals/${escapeHtml(encodeURIComponent(dealId))}">${escapeHtml(dealId)}</a>` : '—');
@@ -95,6 +95,7 @@ export function dealPage(t: DealTimeline, notice?: string): string {
     ['Zoho customer ID', z.customerId && escapeHtml(z.customerId)],
     ['Recurring invoice', z.recurring && `${escapeHtml(z.recurring.name)} (${escapeHtml(z.recurring.state)}${z.recurring.recurrenceId ? `, ${escapeHtml(z.recurring.recurrenceId)}` : ''})`],
     ['Paid invoices', z.invoices.some((i) => i.paidAt) ? z.invoices.filter((i) => i.paidAt).map((i) => `${escapeHtml(i.invoiceId)} (${time(i.paidAt!)})`).join(', ') : null],
+    ['Refused by Kommo', t.refused.length ? t.refused.map((r) => `<span class="refused">${escapeHtml(r.what)}: ${escapeHtml(r.reason)}</span>`).join('<br>') : null],
   ];
   const retry = t.state.kind === 'failed' && t.state.jobId !== undefined ? `<p>${retryButton(t.state.jobId, 'deal', t.dealId)}</p>` : '';
   const jobs = t.jobs
@@ -102,6 +103,9 @@ export function dealPage(t: DealTimeline, notice?: string): string {
       (j) =>
         `<tr data-job="${j.id}"><td>#${j.id}</td><td>${escapeHtml(j.kind)}</td><td>${escapeHtml(j.state)}</td><td>${j.attempts}/${j.maxAttempts}</td><td class="reason">${reason(j)}</td><td>${time(j.updatedAt)}</td></tr>`,
     )
+    .join('');
+  const writes = t.writes
+    .map((w) => `<tr data-write="${escapeHtml(w.key)}"><td class="state-${w.state === 'refused' ? 'failed' : escapeHtml(w.state)}">${escapeHtml(w.state)}</td><td>${escapeHtml(w.label)}</td><td class="reason">${escapeHtml(w.reason ?? '')}</td><td>${w.attempts}</td><td>${time(w.updatedAt)}</td></tr>`)
     .join('');
   const timeline = t.timeline.map((e) => `<tr><td>${time(e.at)}</td><td>${escapeHtml(e.what)}${e.jobId ? ` #${e.jobId}` : ''}</td><td>${escapeHtml(e.text)}</td></tr>`).join('');
   return (
@@ -112,6 +116,7 @@ export function dealPage(t: DealTimeline, notice?: string): string {
       .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${v}</dd>`)
       .join('')}</dl>${retry}</section>` +
     `<section id="jobs"><h2>Jobs</h2><table><thead><tr><th>Job</th><th>Kind</th><th>State</th><th>Attempts</th><th>Last error</th><th>Updated</th></tr></thead><tbody>${jobs}</tbody></table></section>` +
+    (writes ? `<section id="writes"><h2>Writes to Kommo</h2><table><thead><tr><th>State</th><th>Write</th><th>Kommo's reason</th><th>Attempts</th><th>Updated</th></tr></thead><tbody>${writes}</tbody></table></section>` : '') +
     `<section id="timeline"><h2>Timeline</h2><table><tbody>${timeline}</tbody></table></section>` +
     '<p><a class="button" href="/admin">Back to the admin page</a></p>'
   );

@@ -109,5 +109,5 @@ function fieldMap(values: KommoCustomFieldValue[] | null): Map<number, string[]>
 }
 
 function fieldWrites(values: Array<{ fieldId: number; value: FieldValue }>): KommoFieldWrite[] {
-  return values.map((v) => ({ field_id: v.fieldId, values: [{ value: v.value }] }));
+  return values.map((v) => ({ field_id: v.fieldId, values: [typeof v.value === 'object' ? { enum_id: v.value.enumId } : { value: v.value }] }));
 }

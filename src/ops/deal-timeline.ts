@@ -1,6 +1,7 @@
 // Everything the relay knows about one deal, for "where is the invoice for deal 123?": the webhooks and
 // reconciler findings that concerned it, its jobs and every attempt, the IDs created in Zoho, the notes
-// written on the deal, the errors — and one merged, time-ordered timeline of all that.
+// and other writes made on the deal (and what Kommo refused, with its reason), the errors — and one
+// merged, time-ordered timeline of all that.
 import { toJob } from '../jobs/queue.js';
 import type { Db } from '../store/db.js';
 import { dealState, type DealState } from './deal-state.js';
@@ -27,9 +28,20 @@ export interface ZohoView {
   recurring: { name: string; state: string; recurrenceId: string | null } | null;
 }
 
+/** One write to the deal in Kommo (stage move, field) or a note, with Kommo's reason when it was refused. */
+export interface WriteView {
+  key: string;
+  kind: string;
+  label: string;
+  state: string;
+  reason: string | null;
+  attempts: number;
+  updatedAt: string;
+}
+
 export interface TimelineEntry {
   at: string;
-  what: 'event' | 'attempt' | 'note';
+  what: 'event' | 'attempt' | 'note' | 'write';
   jobId?: number;
   text: string;
 }
@@ -40,20 +52,25 @@ export interface DealTimeline {
   zoho: ZohoView;
   events: EventView[];
   jobs: Array<JobView & { attemptLog: AttemptView[] }>;
-  notes: Array<{ key: string; state: string; text: string; createdAt: string }>;
+  notes: Array<{ key: string; state: string; text: string; reason: string | null; createdAt: string }>;
+  /** Writes to the deal, each a recorded step (sync/deal-writer.ts). */
+  writes: WriteView[];
+  /** What Kommo would not take, writes and notes alike, with its reason. */
+  refused: Array<{ what: string; reason: string; at: string }>;
   errors: Array<{ jobId: number; kind: string; attempt: number; at: string } & ErrorView>;
   timeline: TimelineEntry[];
 }
 
 /** undefined when the relay has never heard of the deal. */
 export async function dealTimeline(db: Db, dealId: string): Promise<DealTimeline | undefined> {
-  const [events, jobRows, invoice, links, notes, recurring] = await Promise.all([
+  const [events, jobRows, invoice, links, notes, recurring, writes] = await Promise.all([
     db.selectFrom('events').selectAll().where('deal_id', '=', dealId).orderBy('id').execute(),
     db.selectFrom('jobs').selectAll().where('deal_id', '=', dealId).orderBy('id').execute(),
     db.selectFrom('deal_invoices').selectAll().where('deal_id', '=', dealId).executeTakeFirst(),
     db.selectFrom('invoice_links').selectAll().where('deal_id', '=', dealId).orderBy('created_at').execute(),
     db.selectFrom('deal_notes').selectAll().where('deal_id', '=', dealId).orderBy('created_at').execute(),
     db.selectFrom('deal_recurring').selectAll().where('deal_id', '=', dealId).executeTakeFirst(),
+    db.selectFrom('deal_writes').selectAll().where('deal_id', '=', dealId).orderBy('created_at').orderBy('write_key').execute(),
   ]);
   if (!events.length && !jobRows.length && !invoice && !recurring) return undefined;
   const jobs = jobRows.map(toJob);
@@ -72,7 +89,8 @@ export async function dealTimeline(db: Db, dealId: string): Promise<DealTimeline
         text: `${j.kind} attempt ${a.attempt}: ${a.outcome ?? 'unknown'}${a.error ? ` (${a.error.code}: ${a.error.message})` : ''}`,
       })),
     ),
-    ...notes.map((n) => ({ at: iso(n.created_at), what: 'note' as const, text: `note on the deal (${n.state}): ${n.text}` })),
+    ...notes.map((n) => ({ at: iso(n.created_at), what: 'note' as const, text: `note on the deal (${n.state}): ${n.text}${n.reason ? ` — ${n.reason}` : ''}` })),
+    ...writes.map((w) => ({ at: iso(w.updated_at), what: 'write' as const, text: `${w.label} (${w.state})${w.reason ? `: ${w.reason}` : ''}` })),
   ].sort((a, b) => a.at.localeCompare(b.at));
 
   return {
@@ -91,7 +109,12 @@ export async function dealTimeline(db: Db, dealId: string): Promise<DealTimeline
     },
     events: events.map((e) => ({ id: Number(e.id), source: e.source, kind: e.kind, receivedAt: iso(e.received_at), payload: parseJson(e.payload) })),
     jobs: jobViews,
-    notes: notes.map((n) => ({ key: n.note_key, state: n.state, text: n.text, createdAt: iso(n.created_at) })),
+    notes: notes.map((n) => ({ key: n.note_key, state: n.state, text: n.text, reason: n.reason ?? null, createdAt: iso(n.created_at) })),
+    writes: writes.map((w) => ({ key: w.write_key, kind: w.kind, label: w.label, state: w.state, reason: w.reason, attempts: w.attempts, updatedAt: iso(w.updated_at) })),
+    refused: [
+      ...writes.filter((w) => w.state === 'refused').map((w) => ({ what: w.label, reason: w.reason ?? '', at: iso(w.updated_at) })),
+      ...notes.filter((n) => n.state === 'refused').map((n) => ({ what: `note: ${n.text}`, reason: n.reason ?? '', at: iso(n.updated_at) })),
+    ],
     errors,
     timeline,
   };

@@ -183,6 +183,27 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('customers').addColumn('currency_code', 'text').execute();
       },
     },
+    '0005_deal_writes': {
+      async up(db: Kysely<unknown>) {
+        // Each write to a deal (stage move, paid field, invoice fields) as its own recorded step, so a field
+        // Kommo refuses is kept with Kommo's reason and never takes the stage move or a note down with it.
+        await db.schema
+          .createTable('deal_writes')
+          .addColumn('write_key', 'text', (c) => c.primaryKey())
+          .addColumn('deal_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('deal_writes_deal').on('deal_writes').column('deal_id').execute();
+        // A note Kommo refuses is kept as 'refused' with Kommo's reason instead of being forgotten.
+        await db.schema.alterTable('deal_notes').addColumn('reason', 'text').execute();
+      },
+    },
   };
 }
 

@@ -17,13 +17,18 @@ export class DealNotes {
     const now = this.now();
     await this.db
       .insertInto('deal_notes')
-      .values({ note_key: key, deal_id: dealId, state: 'sending', text, created_at: now, updated_at: now })
+      .values({ note_key: key, deal_id: dealId, state: 'sending', text, reason: null, created_at: now, updated_at: now })
       .onConflict((oc) => oc.column('note_key').doUpdateSet({ state: 'sending', text, updated_at: now }))
       .execute();
   }
 
   async markSent(key: string): Promise<void> {
-    await this.db.updateTable('deal_notes').set({ state: 'sent', updated_at: this.now() }).where('note_key', '=', key).execute();
+    await this.db.updateTable('deal_notes').set({ state: 'sent', reason: null, updated_at: this.now() }).where('note_key', '=', key).execute();
+  }
+
+  /** Kommo said no: kept with its reason (for the deal's page), and tried again by the next run. */
+  async markRefused(key: string, reason: string): Promise<void> {
+    await this.db.updateTable('deal_notes').set({ state: 'refused', reason, updated_at: this.now() }).where('note_key', '=', key).execute();
   }
 
   async forget(key: string): Promise<void> {

@@ -92,8 +92,32 @@ export interface KvTable {
 export interface DealNotesTable {
   note_key: string;
   deal_id: string;
-  state: 'sending' | 'sent';
+  /** 'refused': Kommo answered that it will not add this note (`reason` says why); tried again on the next run. */
+  state: 'sending' | 'sent' | 'refused';
   text: string;
+  reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type DealWriteKind = 'paid_stage' | 'paid_field' | 'invoice_field';
+export type DealWriteState = 'pending' | 'done' | 'refused';
+
+/**
+ * One write to a deal (a stage move, one field), recorded before it is made so each is done once and one
+ * that Kommo refuses is kept with Kommo's reason while the others still happen. `write_key` names the
+ * write's purpose (e.g. `paid_field:<invoice>:full`), so running a job again finds it.
+ */
+export interface DealWritesTable {
+  write_key: string;
+  deal_id: string;
+  kind: DealWriteKind;
+  /** What the write does, for a person: "paid field 'Payment status' = 'paid'". */
+  label: string;
+  /** 'pending': intended, not yet confirmed (a retryable failure keeps it here, with the last error in `reason`). */
+  state: DealWriteState;
+  reason: string | null;
+  attempts: number;
   created_at: number;
   updated_at: number;
 }
@@ -165,6 +189,7 @@ export interface Schema {
   connections: ConnectionsTable;
   oauth_states: OAuthStatesTable;
   deal_recurring: DealRecurringTable;
+  deal_writes: DealWritesTable;
 }
 
 export interface DealRecurringTable {

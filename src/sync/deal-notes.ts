@@ -1,5 +1,6 @@
 // Adds a note to a deal exactly once per key: the intent is recorded before the POST, and after an
-// uncertain answer the deal's notes are read back before trying again.
+// uncertain answer the deal's notes are read back before trying again. A note Kommo refuses is recorded
+// 'refused' with Kommo's reason; callers with other writes to make carry on (see deal-writer.ts).
 import { RelayError } from '../errors.js';
 import type { DealNotes } from '../store/payment-records.js';
 import type { CrmPort } from './ports.js';
@@ -25,8 +26,10 @@ export class NoteOnce {
     try {
       await this.crm.addDealNote(dealId, text);
     } catch (err) {
-      // A refusal we are sure of leaves nothing to check next time.
-      if (!(err instanceof RelayError && err.uncertain)) await this.notes.forget(key);
+      // Kommo refusing the note is kept with its reason (and tried again next run); any other failure we
+      // are sure of leaves nothing to check next time.
+      if (err instanceof RelayError && !err.retryable && !err.uncertain) await this.notes.markRefused(key, err.message);
+      else if (!(err instanceof RelayError && err.uncertain)) await this.notes.forget(key);
       throw err;
     }
     await this.notes.markSent(key);

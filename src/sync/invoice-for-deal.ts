@@ -1,11 +1,12 @@
 // Use case "invoice for deal": read fresh state, decide, write — every step safe to run again. The
 // deal_invoices row is the intent record: it is written before each remote write, so after a crash or an
 // uncertain answer the next attempt looks in Zoho before it creates anything.
-import type { ResolvedMapping } from '../config/resolve-mapping.js';
+import type { ResolvedField, ResolvedMapping } from '../config/resolve-mapping.js';
 import { permanent, RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DealInvoice, DealInvoices } from '../store/invoice-records.js';
 import type { BillingParty } from './billing-party.js';
+import { WriteProblems, type DealWriter, type DealWriteStep } from './deal-writer.js';
 import { buildInvoiceDraft, referenceFor, type Billing, type DraftSettings } from './invoice-draft.js';
 import type { AccountingPort, CrmPort, Deal } from './ports.js';
 
@@ -14,6 +15,7 @@ export interface InvoiceForDealDeps {
   accounting: AccountingPort;
   invoices: DealInvoices;
   party: BillingParty;
+  writer: DealWriter;
   mapping: ResolvedMapping;
 }
 
@@ -64,15 +66,34 @@ export class InvoiceForDeal {
     record = await this.ensureInvoice(deal, record, customerId, billing, settings, remarks, ctx);
     record = await this.ensureEmailed(record, email, ctx);
 
-    const fields = [
-      { fieldId: mapping.dealFields.invoiceId.id, value: record.invoice_id! },
-      { fieldId: mapping.dealFields.invoiceUrl.id, value: record.invoice_url! },
-    ];
-    if (mapping.dealFields.invoiceNumber) fields.push({ fieldId: mapping.dealFields.invoiceNumber.id, value: record.invoice_number! });
-    await crm.writeDealFields(dealId, fields);
+    await this.writeBack(dealId, record);
     record = await invoices.update(key, { state: 'linked' });
     ctx.log.info({ invoice_id: record.invoice_id, invoice_number: record.invoice_number }, 'deal invoiced and linked');
     return { outcome: 'invoiced', invoiceId: record.invoice_id!, invoiceNumber: record.invoice_number!, customerId, remarks };
+  }
+
+  /**
+   * The invoice's ID, link and number into the deal's fields, each a recorded step (deal-writer.ts): a
+   * field Kommo refuses is named with Kommo's reason while the others are still written. Until every one
+   * is written the record stays unlinked, so a retry (or the deal entering the stage again) writes the
+   * rest instead of invoicing again.
+   */
+  private async writeBack(dealId: number, record: DealInvoice): Promise<void> {
+    const { dealFields } = this.deps.mapping;
+    const generation = `${dealId}:${record.generation}`;
+    const fields: Array<[string, ResolvedField | undefined, string | null]> = [
+      ['invoiceId', dealFields.invoiceId, record.invoice_id],
+      ['invoiceUrl', dealFields.invoiceUrl, record.invoice_url],
+      ['invoiceNumber', dealFields.invoiceNumber, record.invoice_number],
+    ];
+    const steps: DealWriteStep[] = fields.flatMap(([name, field, value]) =>
+      field && value !== null
+        ? [{ key: `invoice_field:${generation}:${name}`, kind: 'invoice_field' as const, label: `invoice field '${field.name}' = ${JSON.stringify(value)}`, value: { fieldId: field.id, value } }]
+        : [],
+    );
+    const problems = new WriteProblems();
+    problems.add(await this.deps.writer.apply(dealId, steps));
+    problems.throwIfAny(dealId, `Invoice ${record.invoice_number ?? record.invoice_id} was created in Zoho Books${record.emailed === EMAILED ? ' and emailed' : ''} (${record.invoice_url}), and the other fields were written.`);
   }
 
   private async ensureInvoice(

@@ -3,6 +3,7 @@ import { retryable, type RelayError } from '../errors.js';
 import type { JobHandler } from '../jobs/worker.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { NoteOnce } from './deal-notes.js';
+import { REFUSED_WRITE } from './deal-writer.js';
 import type { InvoiceForDeal } from './invoice-for-deal.js';
 import type { PaymentToDeal } from './payment-to-deal.js';
 import { PAYMENT_JOB } from './payment-triggers.js';
@@ -64,6 +65,8 @@ export function createJobHandlers(deps: HandlerDeps): Record<string, JobHandler>
 }
 
 export function failureNote(err: RelayError, attempts: number): string {
+  // The invoice exists: the message says so, and which field Kommo would not take.
+  if (err.code === REFUSED_WRITE) return err.message;
   if (err.retryable) {
     return `Invoice not created yet: the relay gave up after ${attempts} attempts. Last error: ${err.message} An administrator can retry it from the relay's admin page once the cause is fixed.`;
   }

@@ -1,6 +1,7 @@
 // Use case "payment to deal": Zoho says an invoice changed; re-read it and its payments, find the deal,
 // note every payment exactly once (keyed by the Zoho payment ID), and when the invoice is fully paid
-// mark the deal paid and move it to the paid stage of its own pipeline, once.
+// mark the deal paid and move it to the paid stage of its own pipeline, once. Each note, the paid field and
+// the stage move are separate recorded steps (deal-writer.ts): Kommo refusing one never loses the others.
 import type { ResolvedMapping } from '../config/resolve-mapping.js';
 import { permanent } from '../errors.js';
 import { withContext, type Logger } from '../log.js';
@@ -8,8 +9,10 @@ import type { DealInvoices } from '../store/invoice-records.js';
 import type { InvoiceLinks } from '../store/payment-records.js';
 import type { DealRecurringProfiles } from '../store/recurring-records.js';
 import type { NoteOnce } from './deal-notes.js';
+import { WriteProblems, type DealWriter, type DealWriteStep } from './deal-writer.js';
 import { currencyDigits, formatMinor, toMinor } from './money.js';
-import type { AccountingInvoiceDetail, AccountingPayment, AccountingPort, CrmPort, FieldValue } from './ports.js';
+import { describePaidFieldWrite, paidFieldValue, type PaidState } from './paid-field-value.js';
+import type { AccountingInvoiceDetail, AccountingPayment, AccountingPort, CrmPort } from './ports.js';
 
 export interface PaymentToDealDeps {
   crm: CrmPort;
@@ -18,6 +21,7 @@ export interface PaymentToDealDeps {
   links: InvoiceLinks;
   profiles: DealRecurringProfiles;
   notes: NoteOnce;
+  writer: DealWriter;
   mapping: Pick<ResolvedMapping, 'payment' | 'zoho' | 'retainer'>;
 }
 
@@ -38,26 +42,40 @@ export class PaymentToDeal {
       return { outcome: 'not_ours', invoiceId };
     }
     const log = withContext(ctx.log, { deal_id: dealId, invoice_id: invoiceId });
+    const problems = new WriteProblems();
 
     if (invoice.status === 'void') {
-      const noteAdded = await this.deps.notes.add(dealId, `void:${invoice.id}`, `Invoice ${invoice.number} was voided in Zoho Books.`);
+      const noteAdded = await this.note(dealId, `void:${invoice.id}`, `Invoice ${invoice.number} was voided in Zoho Books.`, problems);
       await links.upsert(invoice.id, String(dealId), { version: invoiceVersion(invoice) });
+      problems.throwIfAny(dealId, `Invoice ${invoice.number} is void.`);
       return { outcome: 'voided', dealId, noteAdded };
     }
 
     const payments = invoice.status === 'draft' ? [] : await accounting.invoicePayments(invoice.id);
     let notesAdded = 0;
     for (const { payment, text } of paymentNotes(invoice, payments)) {
-      if (await this.deps.notes.add(dealId, `payment:${payment.paymentId}`, text)) notesAdded++;
+      if (await this.note(dealId, `payment:${payment.paymentId}`, text, problems)) notesAdded++;
     }
 
-    const paid = invoice.status === 'paid' || (invoice.balance <= 0 && payments.length > 0);
+    const state = paidState(invoice, payments);
     let moved = false;
-    // A retainer's invoices are noted; they move the deal only when the mapping asks for it.
-    if (paid && (!retainer || this.deps.mapping.retainer?.moveOnPayment)) moved = await this.markPaid(dealId, invoice, payments, log);
+    // A retainer's invoices are noted; they mark and move the deal only when the mapping asks for it.
+    if (state && (!retainer || this.deps.mapping.retainer?.moveOnPayment)) moved = await this.markPaid(dealId, invoice, state, problems, log);
     await links.upsert(invoice.id, String(dealId), { version: invoiceVersion(invoice) });
+    problems.throwIfAny(dealId, `Invoice ${invoice.number} (${state ? (state.state === 'full' ? 'paid' : 'partially paid') : invoice.status}): every other write to the deal was made.`);
+    const paid = state?.state === 'full';
     log.info({ notes_added: notesAdded, paid, moved }, 'payments brought to the deal');
     return { outcome: 'noted', dealId, notesAdded, paid, moved };
+  }
+
+  /** One note; a failure is collected so the other writes still happen. */
+  private async note(dealId: number, key: string, text: string, problems: WriteProblems): Promise<boolean> {
+    try {
+      return await this.deps.notes.add(dealId, key, text);
+    } catch (err) {
+      problems.addError(`note "${text.length > 60 ? `${text.slice(0, 57)}...` : text}"`, err);
+      return false;
+    }
   }
 
   /** The relay's own records first (invoices it created, retainer profiles), then the invoice's deal
@@ -76,28 +94,58 @@ export class PaymentToDeal {
     return { ...(fromReference !== undefined ? { dealId: fromReference } : {}), retainer: invoice.recurringInvoiceId !== undefined };
   }
 
-  /** Once per invoice: the paid field and the move to the paid stage of the deal's own pipeline. */
-  private async markPaid(dealId: number, invoice: AccountingInvoiceDetail, payments: AccountingPayment[], log: Logger): Promise<boolean> {
-    const link = await this.deps.links.get(invoice.id);
-    if (link?.paid_at) return false;
+  /**
+   * The paid field (after a full payment, and after a partial one for a numeric field or a select's
+   * partial option) and the move to the paid stage of the deal's own pipeline: each a step done once per
+   * invoice. True when this run moved the deal.
+   */
+  private async markPaid(dealId: number, invoice: AccountingInvoiceDetail, paid: PaidState, problems: WriteProblems, log: Logger): Promise<boolean> {
     const { stages, paidField } = this.deps.mapping.payment;
-    const lastDate = payments.map((p) => p.date).sort().at(-1) ?? new Date().toISOString().slice(0, 10);
-    const values: Array<{ fieldId: number; value: FieldValue }> = paidField ? [{ fieldId: paidField.id, value: paidFieldValue(paidField.type, lastDate) }] : [];
-    if (stages.length) {
-      const deal = await this.deps.crm.getDeal(dealId);
-      if (!deal) throw permanent('deal_not_found', `Payment not recorded on the deal: deal ${dealId} no longer exists in Kommo.`);
-      const stage = stages.find((s) => s.pipelineId === deal.pipelineId);
-      if (!stage) {
-        throw permanent('no_paid_stage_in_pipeline', `Deal ${dealId} is paid, but its pipeline (${deal.pipelineId}) has no stage named in the mapping's payment.stage (${stages.map((s) => s.label).join(', ')}). Add the stage to that pipeline or to the mapping.`);
-      }
-      await this.deps.crm.moveDeal(dealId, stage, values);
-      log.info({ stage: stage.label }, 'deal marked paid and moved');
-    } else if (values.length) {
-      await this.deps.crm.writeDealFields(dealId, values);
+    const link = await this.deps.links.get(invoice.id);
+    const full = paid.state === 'full';
+    const value = paidField ? paidFieldValue(paidField, paid) : undefined;
+    const fieldKey = `paid_field:${invoice.id}:${full ? 'full' : `partial:${paid.amountPaid}`}`;
+    const stageKey = `paid_stage:${invoice.id}`;
+    const recorded = await this.deps.writer.states([fieldKey, stageKey]);
+    // Done steps are skipped; once the invoice counts as paid (paid_at) only a refused or pending step is
+    // tried again — an invoice marked paid before steps were recorded is not marked a second time.
+    const wanted = (key: string) => recorded.get(key) !== 'done' && (link?.paid_at == null || recorded.has(key));
+    const steps: DealWriteStep[] = [];
+    if (paidField && value !== undefined && wanted(fieldKey)) {
+      steps.push({ key: fieldKey, kind: 'paid_field', label: describePaidFieldWrite(paidField, value), value: { fieldId: paidField.id, value } });
     }
-    await this.deps.links.upsert(invoice.id, String(dealId), { paidAt: Date.now() });
-    return stages.length > 0;
+    if (full && stages.length && wanted(stageKey)) steps.push(await this.stageStep(dealId, stageKey));
+    const report = await this.deps.writer.apply(dealId, steps);
+    problems.add(report);
+    if (full && !report.retry && link?.paid_at == null) await this.deps.links.upsert(invoice.id, String(dealId), { paidAt: Date.now() });
+    const moved = report.done.includes(stageKey);
+    if (moved) log.info({ steps: report.done }, 'deal marked paid and moved');
+    return moved;
   }
+
+  private async stageStep(dealId: number, key: string): Promise<DealWriteStep> {
+    const { stages } = this.deps.mapping.payment;
+    const deal = await this.deps.crm.getDeal(dealId);
+    if (!deal) throw permanent('deal_not_found', `Payment not recorded on the deal: deal ${dealId} no longer exists in Kommo.`);
+    const stage = stages.find((s) => s.pipelineId === deal.pipelineId);
+    if (stage) return { key, kind: 'paid_stage', label: `move to ${stage.label}`, stage };
+    return {
+      key,
+      kind: 'paid_stage',
+      label: 'move to the paid stage',
+      refusal: `its pipeline (${deal.pipelineId}) has no stage named in the mapping's payment.stage (${stages.map((s) => s.label).join(', ')}). Add the stage to that pipeline or to the mapping.`,
+    };
+  }
+}
+
+/** Full, partial or (undefined) no payment yet; the amount paid from Zoho's total and balance. */
+export function paidState(invoice: Pick<AccountingInvoiceDetail, 'status' | 'total' | 'balance' | 'currencyCode'>, payments: AccountingPayment[]): PaidState | undefined {
+  const full = invoice.status === 'paid' || (invoice.balance <= 0 && payments.length > 0);
+  if (!full && (payments.length === 0 || invoice.balance <= 0)) return undefined;
+  const digits = currencyDigits(invoice.currencyCode);
+  const paidMinor = toMinor(invoice.total, digits) - toMinor(Math.max(invoice.balance, 0), digits);
+  const date = payments.map((p) => p.date).sort().at(-1) ?? new Date().toISOString().slice(0, 10);
+  return { state: full ? 'full' : 'partial', date, amountPaid: Number(paidMinor) / 10 ** digits };
 }
 
 /** One note per payment, in date order, each with the balance that was left after it. */
@@ -124,12 +172,6 @@ export function dealIdFromReference(reference: string, template: string): number
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const m = new RegExp(`^${escape(before)}(\\d+)${escape(after)}(?:-\\d+)?$`).exec(reference.trim());
   return m ? Number(m[1]) : undefined;
-}
-
-function paidFieldValue(type: string, date: string): FieldValue {
-  if (type === 'checkbox') return true;
-  if (type === 'date' || type === 'date_time') return Math.floor(Date.parse(`${date}T00:00:00Z`) / 1000);
-  return `Paid ${date}`;
 }
 
 /** Two payments within one second share last_modified_time; the balance tells them apart. */

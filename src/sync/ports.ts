@@ -43,7 +43,8 @@ export interface DealProduct {
   priceFieldId?: number;
 }
 
-export type FieldValue = string | number | boolean;
+/** A select or radio field takes one of its options by ID (Kommo's `enum_id`); other fields the value itself. */
+export type FieldValue = string | number | boolean | { enumId: number };
 
 export interface CrmPort {
   /** undefined when the deal no longer exists. */

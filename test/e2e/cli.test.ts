@@ -253,6 +253,8 @@ describe('relay deal, retry and status on what the running relay did', () => {
       expect.stringMatching(/^job \d+  deal_note attempt 1: done$/),
       `note  note on the deal (sent): ${reason}`,
       `job ${job.id}  invoice_for_deal attempt 1: done`,
+      `write  invoice field 'Invoice ID' = "${invoice[0]!.invoiceId}" (done)`,
+      `write  invoice field 'Invoice URL' = "${invoice[0]!.invoiceUrl}" (done)`,
     ]);
     const json = await runCli(['deal', String(dealId), '--json'], env);
     expect(JSON.parse(json.stdout)).toMatchObject({ dealId: String(dealId), state: { kind: 'invoiced' }, zoho: { invoiceId: invoice[0]!.invoiceId, emailed: true } });

@@ -7,6 +7,8 @@ import { createLogger } from '../../src/log.js';
 import { CustomerLinks, DealInvoices } from '../../src/store/invoice-records.js';
 import { BillingParty } from '../../src/sync/billing-party.js';
 import { InvoiceForDeal } from '../../src/sync/invoice-for-deal.js';
+import { DealWriter } from '../../src/sync/deal-writer.js';
+import { DealWrites } from '../../src/store/deal-write-records.js';
 import { MemoryAccounting, MemoryCrm, sampleDeal, samplePerson, sampleReference } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
 
@@ -38,7 +40,7 @@ describe('invoice for deal', () => {
     crm.deals.set(31700125, sampleDeal());
     crm.people.set(501, samplePerson());
     const party = new BillingParty({ crm, accounting, customers: new CustomerLinks(store.db), mapping, settings: { get: async () => ({ reference: sampleReference(), taxRules: new Map() }) }, customerClaimStaleMs: 60_000 });
-    useCase = new InvoiceForDeal({ crm, accounting, invoices: new DealInvoices(store.db), party, mapping });
+    useCase = new InvoiceForDeal({ crm, accounting, invoices: new DealInvoices(store.db), party, writer: new DealWriter(crm, new DealWrites(store.db)), mapping });
   });
   afterEach(async () => store.cleanup());
 
@@ -133,6 +135,32 @@ describe('invoice for deal', () => {
       return;
     }
     expectExactlyOnce();
+  });
+
+  it('Kommo refuses the Invoice URL field: the ID is still written, the deal is not linked, the failure names the field; a retry writes only the rest', async () => {
+    crm.refusedFields.add(901);
+    const err = (await run().catch((e: unknown) => e)) as RelayError;
+    const inv = accounting.invoices[0]!;
+    expect(err).toMatchObject({ code: 'deal_write_refused', kind: 'permanent' });
+    expect(err.message).toBe(
+      `Invoice ${inv.number} was created in Zoho Books and emailed (${inv.url}), and the other fields were written. One write to deal 31700125 could not be made: invoice field 'Invoice URL' = "${inv.url}": Kommo rejected PATCH /leads (400 Bad Request; custom_fields_values.0.values.0.enum_id: The value you selected is not a valid choice.). Fix the field in Kommo (or the mapping, then restart the relay) and retry this job: writes already made are not repeated.`,
+    );
+    // One PATCH with both fields was refused; then each alone: the ID landed.
+    expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 900, value: inv.id }]]);
+    expect((await new DealInvoices(store.db).get('31700125'))!.state).toBe('created');
+    const writes = await new DealWrites(store.db).forDeal('31700125');
+    expect(writes.map((w) => [w.write_key, w.state, w.attempts])).toEqual([
+      ['invoice_field:31700125:1:invoiceId', 'done', 1],
+      ['invoice_field:31700125:1:invoiceUrl', 'refused', 1],
+    ]);
+    expect(writes[1]!.reason).toContain('The value you selected is not a valid choice.');
+
+    crm.refusedFields.clear();
+    expect(await run()).toMatchObject({ outcome: 'invoiced', invoiceId: inv.id });
+    expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 900, value: inv.id }], [{ fieldId: 901, value: inv.url }]]);
+    expect(accounting.invoices).toHaveLength(1);
+    expect(accounting.emails).toHaveLength(1);
+    expect((await new DealInvoices(store.db).get('31700125'))!.state).toBe('linked');
   });
 
   it('an email whose answer was lost is not sent again when Zoho shows the invoice as sent', async () => {

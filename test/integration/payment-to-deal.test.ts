@@ -7,6 +7,9 @@ import { DealInvoices } from '../../src/store/invoice-records.js';
 import { DealNotes, InvoiceLinks } from '../../src/store/payment-records.js';
 import { NoteOnce } from '../../src/sync/deal-notes.js';
 import { PaymentToDeal } from '../../src/sync/payment-to-deal.js';
+import { DealWriter } from '../../src/sync/deal-writer.js';
+import { DealWrites } from '../../src/store/deal-write-records.js';
+import type { ResolvedPaidField } from '../../src/config/resolve-paid-field.js';
 import { DealRecurringProfiles } from '../../src/store/recurring-records.js';
 import { MemoryAccounting, MemoryCrm, sampleDeal } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
@@ -31,7 +34,7 @@ describe('payment to deal', () => {
     crm.deals.set(31700125, sampleDeal());
     const customer = await accounting.createCustomer({ name: 'A', email: 'a@example.com' });
     invoiceId = (await accounting.createInvoice({ customerId: customer.id, reference: 'KOMMO-31700125', lines: [{ name: 'x', rate: 1000, quantity: 1 }], customFields: [] }, { send: true })).id;
-    useCase = new PaymentToDeal({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), profiles: new DealRecurringProfiles(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)), mapping });
+    useCase = new PaymentToDeal({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), profiles: new DealRecurringProfiles(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)), writer: new DealWriter(crm, new DealWrites(store.db)), mapping });
   });
   afterEach(async () => store.cleanup());
   const run = () => useCase.run(invoiceId, { log });
@@ -69,8 +72,12 @@ describe('payment to deal', () => {
     crm.deals.set(31700125, sampleDeal({ pipelineId: 999 }));
     accounting.pay(invoiceId, 1000);
     const err = (await run().catch((e: unknown) => e)) as RelayError;
-    expect(err.code).toBe('no_paid_stage_in_pipeline');
-    expect(err.message).toContain('Sales / Payment Received');
+    expect(err.code).toBe('deal_write_refused');
+    expect(err.message).toContain("its pipeline (999) has no stage named in the mapping's payment.stage (Sales / Payment Received)");
+    // The move could not be made; the paid field still was, and the note.
+    expect(crm.moves).toEqual([]);
+    expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 905, value: true }]]);
+    expect(crm.notes).toHaveLength(1);
   });
 
   it('an invoice with no deal reference is not ours: no Kommo call', async () => {
@@ -78,5 +85,81 @@ describe('payment to deal', () => {
     const before = crm.calls;
     expect(await useCase.run(other, { log })).toEqual({ outcome: 'not_ours', invoiceId: other });
     expect(crm.calls).toBe(before);
+  });
+
+  describe('the paid field, the stage move and the notes are separate steps', () => {
+    const select = { id: 906, name: 'Payment status', type: 'select', option: { id: 7001, name: 'Paid' }, partialOption: { id: 7002, name: 'Partially paid' } };
+    const withPaidField = (paidField: ResolvedPaidField) => {
+      const writes = new DealWrites(store.db);
+      useCase = new PaymentToDeal({ ...deps(), writer: new DealWriter(crm, writes), mapping: { ...mapping, payment: { ...mapping.payment, paidField } } });
+      return writes;
+    };
+    const deps = () => ({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), profiles: new DealRecurringProfiles(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)) });
+
+    it('Kommo refuses the paid field: the deal is still moved and noted, the refusal kept with its reason; once Kommo takes it, a retry writes only the field', async () => {
+      const writes = withPaidField(select);
+      crm.refusedFields.add(906);
+      accounting.pay(invoiceId, 1000);
+      const err = (await run().catch((e: unknown) => e)) as RelayError;
+      expect(err).toMatchObject({ code: 'deal_write_refused', kind: 'permanent' });
+      expect(err.message).toContain(`paid field 'Payment status' = "Paid": Kommo rejected PATCH /leads (400 Bad Request; custom_fields_values.0.values.0.enum_id: The value you selected is not a valid choice.)`);
+      expect(crm.moves).toEqual([{ dealId: 31700125, pipelineId: 7710021, statusId: 61234599 }]);
+      expect(crm.notes).toHaveLength(1);
+      const rows = await writes.forDeal('31700125');
+      expect(rows.map((r) => [r.write_key, r.kind, r.state])).toEqual([
+        [`paid_field:${invoiceId}:full`, 'paid_field', 'refused'],
+        [`paid_stage:${invoiceId}`, 'paid_stage', 'done'],
+      ]);
+
+      crm.refusedFields.clear();
+      const movesBefore = crm.moves.length;
+      expect(await run()).toMatchObject({ outcome: 'noted', paid: true, moved: false, notesAdded: 0 });
+      expect(crm.moves).toHaveLength(movesBefore);
+      expect(crm.fieldWrites.at(-1)!.values).toEqual([{ fieldId: 906, value: { enumId: 7001 } }]);
+      expect((await writes.forDeal('31700125')).map((r) => r.state)).toEqual(['done', 'done']);
+    });
+
+    it('a note that fails retryably is retried alone: the field and the move are made once', async () => {
+      withPaidField(select);
+      accounting.pay(invoiceId, 1000);
+      crm.faults.failOnce('addDealNote', 'before');
+      const err = (await run().catch((e: unknown) => e)) as RelayError;
+      expect(err.retryable).toBe(true);
+      expect(crm.notes).toHaveLength(0);
+      expect(crm.moves).toHaveLength(1);
+      await run();
+      expect(crm.notes).toHaveLength(1);
+      expect(crm.moves).toHaveLength(1);
+      expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 906, value: { enumId: 7001 } }]]);
+    });
+
+    it("a select's partial option after a partial payment, its paid option and the move after the full one", async () => {
+      withPaidField(select);
+      accounting.pay(invoiceId, 400);
+      expect(await run()).toMatchObject({ paid: false, moved: false });
+      expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 906, value: { enumId: 7002 } }]]);
+      accounting.pay(invoiceId, 600);
+      expect(await run()).toMatchObject({ paid: true, moved: true });
+      expect(crm.fieldWrites.at(-1)!.values).toEqual([{ fieldId: 906, value: { enumId: 7001 } }]);
+      expect(crm.moves).toHaveLength(1);
+    });
+
+    it('a numeric field holds the amount paid so far after every payment', async () => {
+      withPaidField({ id: 907, name: 'Amount paid', type: 'numeric' });
+      accounting.pay(invoiceId, 400.25);
+      await run();
+      accounting.pay(invoiceId, 599.75);
+      await run();
+      expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 907, value: 400.25 }], [{ fieldId: 907, value: 1000 }]]);
+    });
+
+    it('an invoice marked paid before the steps were recorded is not marked again', async () => {
+      withPaidField(select);
+      accounting.pay(invoiceId, 1000);
+      await new InvoiceLinks(store.db).upsert(invoiceId, '31700125', { paidAt: Date.now() - 60_000 });
+      expect(await run()).toMatchObject({ paid: true, moved: false });
+      expect(crm.moves).toEqual([]);
+      expect(crm.fieldWrites).toEqual([]);
+    });
   });
 });

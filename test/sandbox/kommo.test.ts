@@ -249,6 +249,40 @@ describe('fake Kommo: PATCH leads', () => {
   });
 });
 
+describe('fake Kommo: list, date-time and long-text fields', () => {
+  it("the old relay's paid write (text into a select, with the stage move) is refused whole with Kommo's validation-errors", async () => {
+    const { kommo, api } = await start();
+    const s = seed(kommo);
+    const status = kommo.addLeadField({ name: 'Payment status', type: 'select', enums: ['Unpaid', 'Paid'] });
+    const r = await api.patch(`/api/v4/leads/${s.lead}`, { status_id: s.sInvoice, pipeline_id: s.p.id, custom_fields_values: [{ field_id: status, values: [{ value: 'Paid 2026-11-20' }] }] });
+    expect(r.status).toBe(400);
+    expect(r.data['validation-errors']).toEqual([{ request_id: '0', errors: [{ code: 'NotSupportedChoice', path: 'custom_fields_values.0.values.0.value', detail: 'The value you selected is not a valid choice.' }] }]);
+    expect(kommo.state.leads.get(s.lead)!.statusId).toBe(s.sNew);
+  });
+
+  it('radiobutton options by enum_id, date_time in RFC 3339, textarea text; an option removed over /_sandbox is refused after', async () => {
+    const { kommo, url, api } = await start();
+    const s = seed(kommo);
+    const radio = kommo.addLeadField({ name: 'Settled', type: 'radiobutton', enums: ['No', 'Yes'] });
+    const at = kommo.addLeadField({ name: 'Paid at', type: 'date_time' });
+    const memo = kommo.addLeadField({ name: 'Memo', type: 'textarea' });
+    const yes = kommo.state.leadFields.get(radio)!.enums!.find((e) => e.value === 'Yes')!.id;
+    const write = (values: unknown[]) => api.patch(`/api/v4/leads/${s.lead}`, { custom_fields_values: [{ field_id: radio, values }, { field_id: at, values: [{ value: '2026-11-20T12:00:00+00:00' }] }, { field_id: memo, values: [{ value: 'Paid 2026-11-20' }] }] });
+    expect((await write([{ enum_id: yes }])).status).toBe(200);
+    const lead = (await api.get(`/api/v4/leads/${s.lead}`)).data;
+    const byId = (id: number) => lead.custom_fields_values.find((f: { field_id: number }) => f.field_id === id);
+    expect(byId(radio)).toMatchObject({ field_type: 'radiobutton', values: [{ value: 'Yes', enum_id: yes }] });
+    expect(byId(at)).toMatchObject({ field_type: 'date_time', values: [{ value: Date.parse('2026-11-20T12:00:00Z') / 1000 }] });
+    expect(byId(memo)).toMatchObject({ field_type: 'textarea', values: [{ value: 'Paid 2026-11-20' }] });
+
+    const edited = await axios.post(`${url}/_sandbox/custom_fields/leads/${radio}/enums`, { enums: ['No', 'Done'] });
+    expect(edited.data.enums.map((e: { value: string }) => e.value)).toEqual(['No', 'Done']);
+    const refused = await write([{ enum_id: yes }]);
+    expect(refused.status).toBe(400);
+    expect(refused.data['validation-errors'][0].errors).toEqual([{ code: 'NotSupportedChoice', path: 'custom_fields_values.0.values.0.enum_id', detail: 'The value you selected is not a valid choice.' }]);
+  });
+});
+
 describe('fake Kommo: webhooks', () => {
   it('a PATCH status change fires a percent-encoded status webhook (Cyrillic round-trips)', async () => {
     const { kommo, api } = await start();

@@ -29,7 +29,14 @@ export class MemoryCrm implements CrmPort {
   moves: Array<{ dealId: number; pipelineId: number; statusId: number }> = [];
   notes: Array<{ dealId: number; text: string }> = [];
   calls = 0;
+  /** Fields Kommo refuses to take (a 400 naming the field, as a stale select option gets). */
+  refusedFields = new Set<number>();
   constructor(readonly faults = new Faults()) {}
+
+  private refuse(values: Array<{ fieldId: number; value: FieldValue }>): void {
+    const i = values.findIndex((v) => this.refusedFields.has(v.fieldId));
+    if (i >= 0) throw permanent('kommo_rejected', `Kommo rejected PATCH /leads (400 Bad Request; custom_fields_values.${i}.values.0.enum_id: The value you selected is not a valid choice.).`, { status: 400, service: 'kommo' });
+  }
 
   async getDeal(id: number) {
     this.calls++;
@@ -41,6 +48,7 @@ export class MemoryCrm implements CrmPort {
   }
   async writeDealFields(dealId: number, values: Array<{ fieldId: number; value: FieldValue }>) {
     this.calls++;
+    this.refuse(values);
     await this.faults.around('writeDealFields', () => {
       this.fieldWrites.push({ dealId, values });
       const deal = this.deals.get(dealId);
@@ -49,6 +57,7 @@ export class MemoryCrm implements CrmPort {
   }
   async moveDeal(dealId: number, to: { pipelineId: number; statusId: number }, values: Array<{ fieldId: number; value: FieldValue }>) {
     this.calls++;
+    this.refuse(values);
     this.moves.push({ dealId, pipelineId: to.pipelineId, statusId: to.statusId });
     const deal = this.deals.get(dealId);
     if (deal) Object.assign(deal, { pipelineId: to.pipelineId, statusId: to.statusId });
