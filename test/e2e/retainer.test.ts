@@ -1,6 +1,7 @@
 // Retainer billing through both sandboxes: a recurring invoice starts, stops and resumes with the deal's
 // stage, duplicates never make a second profile, and payments of the invoices it generates reach the
-// deal as notes (no stage move). Every recurring-invoice body is validated against the OAS by the fake.
+// deal as notes (no stage move). Every recurring-invoice request and every answer of the fake is validated
+// against Zoho's contract (contract/zoho-books) by the fake, answers strictly: no undocumented property.
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET, type Scenario } from '../../sandbox/scenario.js';
@@ -36,7 +37,7 @@ function retainerDeal(s: Scenario, frequency = 'Quarterly') {
 }
 
 describe('retainer deals', () => {
-  it('start, stop and resume with the stage: one profile throughout', async () => {
+  it("start, stop and resume with the stage: one profile throughout, named by Zoho's recurring_invoice_id", async () => {
     e2e = await startE2E();
     const s = e2e.scenario;
     const dealId = retainerDeal(s);
@@ -45,7 +46,14 @@ describe('retainer deals', () => {
     const [profile, ...others] = profiles(s);
     expect(others).toEqual([]);
     expect(profile).toMatchObject({ recurrenceName: `Kommo deal ${dealId}`, status: 'active', frequency: 'months', repeatEvery: 3, startDate: new Date().toISOString().slice(0, 10), referenceNumber: `Kommo deal ${dealId}` });
-    expect(fieldOf(s, dealId, s.fields.recurringId)).toBe(profile!.recurrenceId);
+    // The fake's create answer carried the profile's ID only as recurring_invoice_id (its answers are
+    // validated strictly against Zoho's contract: afterEach asserts no violation, requests or responses).
+    const created = s.zoho.snapshot().recurring_invoices as Array<Record<string, unknown>>;
+    expect(created.map((r) => r.recurring_invoice_id)).toEqual([profile!.recurrenceId]);
+    expect(created[0]).not.toHaveProperty('recurrence_id');
+    const recurringId = fieldOf(s, dealId, s.fields.recurringId);
+    expect(recurringId).toBe(profile!.recurrenceId);
+    expect(recurringId).toMatch(/^\d{19}$/); // Zoho's ID, not the text 'undefined'
 
     move(s, dealId, s.stages.completed);
     await waitFor(() => profile!.status === 'stopped', 'the profile to stop');
@@ -56,8 +64,13 @@ describe('retainer deals', () => {
     // Lost (143) stops it too.
     move(s, dealId, 143);
     await waitFor(() => profile!.status === 'stopped', 'Closed - lost to stop the profile');
-    const statusCalls = s.zoho.requests.filter((r) => r.method === 'POST' && /\/recurringinvoices\/\d+\/status\//.test(r.path)).map((r) => r.path.split('/').pop());
-    expect(statusCalls).toEqual(['stop', 'resume', 'stop']);
+    const statusCalls = s.zoho.requests.filter((r) => r.method === 'POST' && r.path.includes('/recurringinvoices/') && r.path.includes('/status/'));
+    expect(statusCalls.map((r) => [r.path, r.status])).toEqual([
+      [`/books/v3/recurringinvoices/${recurringId}/status/stop`, 201],
+      [`/books/v3/recurringinvoices/${recurringId}/status/resume`, 201],
+      [`/books/v3/recurringinvoices/${recurringId}/status/stop`, 201],
+    ]);
+    expect(s.zoho.violations).toEqual([]);
   });
 
   it('duplicate, concurrent and replayed events: one profile', async () => {
