@@ -1,5 +1,5 @@
 // Zoho Books as the relay's accounting port.
-import { permanent, RelayError } from '../errors.js';
+import { permanent, RelayError, retryable } from '../errors.js';
 import type { RecurringDraft, RecurringProfile } from '../sync/ports.js';
 import type { AccountingInvoice, AccountingInvoiceDetail, AccountingReference, AccountingPayment, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../sync/ports.js';
 import type { ZohoBooksClient } from './client.js';
@@ -81,7 +81,7 @@ export class ZohoAccounting implements AccountingPort {
     const i = await this.client.getInvoice(invoiceId);
     return {
       ...toInvoice(i),
-      customerId: String(i.customer_id),
+      customerId: need(i.customer_id, 'customer_id'),
       reference: i.reference_number ?? '',
       total: Number(i.total ?? 0),
       balance: Number(i.balance ?? 0),
@@ -185,7 +185,13 @@ function toCustomer(c: ZohoContact | ZohoListedContact): Customer {
 }
 
 function toInvoice(i: ZohoInvoice | ZohoCreatedInvoice): AccountingInvoice {
-  return { id: String(i.invoice_id), number: i.invoice_number, url: i.invoice_url ?? '', status: i.status };
+  return { id: String(i.invoice_id), number: need(i.invoice_number, 'invoice_number'), url: i.invoice_url ?? '', status: need(i.status, 'status') };
+}
+
+/** A property of an invoice answer the relay cannot do without (the contract marks all of them optional). */
+function need(value: string | undefined, property: string): string {
+  if (value === undefined || value === null || value === '') throw retryable('zoho_bad_response', `Zoho Books answered an invoice without ${property}.`, { service: 'zoho' });
+  return String(value);
 }
 
 function zohoCode(err: unknown): number | undefined {

@@ -53,7 +53,7 @@ export type ZohoInvoice = Needs<
     Pick<InvoiceRead, 'invoice_id' | 'invoice_number' | 'status' | 'customer_id' | 'reference_number' | 'total' | 'balance' | 'currency_code' | 'invoice_url' | 'last_modified_time' | 'recurring_invoice_id' | 'custom_fields'>,
     { total?: LiveAmount; balance?: LiveAmount; custom_fields?: LiveCustomField[] }
   >,
-  'invoice_id' | 'invoice_number' | 'status' | 'customer_id'
+  'invoice_id'
 >;
 
 type InvoiceCreated = NonNullable<Answer<Invoices['create_invoice'], 201>['invoice']>;
