@@ -122,4 +122,25 @@ describe('retainer deals', () => {
     expect(s.kommo.state.leads.get(dealId)!.statusId).toBe(s.stages.retainerActive);
     expect(fieldOf(s, dealId, s.fields.paid)).toBeUndefined();
   });
+
+  // GET /invoices rows carry no recurring_invoice_id in Zoho's contract: the reconciler knows a generated
+  // invoice by its reference, which the profile gives every invoice it makes (the retainer's name).
+  it("a missed payment webhook for a generated invoice: the reconciler still brings it to the deal", async () => {
+    e2e = await startE2E();
+    const s = e2e.scenario;
+    const dealId = retainerDeal(s);
+    move(s, dealId, s.stages.retainerActive);
+    const recurrenceId = await waitFor(() => fieldOf(s, dealId, s.fields.recurringId), 'the recurring ID');
+    await settled(e2e);
+    await e2e.relay.reconciler.sweep(); // sets the checkpoint
+    const invoiceId = s.zoho.generateRecurringInvoice(String(recurrenceId));
+    s.zoho.dropNextWebhooks(1);
+    s.zoho.recordPayment(invoiceId, { amount: 900, date: '2026-12-01' });
+    await s.zoho.flushWebhooks();
+    expect(s.zoho.webhookDeliveries.filter((d) => d.dropped)).toHaveLength(1);
+    const result = await e2e.relay.reconciler.sweep();
+    expect(result.paymentJobs).toBe(1);
+    const note = await waitFor(() => [...s.kommo.state.notes.values()].find((n) => n.entityId === dealId), 'the payment note');
+    expect(String(note.params.text)).toMatch(/^Payment received: 900\.00 EUR on 2026-12-01 for invoice INV-\d+\./);
+  });
 });
