@@ -44,7 +44,7 @@ try {
   say();
   const zohoCalls = scenario.zoho.requests.filter((r) => r.path.startsWith('/books/v3')).map((r) => `${r.method} ${r.path}`);
   say(`Done in ${ms} ms. Zoho Books calls: ${zohoCalls.join(', ')}.`);
-  say(`Requests to Zoho that broke its OpenAPI contract: ${scenario.zoho.violations.length}.`);
+  say(`Requests to Zoho and its answers that broke Zoho's OpenAPI contract: ${scenario.zoho.violations.length}.`);
 } finally {
   await relay.stop();
   await scenario.close();

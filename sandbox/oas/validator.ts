@@ -1,12 +1,14 @@
-// Checks Zoho Books requests against Zoho's own OpenAPI 3.0 documents, so tests and the sandbox catch a
-// request the real API would reject before it ever reaches Zoho.
+// Checks Zoho Books traffic against the contract the repository carries (contract/zoho-books, derived from
+// Zoho's own OpenAPI 3.0 documents by scripts/derive-contract.ts): requests as Zoho would read them, and
+// the fake's responses strictly, so neither the relay nor the fake can drift from what Zoho publishes.
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import ajvFormats from 'ajv-formats';
-import { parse } from 'yaml';
+import { check } from './report.js';
+import { adaptOpenApi30, applyOverrides, isObject, resolve, strictObjects, type Json } from './schemas.js';
 
 export interface OasRequest {
   method: string;
@@ -16,14 +18,24 @@ export interface OasRequest {
   body: unknown;
 }
 
+export interface OasResponse {
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+}
+
 export interface OasValidator {
   /** Human-readable violations, empty when the request conforms. */
   validate(req: OasRequest): string[];
+  /**
+   * Violations of a response: a property the response schema does not document is one. Error answers
+   * (4xx, 5xx) are not documented by these documents and are not checked; an undocumented 2xx status is.
+   */
+  validateResponse(res: OasResponse): string[];
   /** The matching operation, if any. */
   operation(method: string, path: string): { operationId: string; pathTemplate: string } | undefined;
 }
-
-type Json = Record<string, unknown>;
 
 interface Parameter {
   name: string;
@@ -39,8 +51,9 @@ interface Operation {
   label: string;
   queryParams: Parameter[];
   hasBody: boolean;
+  statuses: string[];
   /** Compiled on first use: most operations are never called, and compiling all of them costs start-up time. */
-  validators: () => { query: ValidateFunction; body: ValidateFunction | undefined };
+  schema(part: 'query' | 'body' | `responses/${string}`): ValidateFunction;
 }
 
 interface Route {
@@ -52,14 +65,11 @@ interface Route {
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
 const isTemplate = (segment: string): boolean => /^\{[^}]+\}$/.test(segment);
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const splitPath = (p: string): string[] => p.replace(/\/+$/, '').split('/');
 
-/** `<repo root>/../shared/zoho-books-oas` (CI clones shared/ beside the repo), or $ZOHO_OAS_DIR. */
-export function defaultOasDir(): string {
-  const override = process.env.ZOHO_OAS_DIR;
-  if (override) return path.resolve(override);
-  return path.resolve(repoRoot(), '..', 'shared', 'zoho-books-oas');
+/** `<repo root>/contract/zoho-books`, the committed contract. */
+export function defaultContractDir(): string {
+  return path.join(repoRoot(), 'contract', 'zoho-books');
 }
 
 // Searched upward because this file runs both from sandbox/oas/ (vitest) and from dist/sandbox/oas/ (compiled).
@@ -71,19 +81,24 @@ function repoRoot(): string {
   }
 }
 
-export async function loadZohoOas(dir: string = defaultOasDir()): Promise<OasValidator> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.yml')).sort();
-  if (files.length === 0) throw new Error(`no Zoho Books OAS documents (*.yml) in ${dir}`);
+export async function loadZohoOas(dir: string = defaultContractDir()): Promise<OasValidator> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  if (files.length === 0) throw new Error(`no Zoho Books contract documents (*.json) in ${dir}`);
 
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  ajvFormats.default(ajv);
+  const newAjv = () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    ajvFormats.default(ajv);
+    return ajv;
+  };
+  const requestsAjv = newAjv();
+  const responsesAjv = newAjv();
   const routes = new Map<string, Route>();
 
   for (const file of files) {
-    const doc = parse(await readFile(path.join(dir, file), 'utf8')) as Json;
+    const doc = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Json;
     // One schema root per document: its $refs are local (#/components/...), and each document has its own
     // components, so the same name (e.g. `custom_fields`) can mean different things in two documents.
-    const schemas: { query: Json; body: unknown }[] = [];
+    const schemas: { query: Json; body: unknown; responses: Record<string, unknown> }[] = [];
     const root = { components: doc.components ?? {}, operations: schemas };
 
     for (const [pathTemplate, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>)) {
@@ -105,36 +120,45 @@ export async function loadZohoOas(dir: string = defaultOasDir()): Promise<OasVal
         if (existing) throw new Error(`${file}: ${METHOD} ${pathTemplate} is also defined as ${existing.operationId}`);
 
         const queryParams = mergeParameters(doc, item.parameters, op.parameters).filter((p) => p.in === 'query');
-        const requestBody = resolve(doc, op.requestBody);
-        const content = isObject(requestBody) && isObject(requestBody.content) ? requestBody.content : {};
-        const bodySchema = isObject(content['application/json']) ? content['application/json'].schema : undefined;
-        const index = schemas.push({ query: querySchema(queryParams), body: bodySchema }) - 1;
+        const bodySchema = jsonSchemaOf(resolve(doc, op.requestBody));
+        const responses = Object.fromEntries(
+          Object.entries(isObject(op.responses) ? op.responses : {})
+            .map(([status, response]) => [status, jsonSchemaOf(resolve(doc, response))] as const)
+            .filter(([, schema]) => schema !== undefined),
+        );
+        const index = schemas.push({ query: querySchema(queryParams), body: bodySchema, responses }) - 1;
 
         const label = `${METHOD} ${pathTemplate} (${operationId})`;
-        let compiled: ReturnType<Operation['validators']> | undefined;
-        const get = (part: 'query' | 'body'): ValidateFunction => {
-          try {
-            const fn = ajv.getSchema(`${file}#/operations/${index}/${part}`);
-            if (fn) return fn;
-            throw new Error('schema not found');
-          } catch (err) {
-            throw new Error(`${file}: cannot compile the ${part} schema of ${label}: ${(err as Error).message}`);
-          }
-        };
+        const compiled = new Map<string, ValidateFunction>();
         route.byMethod.set(METHOD, {
           operationId,
           pathTemplate,
           label,
           queryParams,
           hasBody: bodySchema !== undefined,
-          validators: () =>
-            (compiled ??= { query: get('query'), body: bodySchema === undefined ? undefined : get('body') }),
+          statuses: Object.keys(responses),
+          schema(part: 'query' | 'body' | `responses/${string}`) {
+            const known = compiled.get(part);
+            if (known) return known;
+            const ajv = part.startsWith('responses/') ? responsesAjv : requestsAjv;
+            try {
+              const fn = ajv.getSchema(`${file}#/operations/${index}/${part}`);
+              if (!fn) throw new Error('schema not found');
+              compiled.set(part, fn);
+              return fn;
+            } catch (err) {
+              throw new Error(`${file}: cannot compile the ${part} schema of ${label}: ${(err as Error).message}`);
+            }
+          },
         });
       }
     }
     adaptOpenApi30(root);
-    relaxKnownOverstrictness(root);
-    ajv.addSchema(root, file);
+    applyOverrides(root);
+    const strict = structuredClone(root);
+    strictObjects(strict);
+    requestsAjv.addSchema(root, file);
+    responsesAjv.addSchema(strict, file);
   }
 
   const ordered = [...routes.values()].sort((a, b) => a.specificity.localeCompare(b.specificity));
@@ -156,82 +180,26 @@ export async function loadZohoOas(dir: string = defaultOasDir()): Promise<OasVal
     validate(req) {
       const op = find(req.method, req.path);
       if (!op) return [`no operation ${req.method.toUpperCase()} ${req.path} in the Zoho Books OAS`];
-      const { query, body } = op.validators();
-      const violations = check(query, coerceQuery(req.query, op.queryParams), 'query');
-      if (body && req.body !== undefined) violations.push(...check(body, req.body, 'body'));
+      const violations = check(op.schema('query'), coerceQuery(req.query, op.queryParams), 'query');
+      if (op.hasBody && req.body !== undefined) violations.push(...check(op.schema('body'), req.body, 'body'));
       return violations.map((v) => `${op.label}: ${v}`);
+    },
+    validateResponse(res) {
+      const op = find(res.method, res.path);
+      if (!op || res.status >= 400) return [];
+      const status = String(res.status);
+      if (!op.statuses.includes(status)) {
+        return [`${op.label}: response status ${status} is not in the contract (it documents ${op.statuses.join(', ') || 'none'})`];
+      }
+      return check(op.schema(`responses/${status}`), res.body, `response ${status} body`).map((v) => `${op.label}: ${v}`);
     },
   };
 }
 
-/**
- * The places where we knowingly accept what Zoho's OAS rejects, each documented in
- * shared/reference/zoho-books.md as accepted by the live API. Nothing else is relaxed.
- */
-function relaxKnownOverstrictness(root: Json): void {
-  walk(root, (key, schema) => {
-    // line_items[].item_id is marked required, but a line with name/rate/quantity and no item is accepted.
-    if (key === 'line_items') requireOneOf(arrayItems(root, schema), 'item_id', ['item_id', 'name']);
-    // Custom fields are documented by customfield_id only, while api_name and label are used widely.
-    // (In today's documents no custom field requires customfield_id nor forbids other properties, so this
-    // is a no-op that keeps api_name/label valid if a later version adds `required: [customfield_id]`.)
-    if (key === 'custom_fields') {
-      requireOneOf(arrayItems(root, schema), 'customfield_id', ['customfield_id', 'api_name', 'label']);
-    }
-  });
-  // recurrence_frequency enumerates only `weeks`, while reference/zoho-books.md ("recurrence_frequency
-  // (weeks, months, …)") and Zoho's own recurring-invoice screen offer days, weeks, months and years.
-  const components = (root.components as Json | undefined)?.schemas as Json | undefined;
-  const frequency = components?.recurrence_frequency as Json | undefined;
-  if (frequency && Array.isArray(frequency.enum) && frequency.enum.length === 1 && frequency.enum[0] === 'weeks') {
-    frequency.enum = ['days', 'weeks', 'months', 'years'];
-  }
-}
-
-/** Replaces `required: [field]` with "at least one of `alternatives` is present". */
-function requireOneOf(schema: Json | undefined, field: string, alternatives: string[]): void {
-  if (!schema || !Array.isArray(schema.required) || !schema.required.includes(field)) return;
-  schema.required = schema.required.filter((r) => r !== field);
-  const allOf = Array.isArray(schema.allOf) ? schema.allOf : [];
-  schema.allOf = [...allOf, { anyOf: alternatives.map((name) => ({ required: [name] })) }];
-}
-
-function arrayItems(root: Json, schema: unknown): Json | undefined {
-  const array = resolve(root, schema);
-  const items = isObject(array) ? resolve(root, array.items) : undefined;
-  return isObject(items) ? items : undefined;
-}
-
-/** OpenAPI 3.0 schema dialect -> what Ajv compiles (ajv already understands `nullable` next to `type`). */
-function adaptOpenApi30(root: Json): void {
-  walk(root, (_key, schema) => {
-    // OAS 3.0.3: `nullable` without `type` has no effect; Ajv would refuse to compile it.
-    if (typeof schema.nullable === 'boolean' && schema.type === undefined) delete schema.nullable;
-    // OAS 3.0 has draft-04 boolean exclusiveMinimum/Maximum; draft-07 (Ajv) wants the bound itself.
-    for (const [flag, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
-      if (typeof schema[flag] !== 'boolean') continue;
-      if (schema[flag] && typeof schema[bound] === 'number') {
-        schema[flag] = schema[bound];
-        delete schema[bound];
-      } else delete schema[flag];
-    }
-  });
-}
-
-/** Calls `visit` on every object below `node`, with the key it sits under (a property name, for schemas). */
-function walk(node: unknown, visit: (key: string, schema: Json) => void, key = ''): void {
-  if (Array.isArray(node)) node.forEach((child) => walk(child, visit, key));
-  if (!isObject(node)) return;
-  visit(key, node);
-  for (const [k, child] of Object.entries(node)) walk(child, visit, k);
-}
-
-/** Follows a local `$ref` ('#/components/...') inside `doc`; anything else is returned as is. */
-function resolve(doc: Json, node: unknown): unknown {
-  const ref = isObject(node) ? node.$ref : undefined;
-  if (typeof ref !== 'string' || !ref.startsWith('#/')) return node;
-  const parts = ref.slice(2).split('/').map((p) => decodeURIComponent(p).replace(/~1/g, '/').replace(/~0/g, '~'));
-  return resolve(doc, parts.reduce<unknown>((at, part) => (isObject(at) ? at[part] : undefined), doc));
+/** The application/json schema of a request body or response object. */
+function jsonSchemaOf(bodyOrResponse: unknown): unknown {
+  const content = isObject(bodyOrResponse) && isObject(bodyOrResponse.content) ? bodyOrResponse.content : {};
+  return isObject(content['application/json']) ? content['application/json'].schema : undefined;
 }
 
 /** Path-item parameters, overridden by the operation's own (same name and location). */
@@ -268,25 +236,4 @@ function coerceQuery(query: Record<string, unknown>, params: Parameter[]): Recor
     }
   }
   return out;
-}
-
-function check(validate: ValidateFunction, data: unknown, where: 'query' | 'body'): string[] {
-  if (validate(data)) return [];
-  const errors = validate.errors ?? [];
-  // The alternatives of an anyOf are reported once, inside the anyOf's own message.
-  const branchesOf = (e: ErrorObject) =>
-    errors.filter(
-      (b) => b !== e && b.instancePath.startsWith(e.instancePath) && b.schemaPath.startsWith(`${e.schemaPath}/`),
-    );
-  const inBranch = new Set(errors.filter((e) => e.keyword === 'anyOf').flatMap(branchesOf));
-  const describe = (e: ErrorObject): string => {
-    const at = where + e.instancePath;
-    if (e.keyword === 'required') return `${at}/${String(e.params.missingProperty)} is required`;
-    if (e.keyword === 'enum') return `${at} must be one of ${(e.params.allowedValues as unknown[]).join(', ')}`;
-    if (e.keyword === 'anyOf') {
-      return `${at} must satisfy one of: ${branchesOf(e).map((b) => describe(b).slice(at.length + 1)).join(' | ')}`;
-    }
-    return `${at} ${e.message ?? e.keyword}`;
-  };
-  return errors.filter((e) => !inBranch.has(e)).map(describe);
 }

@@ -99,7 +99,8 @@ export function booksRoutes(deps: BooksDeps): express.Router {
       req.body,
       { send: queryFlag(q, 'send'), ignoreAutoNumber: queryFlag(q, 'ignore_auto_number_generation') },
     );
-    res.status(result.created ? 201 : 200).json(ok({ invoice: invoiceJson(deps.state, result.invoice) }, result.message));
+    // 200 whether it created or updated: the only status the contract documents for this operation.
+    res.status(200).json(ok({ invoice: invoiceJson(deps.state, result.invoice) }, result.message));
   });
   r.get('/invoices/:invoiceId', (req, res) => {
     res.json(ok({ invoice: invoiceJson(deps.state, getInvoice(ctx(res), id(req, 'invoiceId'))) }));
@@ -142,7 +143,7 @@ export function booksRoutes(deps: BooksDeps): express.Router {
   });
   r.post('/recurringinvoices', (req, res) => {
     const profile = createRecurring(ctx(res), req.body);
-    res.status(201).json(ok({ recurring_invoice: recurringJson(ctx(res), profile) }, 'The recurring invoice has been created.'));
+    res.status(201).json(ok({ recurring_invoice: recurringJson(ctx(res), profile, 'created') }, 'The recurring invoice has been created.'));
   });
   r.get('/recurringinvoices/:recurrenceId', (req, res) => {
     res.json(ok({ recurring_invoice: recurringJson(ctx(res), getRecurring(ctx(res), id(req, 'recurrenceId'))) }));

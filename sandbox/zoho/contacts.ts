@@ -205,7 +205,6 @@ function contactCore(state: ZohoState, c: Contact) {
     contact_name: c.name,
     company_name: c.companyName,
     contact_type: c.contactType,
-    customer_sub_type: c.customerSubType,
     status: 'active',
     payment_terms: c.paymentTerms,
     payment_terms_label: c.paymentTermsLabel,
@@ -231,10 +230,10 @@ export function contactJson(state: ZohoState, c: Contact) {
   const primary = primaryPerson(c);
   return {
     ...contactCore(state, c),
+    customer_sub_type: c.customerSubType,
     ...c.extra,
     has_transaction: hasTransactions(state, c),
     primary_contact_id: primary?.contactPersonId ?? '',
-    email: primary?.email ?? '',
     billing_address: c.billingAddress,
     shipping_address: c.shippingAddress,
     contact_persons: c.persons.map(personJson),

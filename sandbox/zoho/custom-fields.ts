@@ -97,19 +97,8 @@ export function customFieldsJson(state: ZohoState, values: CustomFieldValue[]) {
   return values.flatMap((v) => {
     const def = state.customFields.get(v.customfieldId);
     if (!def) return [];
-    const index = defsOf(state, def.organizationId, def.entity).indexOf(def) + 1;
-    return [
-      {
-        customfield_id: def.customfieldId,
-        index,
-        label: def.label,
-        api_name: def.apiName,
-        value: v.value,
-        value_formatted: v.value === null || v.value === undefined ? '' : String(v.value),
-        data_type: 'string',
-        show_on_pdf: false,
-      },
-    ];
+    // The properties every answer's custom_fields may carry (contract plus src/zoho/contract/overrides.ts).
+    return [{ customfield_id: def.customfieldId, label: def.label, api_name: def.apiName, value: v.value }];
   });
 }
 

@@ -5,7 +5,7 @@ import { queryString } from './fields.js';
 import { lineItemJson, taxesJson } from './line-items.js';
 import { matchesDate, matchesId, matchesText, modifiedSince, paginate, sortRows } from './listing.js';
 import { fromMinor } from './money.js';
-import { inOrg, type Invoice, type ZohoState } from './state.js';
+import { inOrg, type Contact, type Invoice, type ZohoState } from './state.js';
 import { today, zohoTimestamp } from './time.js';
 import type { OrgContext } from './contacts.js';
 
@@ -38,7 +38,7 @@ export function invoiceJson(state: ZohoState, inv: Invoice) {
     payment_terms_label: inv.paymentTermsLabel,
     customer_id: inv.customerId,
     customer_name: inv.customerName,
-    contact_persons: inv.contactPersonIds,
+    contact_persons_associated: inv.contactPersonIds.map((id) => contactPersonJson(customer, id)),
     currency_id: inv.currencyId,
     currency_code: inv.currencyCode,
     exchange_rate: inv.exchangeRate,
@@ -66,6 +66,17 @@ export function invoiceJson(state: ZohoState, inv: Invoice) {
   };
 }
 
+/** The invoice's recipients, as an invoice answer names them. */
+function contactPersonJson(customer: Contact | undefined, contactPersonId: string) {
+  const person = customer?.persons.find((p) => p.contactPersonId === contactPersonId);
+  return {
+    contact_person_id: contactPersonId,
+    contact_person_email: person?.email ?? '',
+    first_name: person?.firstName ?? '',
+    last_name: person?.lastName ?? '',
+  };
+}
+
 export function invoiceListJson(state: ZohoState, inv: Invoice) {
   const p = inv.precision;
   return {
@@ -85,7 +96,6 @@ export function invoiceListJson(state: ZohoState, inv: Invoice) {
     is_emailed: inv.isEmailed,
     last_payment_date: inv.lastPaymentDate,
     custom_fields: customFieldsJson(state, inv.customFields),
-    recurring_invoice_id: inv.recurringInvoiceId,
     created_time: zohoTimestamp(inv.createdMs),
     last_modified_time: zohoTimestamp(inv.lastModifiedMs),
   };

@@ -109,7 +109,8 @@ export function lineItemJson(l: LineItem, precision: number) {
     rate: l.rate,
     quantity: l.quantity,
     unit: l.unit,
-    discount: l.discount,
+    // The contract types the answer's discount as a number: a percentage '10%' comes back as 10.
+    discount: typeof l.discount === 'string' ? Number(l.discount.slice(0, -1)) : l.discount,
     tax_id: l.taxId,
     tax_name: l.taxName,
     tax_type: 'tax',
@@ -119,5 +120,5 @@ export function lineItemJson(l: LineItem, precision: number) {
 }
 
 export function taxesJson(taxes: TaxSummary[], precision: number) {
-  return taxes.map((t) => ({ tax_id: t.taxId, tax_name: t.taxName, tax_amount: fromMinor(t.amountMinor, precision) }));
+  return taxes.map((t) => ({ tax_name: t.taxName, tax_amount: fromMinor(t.amountMinor, precision) }));
 }

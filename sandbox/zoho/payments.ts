@@ -7,7 +7,7 @@ import { balanceMinor } from './invoice-json.js';
 import { touch } from './invoices.js';
 import { fromMinor, isNumeric, toMinor } from './money.js';
 import { counters, inOrg, newId, type CustomerPayment, type Invoice } from './state.js';
-import { isIsoDate, today, zohoTimestamp } from './time.js';
+import { isIsoDate, today } from './time.js';
 import { longId } from '../common.js';
 
 export interface PaymentInput {
@@ -65,7 +65,8 @@ export function invoicePaymentsJson(ctx: OrgContext, inv: Invoice) {
       .filter((a) => a.invoiceId === inv.invoiceId)
       .map((a) => ({
         payment_id: p.paymentId,
-        payment_number: p.paymentNumber,
+        // Documented as an integer here (the customer payment's own answer has it as text).
+        payment_number: Number(p.paymentNumber),
         invoice_id: inv.invoiceId,
         invoice_payment_id: a.invoicePaymentId,
         payment_mode: p.paymentMode,
@@ -79,13 +80,12 @@ export function invoicePaymentsJson(ctx: OrgContext, inv: Invoice) {
   );
 }
 
+/** GET /customerpayments/{id} as the contract documents it (no payment_number, unused amount or times). */
 export function paymentJson(ctx: OrgContext, p: CustomerPayment) {
   return {
     payment_id: p.paymentId,
-    payment_number: p.paymentNumber,
     payment_mode: p.paymentMode,
     amount: fromMinor(p.amountMinor, p.precision),
-    unused_amount: fromMinor(p.unusedMinor, p.precision),
     date: p.date,
     reference_number: p.referenceNumber,
     customer_id: p.customerId,
@@ -95,7 +95,6 @@ export function paymentJson(ctx: OrgContext, p: CustomerPayment) {
       const inv = ctx.state.invoices.get(a.invoiceId);
       return {
         invoice_id: a.invoiceId,
-        invoice_payment_id: a.invoicePaymentId,
         invoice_number: inv?.invoiceNumber ?? '',
         date: inv?.date ?? '',
         invoice_amount: inv ? fromMinor(inv.totalMinor, inv.precision) : 0,
@@ -103,8 +102,6 @@ export function paymentJson(ctx: OrgContext, p: CustomerPayment) {
         balance_amount: inv ? fromMinor(balanceMinor(inv), inv.precision) : 0,
       };
     }),
-    created_time: zohoTimestamp(p.createdMs),
-    last_modified_time: zohoTimestamp(p.lastModifiedMs),
   };
 }
 
@@ -126,10 +123,15 @@ export function listCustomerPayments(ctx: OrgContext, query: Record<string, unkn
   );
   const { rows, page_context } = paginate(sorted.rows, query);
   return {
-    customer_payments: rows.map((p) => {
-      const { invoices, ...rest } = paymentJson(ctx, p);
-      return { ...rest, invoice_numbers: invoices.map((i) => i.invoice_number).join(',') };
-    }),
+    // A row as the contract documents it: one invoice_number, no customer or reference.
+    customer_payments: rows.map((p) => ({
+      payment_id: p.paymentId,
+      payment_number: p.paymentNumber,
+      payment_mode: p.paymentMode,
+      amount: fromMinor(p.amountMinor, p.precision),
+      date: p.date,
+      invoice_number: p.applications.map((a) => ctx.state.invoices.get(a.invoiceId)?.invoiceNumber ?? '').join(','),
+    })),
     page_context: { ...page_context, sort_column: sorted.sort_column, sort_order: sorted.sort_order },
   };
 }

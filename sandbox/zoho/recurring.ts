@@ -6,12 +6,12 @@ import { assertUniqueValues, customFieldsJson, resolveCustomFields } from './cus
 import { ZohoCode, ZohoError, invalidValue, notFound } from './errors.js';
 import { bodyObject, optBool, optInt, optString, reqString } from './fields.js';
 import { createInvoice, type BooksContext } from './invoices.js';
-import { computeTotals, lineItemJson, taxesJson } from './line-items.js';
+import { computeTotals } from './line-items.js';
 import { matchesId, matchesText, paginate, sortRows } from './listing.js';
 import { fromMinor, isNumeric } from './money.js';
 import { currencyById } from './settings.js';
 import { inOrg, newId, type Frequency, type Invoice, type RecurringInvoice } from './state.js';
-import { addPeriod, isIsoDate, today, zohoTimestamp } from './time.js';
+import { addPeriod, isIsoDate, today } from './time.js';
 
 const FREQUENCIES: Frequency[] = ['days', 'weeks', 'months', 'years'];
 
@@ -133,40 +133,35 @@ export function generateFromProfile(ctx: BooksContext, r: RecurringInvoice, send
   return invoice;
 }
 
-export function recurringJson(ctx: OrgContext, r: RecurringInvoice) {
-  const p = r.precision;
-  return {
+/**
+ * A profile as Zoho's contract documents it, which differs by answer: the create answer carries line
+ * items and custom fields, the read answer line items only, the list custom fields only. The contract
+ * documents no status or schedule in any of them (the fake keeps both in its state).
+ */
+export function recurringJson(ctx: OrgContext, r: RecurringInvoice, answer: 'created' | 'read' | 'listed' = 'read') {
+  const core = {
     recurring_invoice_id: r.recurrenceId,
-    // Zoho Invoice and older Books payloads name it recurrence_id; both are sent so either reading works.
-    recurrence_id: r.recurrenceId,
     recurrence_name: r.recurrenceName,
-    status: recurringStatus(r),
     customer_id: r.customerId,
     customer_name: r.customerName,
     currency_id: r.currencyId,
     currency_code: r.currencyCode,
-    exchange_rate: r.exchangeRate,
-    recurrence_frequency: r.frequency,
-    repeat_every: r.repeatEvery,
     start_date: r.startDate,
     end_date: r.endDate,
     next_invoice_date: recurringStatus(r) === 'active' ? r.nextInvoiceDate : '',
     last_sent_date: r.lastSentDate,
-    payment_terms: r.paymentTerms,
-    payment_terms_label: r.paymentTermsLabel,
-    reference_number: r.referenceNumber,
-    is_inclusive_tax: r.isInclusiveTax,
-    line_items: r.lineItems.map((l) => lineItemJson(l, p)),
-    sub_total: fromMinor(r.subTotalMinor, p),
-    tax_total: fromMinor(r.taxTotalMinor, p),
-    total: fromMinor(r.totalMinor, p),
-    taxes: taxesJson(r.taxes, p),
-    custom_fields: customFieldsJson(ctx.state, r.customFields),
-    notes: r.notes,
-    terms: r.terms,
-    created_time: zohoTimestamp(r.createdMs),
-    last_modified_time: zohoTimestamp(r.lastModifiedMs),
   };
+  const lineItems = r.lineItems.map((l) => ({
+    line_item_id: l.lineItemId,
+    name: l.name,
+    quantity: l.quantity,
+    ...(l.taxId ? { tax_id: l.taxId } : {}),
+    item_total: fromMinor(l.itemTotalMinor, r.precision),
+  }));
+  const customFields = customFieldsJson(ctx.state, r.customFields);
+  if (answer === 'listed') return { ...core, custom_fields: customFields };
+  if (answer === 'read') return { ...core, reference_number: r.referenceNumber, line_items: lineItems };
+  return { ...core, reference_number: r.referenceNumber, line_items: lineItems, custom_fields: customFields };
 }
 
 export function listRecurring(ctx: OrgContext, query: Record<string, unknown>) {
@@ -191,10 +186,7 @@ export function listRecurring(ctx: OrgContext, query: Record<string, unknown>) {
   );
   const { rows, page_context } = paginate(sorted.rows, query);
   return {
-    recurring_invoices: rows.map((r) => {
-      const { line_items: _l, taxes: _t, ...rest } = recurringJson(ctx, r);
-      return rest;
-    }),
+    recurring_invoices: rows.map((r) => recurringJson(ctx, r, 'listed')),
     page_context: { ...page_context, sort_column: sorted.sort_column, sort_order: sorted.sort_order },
   };
 }

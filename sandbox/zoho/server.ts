@@ -21,7 +21,7 @@ import { invoiceJson } from './invoice-json.js';
 import { getInvoice, type BooksContext, type SentEmail } from './invoices.js';
 import { OasGate, type OasViolation } from './oas.js';
 import { paymentJson, recordPayment as applyPayment } from './payments.js';
-import { generateFromProfile, getRecurring, recurringJson } from './recurring.js';
+import { generateFromProfile, getRecurring, recurringJson, recurringStatus } from './recurring.js';
 import {
   addCurrency as seedCurrency,
   addCustomField as seedCustomField,
@@ -58,7 +58,8 @@ export interface FakeZohoOptions {
   /** Plan's daily request cap per organization; off by default. */
   dailyLimit?: number;
   tokenMintLimit?: { limit: number; windowMs: number };
-  oasDir?: string;
+  /** Another Zoho Books contract directory than the committed contract/zoho-books (tests). */
+  contractDir?: string;
   validateOas?: boolean;
   /** Also inject faults on /oauth (off by default: most tests want a working token endpoint). */
   faultOauth?: boolean;
@@ -91,7 +92,7 @@ export interface FakeZoho {
   readonly refreshToken: string;
   /** Set by listen(). */
   readonly baseUrl: string | undefined;
-  /** Resolves once the OAS documents are loaded (listen() awaits it). */
+  /** Resolves once the contract is loaded (listen() awaits it). */
   ready(): Promise<void>;
   listen(port?: number): Promise<string>;
   close(): Promise<void>;
@@ -372,7 +373,11 @@ class FakeZohoServer implements FakeZoho {
       payments: [...s.payments.values()].map((p) => ({ organization_id: p.organizationId, ...paymentJson(ctxFor(p.organizationId), p) })),
       recurring_invoices: [...s.recurring.values()].map((r) => ({
         organization_id: r.organizationId,
-        ...recurringJson(ctxFor(r.organizationId), r),
+        ...recurringJson(ctxFor(r.organizationId), r, 'created'),
+        // The fake's own record of what Zoho's answers leave out.
+        status: recurringStatus(r),
+        recurrence_frequency: r.frequency,
+        repeat_every: r.repeatEvery,
       })),
       emails: this.emails,
       webhook_deliveries: this.webhooks.deliveries,

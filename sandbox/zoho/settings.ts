@@ -129,7 +129,6 @@ export const organizationJson = (o: Organization) => ({
   name: o.name,
   currency_code: o.currencyCode,
   currency_id: o.currencyId,
-  country: o.country,
   is_default_org: o.isDefault,
 });
 
@@ -150,7 +149,6 @@ export const taxJson = (t: Tax) => ({
   tax_percentage: t.percentage,
   tax_type: 'tax',
   is_default_tax: t.isDefault,
-  ...(t.countryCode ? { country_code: t.countryCode } : {}),
 });
 
 export const itemJson = (i: Item) => ({

@@ -121,7 +121,6 @@ export interface RecurringDraft extends Omit<InvoiceDraft, 'invoiceNumber' | 'du
 export interface RecurringProfile {
   id: string;
   name: string;
-  status: string;
 }
 
 /** What the accounting side offers, loaded at start-up and refreshed now and then. */

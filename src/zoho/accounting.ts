@@ -1,9 +1,9 @@
 // Zoho Books as the relay's accounting port.
-import { permanent, RelayError } from '../errors.js';
+import { permanent, RelayError, retryable } from '../errors.js';
 import type { RecurringDraft, RecurringProfile } from '../sync/ports.js';
 import type { AccountingInvoice, AccountingInvoiceDetail, AccountingReference, AccountingPayment, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../sync/ports.js';
 import type { ZohoBooksClient } from './client.js';
-import type { ZohoContact, ZohoInvoice } from './types.js';
+import type { ZohoContact, ZohoCreatedInvoice, ZohoInvoice, ZohoListedContact } from './types.js';
 
 /** Zoho Books: "The contact name already exists" (display names are unique per organization). */
 const DUPLICATE_CONTACT_NAME = 3062;
@@ -81,7 +81,7 @@ export class ZohoAccounting implements AccountingPort {
     const i = await this.client.getInvoice(invoiceId);
     return {
       ...toInvoice(i),
-      customerId: String(i.customer_id),
+      customerId: need(i.customer_id, 'customer_id'),
       reference: i.reference_number ?? '',
       total: Number(i.total ?? 0),
       balance: Number(i.balance ?? 0),
@@ -123,12 +123,12 @@ export class ZohoAccounting implements AccountingPort {
       end_date: draft.endDate,
     });
     const r = await this.client.createRecurringInvoice(body);
-    return { id: String(r.recurrence_id), name: r.recurrence_name, status: r.status };
+    return { id: r.recurring_invoice_id, name: r.recurrence_name ?? draft.name };
   }
 
   async findRecurringByName(name: string): Promise<RecurringProfile | undefined> {
     const found = (await this.client.findRecurringInvoices(name)).find((r) => r.recurrence_name === name);
-    return found ? { id: String(found.recurrence_id), name: found.recurrence_name, status: found.status } : undefined;
+    return found ? { id: found.recurring_invoice_id, name } : undefined;
   }
 
   async setRecurringActive(id: string, active: boolean): Promise<void> {
@@ -149,7 +149,7 @@ export class ZohoAccounting implements AccountingPort {
         reference: i.reference_number ?? '',
         lastModified: i.last_modified_time ?? '',
         balance: Number(i.balance ?? 0),
-        ...(i.recurring_invoice_id ? { recurringInvoiceId: String(i.recurring_invoice_id) } : {}),
+        // The list does not carry recurring_invoice_id (contract): the payment job reads the invoice itself.
       })),
       hasMore,
     };
@@ -175,16 +175,23 @@ function billingBody(draft: Omit<InvoiceDraft, 'invoiceNumber' | 'dueDate' | 'da
   };
 }
 
-function contactEmails(c: ZohoContact): string[] {
-  return [c.email, ...(c.contact_persons ?? []).map((p) => p.email)].filter((e): e is string => !!e).map((e) => e.trim().toLowerCase());
+/** A row of GET /contacts carries the primary contact person's email only (the list has no contact_persons). */
+function contactEmails(c: ZohoListedContact): string[] {
+  return c.email ? [c.email.trim().toLowerCase()] : [];
 }
 
-function toCustomer(c: ZohoContact): Customer {
+function toCustomer(c: ZohoContact | ZohoListedContact): Customer {
   return { id: String(c.contact_id), name: c.contact_name, currencyCode: c.currency_code };
 }
 
-function toInvoice(i: ZohoInvoice): AccountingInvoice {
-  return { id: String(i.invoice_id), number: i.invoice_number, url: i.invoice_url ?? '', status: i.status };
+function toInvoice(i: ZohoInvoice | ZohoCreatedInvoice): AccountingInvoice {
+  return { id: String(i.invoice_id), number: need(i.invoice_number, 'invoice_number'), url: i.invoice_url ?? '', status: need(i.status, 'status') };
+}
+
+/** A property of an invoice answer the relay cannot do without (the contract marks all of them optional). */
+function need(value: string | undefined, property: string): string {
+  if (value === undefined || value === null || value === '') throw retryable('zoho_bad_response', `Zoho Books answered an invoice without ${property}.`, { service: 'zoho' });
+  return String(value);
 }
 
 function zohoCode(err: unknown): number | undefined {

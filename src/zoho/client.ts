@@ -6,7 +6,24 @@ import type { Logger } from '../log.js';
 import { HttpService, type CallObserver, type CallOptions } from '../net/http.js';
 import { SlidingWindowLimiter, withMargin } from '../net/rate-limiter.js';
 import type { ZohoAuth } from './auth.js';
-import type { ZohoContact, ZohoCurrency, ZohoEnvelope, ZohoInvoice, ZohoItem, ZohoOrganization, ZohoPayment, ZohoRecurringInvoice, ZohoTax, ZohoTaxExemption } from './types.js';
+import type {
+  Unchecked,
+  ZohoAnswers,
+  ZohoContact,
+  ZohoCreatedInvoice,
+  ZohoCurrency,
+  ZohoEnvelope,
+  ZohoInvoice,
+  ZohoItem,
+  ZohoListedContact,
+  ZohoListedInvoice,
+  ZohoListedRecurringInvoice,
+  ZohoOrganization,
+  ZohoPayment,
+  ZohoRecurringInvoice,
+  ZohoTax,
+  ZohoTaxExemption,
+} from './types.js';
 
 export interface ZohoClientOptions {
   auth: ZohoAuth;
@@ -55,19 +72,23 @@ export class ZohoBooksClient {
   }
 
   async listOrganizations(): Promise<ZohoOrganization[]> {
-    return (await this.call<ZohoEnvelope & { organizations: ZohoOrganization[] }>({ method: 'GET', path: '/organizations' }, false)).organizations ?? [];
+    const body = await this.call<ZohoAnswers['listOrganizations']>({ method: 'GET', path: '/organizations' }, false);
+    return (body.organizations ?? []).map((o) => checked(o, ['organization_id', 'name'], 'GET /organizations'));
   }
 
   async listTaxes(): Promise<ZohoTax[]> {
-    return (await this.call<ZohoEnvelope & { taxes: ZohoTax[] }>({ method: 'GET', path: '/settings/taxes' })).taxes ?? [];
+    const body = await this.call<ZohoAnswers['listTaxes']>({ method: 'GET', path: '/settings/taxes' });
+    return (body.taxes ?? []).map((t) => checked(t, ['tax_id', 'tax_name'], 'GET /settings/taxes'));
   }
 
   async listCurrencies(): Promise<ZohoCurrency[]> {
-    return (await this.call<ZohoEnvelope & { currencies: ZohoCurrency[] }>({ method: 'GET', path: '/settings/currencies' })).currencies ?? [];
+    const body = await this.call<ZohoAnswers['listCurrencies']>({ method: 'GET', path: '/settings/currencies' });
+    return (body.currencies ?? []).map((c) => checked(c, ['currency_id', 'currency_code'], 'GET /settings/currencies'));
   }
 
   async listTaxExemptions(): Promise<ZohoTaxExemption[]> {
-    return (await this.call<ZohoEnvelope & { tax_exemptions: ZohoTaxExemption[] }>({ method: 'GET', path: '/settings/taxexemptions' })).tax_exemptions ?? [];
+    const body = await this.call<ZohoAnswers['listTaxExemptions']>({ method: 'GET', path: '/settings/taxexemptions' });
+    return (body.tax_exemptions ?? []).map((e) => checked(e, ['tax_exemption_id'], 'GET /settings/taxexemptions'));
   }
 
   /** Every active item, all pages (bounded). */
@@ -82,37 +103,41 @@ export class ZohoBooksClient {
   }
 
   /** Zoho matches the primary contact person's email only. */
-  async findContactsByEmail(email: string): Promise<ZohoContact[]> {
-    const body = await this.call<ZohoEnvelope & { contacts: ZohoContact[] }>({ method: 'GET', path: '/contacts', params: { email, contact_type: 'customer' } });
-    return body.contacts ?? [];
+  async findContactsByEmail(email: string): Promise<ZohoListedContact[]> {
+    const body = await this.call<ZohoAnswers['listContacts']>({ method: 'GET', path: '/contacts', params: { email, contact_type: 'customer' } });
+    return (body.contacts ?? []).map((c) => checked(c, ['contact_id', 'contact_name'], 'GET /contacts'));
   }
 
   async createContact(contact: Record<string, unknown>): Promise<ZohoContact> {
-    return (await this.call<ZohoEnvelope & { contact: ZohoContact }>({ method: 'POST', path: '/contacts', data: contact })).contact;
+    const body = await this.call<ZohoAnswers['createContact']>({ method: 'POST', path: '/contacts', data: contact });
+    return checked(body.contact, ['contact_id', 'contact_name'], 'POST /contacts');
   }
 
-  async createInvoice(invoice: Record<string, unknown>, opts: { send: boolean; ignoreAutoNumber?: boolean }): Promise<{ invoice: ZohoInvoice; message?: string }> {
+  async createInvoice(invoice: Record<string, unknown>, opts: { send: boolean; ignoreAutoNumber?: boolean }): Promise<{ invoice: ZohoCreatedInvoice; message?: string }> {
     const params: Record<string, unknown> = { send: opts.send };
     if (opts.ignoreAutoNumber) params.ignore_auto_number_generation = true;
-    const body = await this.call<ZohoEnvelope & { invoice: ZohoInvoice }>({ method: 'POST', path: '/invoices', params, data: invoice });
-    return { invoice: body.invoice, message: body.message };
+    const body = await this.call<ZohoAnswers['createInvoice']>({ method: 'POST', path: '/invoices', params, data: invoice });
+    return { invoice: checked(body.invoice, ['invoice_id', 'invoice_number', 'status'], 'POST /invoices'), message: body.message };
   }
 
-  async listInvoices(params: Record<string, string | number>): Promise<{ invoices: ZohoInvoice[]; hasMore: boolean }> {
-    const body = await this.call<ZohoEnvelope & { invoices: ZohoInvoice[]; page_context?: { has_more_page?: boolean } }>({ method: 'GET', path: '/invoices', params });
-    return { invoices: body.invoices ?? [], hasMore: body.page_context?.has_more_page === true };
+  async listInvoices(params: Record<string, string | number>): Promise<{ invoices: ZohoListedInvoice[]; hasMore: boolean }> {
+    const body = await this.call<ZohoAnswers['listInvoices']>({ method: 'GET', path: '/invoices', params });
+    return { invoices: (body.invoices ?? []).map((i) => checked(i, ['invoice_id', 'status'], 'GET /invoices')), hasMore: body.page_context?.has_more_page === true };
   }
 
   async getInvoice(id: string): Promise<ZohoInvoice> {
-    return (await this.call<ZohoEnvelope & { invoice: ZohoInvoice }>({ method: 'GET', path: `/invoices/${encodeURIComponent(id)}` })).invoice;
+    const body = await this.call<ZohoAnswers['getInvoice']>({ method: 'GET', path: `/invoices/${encodeURIComponent(id)}` });
+    return checked(body.invoice, ['invoice_id'], 'GET /invoices/{invoice_id}');
   }
 
-  async createRecurringInvoice(body: Record<string, unknown>): Promise<ZohoRecurringInvoice> {
-    return (await this.call<ZohoEnvelope & { recurring_invoice: ZohoRecurringInvoice }>({ method: 'POST', path: '/recurringinvoices', data: body })).recurring_invoice;
+  async createRecurringInvoice(data: Record<string, unknown>): Promise<ZohoRecurringInvoice> {
+    const body = await this.call<ZohoAnswers['createRecurringInvoice']>({ method: 'POST', path: '/recurringinvoices', data });
+    return checked(body.recurring_invoice, ['recurring_invoice_id'], 'POST /recurringinvoices');
   }
 
-  async findRecurringInvoices(recurrenceName: string): Promise<ZohoRecurringInvoice[]> {
-    return (await this.call<ZohoEnvelope & { recurring_invoices: ZohoRecurringInvoice[] }>({ method: 'GET', path: '/recurringinvoices', params: { recurrence_name: recurrenceName } })).recurring_invoices ?? [];
+  async findRecurringInvoices(recurrenceName: string): Promise<ZohoListedRecurringInvoice[]> {
+    const body = await this.call<ZohoAnswers['listRecurringInvoices']>({ method: 'GET', path: '/recurringinvoices', params: { recurrence_name: recurrenceName } });
+    return (body.recurring_invoices ?? []).map((r) => checked(r, ['recurring_invoice_id'], 'GET /recurringinvoices'));
   }
 
   /** Stop or resume a profile; both are safe to repeat (Zoho answers the current state). */
@@ -121,12 +146,26 @@ export class ZohoBooksClient {
   }
 
   async invoicePayments(id: string): Promise<ZohoPayment[]> {
-    return (await this.call<ZohoEnvelope & { payments: ZohoPayment[] }>({ method: 'GET', path: `/invoices/${encodeURIComponent(id)}/payments` })).payments ?? [];
+    const body = await this.call<ZohoAnswers['invoicePayments']>({ method: 'GET', path: `/invoices/${encodeURIComponent(id)}/payments` });
+    return (body.payments ?? []).map((p) => checked(p, ['payment_id', 'amount', 'date'], 'GET /invoices/{invoice_id}/payments'));
   }
 
   async emailInvoice(id: string, toMailIds: string[]): Promise<void> {
     await this.call({ method: 'POST', path: `/invoices/${encodeURIComponent(id)}/email`, data: { to_mail_ids: toMailIds } });
   }
+}
+
+/**
+ * The contract marks every property optional; the relay cannot use a record without these. A record
+ * lacking one is an answer the relay does not understand: retried, and reported with what was missing.
+ */
+function checked<T, K extends keyof T>(record: Unchecked<T> | undefined, keys: readonly K[], call: string): T {
+  for (const key of keys) {
+    if (record?.[key] === undefined || record[key] === null) {
+      throw retryable('zoho_bad_response', `Zoho Books answered ${call} without ${record ? String(key) : 'the record'}.`, { service: 'zoho' });
+    }
+  }
+  return record as T;
 }
 
 /** X-Rate-Limit-Reset: seconds until the window resets (or an epoch time, which we also accept). */

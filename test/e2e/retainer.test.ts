@@ -1,6 +1,7 @@
 // Retainer billing through both sandboxes: a recurring invoice starts, stops and resumes with the deal's
 // stage, duplicates never make a second profile, and payments of the invoices it generates reach the
-// deal as notes (no stage move). Every recurring-invoice body is validated against the OAS by the fake.
+// deal as notes (no stage move). Every recurring-invoice request and every answer of the fake is validated
+// against Zoho's contract (contract/zoho-books) by the fake, answers strictly: no undocumented property.
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET, type Scenario } from '../../sandbox/scenario.js';
@@ -36,7 +37,7 @@ function retainerDeal(s: Scenario, frequency = 'Quarterly') {
 }
 
 describe('retainer deals', () => {
-  it('start, stop and resume with the stage: one profile throughout', async () => {
+  it("start, stop and resume with the stage: one profile throughout, named by Zoho's recurring_invoice_id", async () => {
     e2e = await startE2E();
     const s = e2e.scenario;
     const dealId = retainerDeal(s);
@@ -45,7 +46,14 @@ describe('retainer deals', () => {
     const [profile, ...others] = profiles(s);
     expect(others).toEqual([]);
     expect(profile).toMatchObject({ recurrenceName: `Kommo deal ${dealId}`, status: 'active', frequency: 'months', repeatEvery: 3, startDate: new Date().toISOString().slice(0, 10), referenceNumber: `Kommo deal ${dealId}` });
-    expect(fieldOf(s, dealId, s.fields.recurringId)).toBe(profile!.recurrenceId);
+    // The fake's create answer carried the profile's ID only as recurring_invoice_id (its answers are
+    // validated strictly against Zoho's contract: afterEach asserts no violation, requests or responses).
+    const created = s.zoho.snapshot().recurring_invoices as Array<Record<string, unknown>>;
+    expect(created.map((r) => r.recurring_invoice_id)).toEqual([profile!.recurrenceId]);
+    expect(created[0]).not.toHaveProperty('recurrence_id');
+    const recurringId = fieldOf(s, dealId, s.fields.recurringId);
+    expect(recurringId).toBe(profile!.recurrenceId);
+    expect(recurringId).toMatch(/^\d{19}$/); // Zoho's ID, not the text 'undefined'
 
     move(s, dealId, s.stages.completed);
     await waitFor(() => profile!.status === 'stopped', 'the profile to stop');
@@ -56,8 +64,13 @@ describe('retainer deals', () => {
     // Lost (143) stops it too.
     move(s, dealId, 143);
     await waitFor(() => profile!.status === 'stopped', 'Closed - lost to stop the profile');
-    const statusCalls = s.zoho.requests.filter((r) => r.method === 'POST' && /\/recurringinvoices\/\d+\/status\//.test(r.path)).map((r) => r.path.split('/').pop());
-    expect(statusCalls).toEqual(['stop', 'resume', 'stop']);
+    const statusCalls = s.zoho.requests.filter((r) => r.method === 'POST' && r.path.includes('/recurringinvoices/') && r.path.includes('/status/'));
+    expect(statusCalls.map((r) => [r.path, r.status])).toEqual([
+      [`/books/v3/recurringinvoices/${recurringId}/status/stop`, 201],
+      [`/books/v3/recurringinvoices/${recurringId}/status/resume`, 201],
+      [`/books/v3/recurringinvoices/${recurringId}/status/stop`, 201],
+    ]);
+    expect(s.zoho.violations).toEqual([]);
   });
 
   it('duplicate, concurrent and replayed events: one profile', async () => {
@@ -108,5 +121,26 @@ describe('retainer deals', () => {
     await settled(e2e);
     expect(s.kommo.state.leads.get(dealId)!.statusId).toBe(s.stages.retainerActive);
     expect(fieldOf(s, dealId, s.fields.paid)).toBeUndefined();
+  });
+
+  // GET /invoices rows carry no recurring_invoice_id in Zoho's contract: the reconciler knows a generated
+  // invoice by its reference, which the profile gives every invoice it makes (the retainer's name).
+  it("a missed payment webhook for a generated invoice: the reconciler still brings it to the deal", async () => {
+    e2e = await startE2E();
+    const s = e2e.scenario;
+    const dealId = retainerDeal(s);
+    move(s, dealId, s.stages.retainerActive);
+    const recurrenceId = await waitFor(() => fieldOf(s, dealId, s.fields.recurringId), 'the recurring ID');
+    await settled(e2e);
+    await e2e.relay.reconciler.sweep(); // sets the checkpoint
+    const invoiceId = s.zoho.generateRecurringInvoice(String(recurrenceId));
+    s.zoho.dropNextWebhooks(1);
+    s.zoho.recordPayment(invoiceId, { amount: 900, date: '2026-12-01' });
+    await s.zoho.flushWebhooks();
+    expect(s.zoho.webhookDeliveries.filter((d) => d.dropped)).toHaveLength(1);
+    const result = await e2e.relay.reconciler.sweep();
+    expect(result.paymentJobs).toBe(1);
+    const note = await waitFor(() => [...s.kommo.state.notes.values()].find((n) => n.entityId === dealId), 'the payment note');
+    expect(String(note.params.text)).toMatch(/^Payment received: 900\.00 EUR on 2026-12-01 for invoice INV-\d+\./);
   });
 });

@@ -766,21 +766,22 @@ describe('ZohoAccounting', () => {
     expect(await new ZohoAccounting(client).findCustomerByEmail('Anna@Example.com')).toBeUndefined();
   });
 
-  it('findCustomerByEmail matches a contact person’s email too', async () => {
+  // GET /contacts?email= matches the primary contact person's email, which a row carries as `email`; the
+  // rows have no contact_persons in Zoho's contract, so the relay does not look for any.
+  it('findCustomerByEmail matches the row’s (primary person’s) email, case-insensitively, and nothing else', async () => {
     tokenServer();
     nock(API_EU)
       .get('/books/v3/contacts')
       .query(true)
+      .twice()
       .reply(200, {
         code: 0,
-        contacts: [{ contact_id: '77', contact_name: 'Acme GmbH', email: 'office@acme.example', contact_persons: [{ email: 'Anna@Acme.Example' }] }],
+        contacts: [{ contact_id: '77', contact_name: 'Acme GmbH', email: 'Anna@Acme.Example' }],
       });
     const { client } = setup();
-    expect(await new ZohoAccounting(client).findCustomerByEmail('anna@acme.example')).toStrictEqual({
-      id: '77',
-      name: 'Acme GmbH',
-      currencyCode: undefined,
-    });
+    const accounting = new ZohoAccounting(client);
+    expect(await accounting.findCustomerByEmail('anna@acme.example')).toStrictEqual({ id: '77', name: 'Acme GmbH', currencyCode: undefined });
+    expect(await accounting.findCustomerByEmail('office@acme.example')).toBeUndefined();
   });
 
   it('createCustomer retries once with "Name (email)" after code 3062 (duplicate name)', async () => {

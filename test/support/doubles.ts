@@ -183,21 +183,20 @@ export class MemoryAccounting implements AccountingPort {
     this.count('createRecurring');
     return this.faults.around('createRecurring', () => {
       if (this.recurring.some((r) => r.name === draft.name)) throw permanent('zoho_rejected', 'recurrence_name already exists');
-      const r = { id: this.nextId(), name: draft.name, status: 'active', draft, active: true };
+      const r = { id: this.nextId(), name: draft.name, draft, active: true };
       this.recurring.push(r);
-      return { id: r.id, name: r.name, status: r.status };
+      return { id: r.id, name: r.name };
     });
   }
   async findRecurringByName(name: string) {
     this.count('findRecurringByName');
     const r = this.recurring.find((x) => x.name === name);
-    return r ? { id: r.id, name: r.name, status: r.status } : undefined;
+    return r ? { id: r.id, name: r.name } : undefined;
   }
   async setRecurringActive(id: string, active: boolean) {
     this.count(active ? 'resumeRecurring' : 'stopRecurring');
     const r = this.recurring.find((x) => x.id === id)!;
     r.active = active;
-    r.status = active ? 'active' : 'stopped';
   }
 
   async invoicePayments(invoiceId: string) {
