@@ -51,7 +51,9 @@ const isNumberTail = (c: number) => isDigit(c) || c === 46 || c === 101 || c ===
  */
 export function quoteLongIntegers(text: string, limits?: JsonLimits): string {
   const n = text.length;
-  let pieces: string[] | undefined;
+  // Built by concatenation: V8 keeps it as a rope that JSON.parse flattens once, several times faster than
+  // collecting the pieces and joining them when a body holds thousands of IDs.
+  let out = '';
   let copiedUpTo = 0;
   // Keys counted so far in each open container; -1 for an array. Only kept when limits are given.
   const open: number[] = [];
@@ -80,7 +82,7 @@ export function quoteLongIntegers(text: string, limits?: JsonLimits): string {
         else break;
       }
       if (integer && digits >= 16) {
-        (pieces ??= []).push(text.slice(copiedUpTo, start), '"', text.slice(start, i), '"');
+        out += `${text.slice(copiedUpTo, start)}"${text.slice(start, i)}"`;
         copiedUpTo = i;
       }
       continue;
@@ -98,7 +100,5 @@ export function quoteLongIntegers(text: string, limits?: JsonLimits): string {
     }
     i++;
   }
-  if (!pieces) return text;
-  pieces.push(text.slice(copiedUpTo));
-  return pieces.join('');
+  return copiedUpTo === 0 ? text : out + text.slice(copiedUpTo);
 }

@@ -47,10 +47,9 @@ export function parseZohoWebhook(raw: string, contentType = ''): ZohoWebhookEven
   if (/json/i.test(contentType) || text.startsWith('{')) {
     data = parseJson(text, 'The body is not valid JSON.');
   } else {
-    const form = new URLSearchParams(text);
+    const form = formFields(text);
     // Zoho's form format may wrap the record in a JSONString field.
-    const wrapped = form.get('JSONString');
-    data = wrapped ? parseJson(wrapped, 'The JSONString field is not valid JSON.') : formRecord(form);
+    data = form.JSONString ? parseJson(form.JSONString, 'The JSONString field is not valid JSON.') : form;
   }
   if (typeof data !== 'object' || data === null) throw new ZohoWebhookError('The body is not valid JSON.');
   // Any field may be missing or of another type in a user-defined body: read defensively, never assume.
@@ -95,15 +94,36 @@ function parseJson(text: string, invalid: string): unknown {
   }
 }
 
-/** Only the fields the relay reads: a form of thousands of keys never becomes an object of thousands of keys. */
-function formRecord(form: URLSearchParams): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
+const FORM_FIELDS = new Set(['invoice_id', 'recurring_invoice_id', 'reference_number', 'JSONString']);
+
+/**
+ * The form fields the relay reads (the first of each, up to 200 custom fields), decoded as URLSearchParams
+ * would. One pass over the pieces, and only the pieces it keeps are decoded: a form of 20,000 keys costs
+ * a split, not 20,000 decoded pairs and an object of 20,000 keys.
+ */
+function formFields(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
   let customFields = 0;
-  for (const [key, value] of form) {
-    if (key === 'invoice_id' || key === 'recurring_invoice_id' || key === 'reference_number') record[key] ??= value;
-    else if (key.startsWith('cf_') && !(key in record) && customFields++ < MAX_CUSTOM_FIELDS) record[key] = value;
+  for (const piece of text.split('&')) {
+    const eq = piece.indexOf('=');
+    const rawKey = eq < 0 ? piece : piece.slice(0, eq);
+    const key = rawKey.includes('%') || rawKey.includes('+') ? decodeFormPart(rawKey) : rawKey;
+    const custom = key.startsWith('cf_');
+    if (!(FORM_FIELDS.has(key) || (custom && customFields < MAX_CUSTOM_FIELDS)) || Object.hasOwn(fields, key)) continue;
+    if (custom) customFields++;
+    fields[key] = eq < 0 ? '' : decodeFormPart(piece.slice(eq + 1));
   }
-  return record;
+  return fields;
+}
+
+/** `+` is a space, then percent-decoding; a malformed escape is left as it is, as URLSearchParams does. */
+function decodeFormPart(raw: string): string {
+  const spaced = raw.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return new URLSearchParams(`x=${raw}`).get('x') ?? raw;
+  }
 }
 
 function hintsOf(invoiceId: string, source: Record<string, unknown>, outer: Record<string, unknown> | undefined): ZohoWebhookInvoice {
@@ -111,9 +131,12 @@ function hintsOf(invoiceId: string, source: Record<string, unknown>, outer: Reco
   const recurringInvoiceId = pick('recurring_invoice_id');
   const referenceNumber = pick('reference_number');
   const customFields: Record<string, string> = {};
+  let kept = 0;
   const put = (name: unknown, value: unknown) => {
     const text = idText(value);
-    if (typeof name === 'string' && name.startsWith('cf_') && text !== undefined && !(name in customFields) && Object.keys(customFields).length < MAX_CUSTOM_FIELDS) customFields[name] = text;
+    if (typeof name !== 'string' || !name.startsWith('cf_') || text === undefined || Object.hasOwn(customFields, name) || kept >= MAX_CUSTOM_FIELDS) return;
+    customFields[name] = text;
+    kept++;
   };
   for (const holder of outer && outer !== source ? [source, outer] : [source]) {
     if (Array.isArray(holder.custom_fields)) for (const f of holder.custom_fields.slice(0, MAX_CUSTOM_FIELDS)) put(objectAt(f)?.api_name, objectAt(f)?.value);
