@@ -36,6 +36,7 @@ import { openStore, type Store } from './store/db.js';
 import { CustomerLinks, DealInvoices } from './store/invoice-records.js';
 import { DealNotes, InvoiceLinks } from './store/payment-records.js';
 import { DealRecurringProfiles } from './store/recurring-records.js';
+import { InvoiceOwnership } from './sync/invoice-ownership.js';
 import { NoteOnce } from './sync/deal-notes.js';
 import { DealWriter } from './sync/deal-writer.js';
 import { DealWrites } from './store/deal-write-records.js';
@@ -209,7 +210,13 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         route: { db: store.db, queue, secret: env.WEBHOOK_SECRET, bodyLimit: env.WEBHOOK_BODY_LIMIT, onOutcome: metrics.webhook },
         sources: [
           kommoSourceUntilMapped(() => kommoSource, { id: env.KOMMO_ACCOUNT_ID }),
-          zohoWebhookSource({ signingSecret: env.ZOHO_WEBHOOK_SIGNING_SECRET, invoices }),
+          zohoWebhookSource({
+            signingSecret: env.ZOHO_WEBHOOK_SIGNING_SECRET,
+            ownership: new InvoiceOwnership(store.db, {
+              dealIdField: mappingFile.zoho.dealIdField,
+              referenceTemplates: [mappingFile.zoho.referenceTemplate, ...(mappingFile.retainer ? [mappingFile.retainer.nameTemplate] : [])],
+            }),
+          }),
         ],
       },
       connect,

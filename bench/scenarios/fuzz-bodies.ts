@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { encodeForm, type Pair } from '../../sandbox/kommo/webhook-encode.js';
+import { pathologicalCase } from './pathological.js';
 
 export interface FuzzTarget {
   secret: string;
@@ -299,7 +300,7 @@ export function zohoCase(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
     });
 }
 
-/** Two Kommo requests for every Zoho one, as in a busy account. */
+/** Two Kommo requests for every Zoho one, as in a busy account; one in about 13 built to make a parser work hard. */
 export function webhookCase(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
-  return fc.oneof({ weight: 2, arbitrary: kommoCase(t) }, { weight: 1, arbitrary: zohoCase(t) });
+  return fc.oneof({ weight: 8, arbitrary: kommoCase(t) }, { weight: 4, arbitrary: zohoCase(t) }, { weight: 1, arbitrary: pathologicalCase(t) });
 }

@@ -3,6 +3,7 @@
 // database: no 5xx and no dropped connection, ever; a 2xx stored exactly what it said it stored; a 4xx
 // stored nothing; no unhandled promise rejection; /healthz keeps answering.
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { parseEnv } from '../../src/config/env.js';
 import { createLogger } from '../../src/log.js';
@@ -10,6 +11,7 @@ import { startRelay, type Relay } from '../../src/relay.js';
 import { startScenario, WEBHOOK_SECRET } from '../../sandbox/scenario.js';
 import { Resources } from '../temp.js';
 import { webhookCase, type FuzzCase, type FuzzTarget } from './fuzz-bodies.js';
+import { KOMMO_PATHOLOGICAL, pathologicalRequest, ZOHO_PATHOLOGICAL } from './pathological.js';
 import { newSeed } from './world.js';
 
 export interface FuzzOptions {
@@ -17,6 +19,15 @@ export interface FuzzOptions {
   seed?: number;
   /** Check /healthz after every this many requests. Default 100. */
   healthEvery?: number;
+  /** After the random run, every pathological body at this size (bytes), `sweepRounds` times each, timed. Default 256 KB less a little, 3 rounds. */
+  sweepBytes?: number;
+  sweepRounds?: number;
+}
+
+/** The longest time the event loop stood still around one webhook, and which one. */
+export interface LoopBlock {
+  ms: number;
+  label: string;
 }
 
 export interface FuzzViolation {
@@ -47,6 +58,18 @@ export interface FuzzResult {
   errorLogs: number;
   /** Answers by status code, e.g. { '200': 6100, '400': 2500, ... }. */
   byStatus: Record<string, number>;
+  /** Requests built to make a parser work hard (long escape runs, deep nesting, ...), random and swept. */
+  pathological: number;
+  /** Over the sweep of every pathological body at `sweepBytes`: the longest event-loop block (monitorEventLoopDelay),
+   *  the least of the rounds of the worst shape. */
+  longestBlock: LoopBlock;
+  /** The longest of any single request of the sweep (includes the machine's own pauses). */
+  worstSingleBlock: LoopBlock;
+  /** The same for a small ordinary webhook: the floor the machine gives. */
+  ordinaryBlock: LoopBlock;
+  sweepBytes: number;
+  /** Requests of the sweep (counted in `sent` too). */
+  swept: number;
   violations: FuzzViolation[];
 }
 
@@ -95,6 +118,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       healthFailures: 0,
       errorLogs: 0,
       byStatus: {},
+      pathological: 0,
+      longestBlock: { ms: 0, label: '' },
+      worstSingleBlock: { ms: 0, label: '' },
+      ordinaryBlock: { ms: 0, label: '' },
+      sweepBytes: o.sweepBytes ?? 262_000,
+      swept: 0,
       violations: [],
     };
     const violation = (c: FuzzCase, status: number, problem: string) => {
@@ -104,11 +133,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
 
     // Always true: every case is checked and counted, and the run goes on to the full count, so one bug
     // does not hide the others. The seed replays the exact sequence.
-    const property = fc.asyncProperty(webhookCase(target), async (c) => {
+    const check = async (c: FuzzCase): Promise<void> => {
       const before = await eventCount(relay);
       const answer = await send(port, c);
       const grew = (await eventCount(relay)) - before;
       r.sent++;
+      if (c.label.includes('/pathological/')) r.pathological++;
       if (c.label.startsWith('kommo')) r.kommo++;
       else r.zoho++;
       r.byStatus[String(answer.status)] = (r.byStatus[String(answer.status)] ?? 0) + 1;
@@ -140,9 +170,44 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
         r.healthFailures++;
         violation(c, answer.status, '/healthz did not answer 200 after this request');
       }
+    };
+    const property = fc.asyncProperty(webhookCase(target), async (c) => {
+      await check(c);
       return true;
     });
     await fc.assert(property, { numRuns: o.bodies, seed });
+
+    // Every pathological shape at the body limit, timed: how long can one webhook hold the event loop?
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
+    res.add(() => loop.disable());
+    const timed = async (c: FuzzCase): Promise<LoopBlock> => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      loop.reset();
+      await check(c);
+      await new Promise((resolve) => setTimeout(resolve, 5)); // the timer that sees the block must fire
+      return { ms: loop.max / 1e6, label: c.label };
+    };
+    // Per shape the least of the rounds: a loaded machine can deschedule the process or collect garbage during
+    // any one request, which the delay monitor cannot tell from a block, and that only ever adds; the block a
+    // body itself causes is there in every round.
+    const shapes = [...Object.keys(ZOHO_PATHOLOGICAL).map((n) => ['zoho', n] as const), ...Object.keys(KOMMO_PATHOLOGICAL).map((n) => ['kommo', n] as const)];
+    const rounds = new Map<string, number[]>();
+    const note = (b: LoopBlock) => {
+      rounds.set(b.label, [...(rounds.get(b.label) ?? []), b.ms]);
+      r.worstSingleBlock = b.ms > r.worstSingleBlock.ms ? b : r.worstSingleBlock;
+    };
+    const ordinary = pathologicalRequest(target, 'zoho', 'escape-run', 300);
+    for (let round = 0; round < (o.sweepRounds ?? 3); round++) {
+      const block = await timed(ordinary);
+      rounds.set('ordinary', [...(rounds.get('ordinary') ?? []), block.ms]);
+      for (const [source, name] of shapes) note(await timed(pathologicalRequest(target, source, name, r.sweepBytes)));
+      r.swept += shapes.length + 1;
+    }
+    for (const [label, ms] of rounds) {
+      if (label === 'ordinary') r.ordinaryBlock = { ms: Math.min(...ms), label: ordinary.label };
+      else if (Math.min(...ms) > r.longestBlock.ms) r.longestBlock = { ms: Math.min(...ms), label };
+    }
     if (!(await healthy(port))) r.healthFailures++;
     // Give a stray rejection from the last requests a chance to surface.
     await new Promise((resolve) => setTimeout(resolve, 100));

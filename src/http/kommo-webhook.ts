@@ -5,6 +5,10 @@ import { parseKommoWebhook, WebhookParseError } from '../kommo/webhook.js';
 import { kommoInboxItems } from '../sync/triggers.js';
 import { WebhookRejection, type WebhookSource } from './webhook-route.js';
 
+/** Kommo puts several leads in one request; a real account's webhook carries far fewer than this. Each
+ *  lead that calls for work becomes a job, so the cap bounds what one request can make the relay do. */
+export const MAX_LEADS_PER_WEBHOOK = 500;
+
 export interface KommoWebhookOptions {
   triggers: StageTrigger[];
   /** The Kommo account the relay serves; webhooks from any other are refused. */
@@ -24,6 +28,13 @@ export function kommoWebhookSource(opts: KommoWebhookOptions): WebhookSource {
       }
       const mismatch = accountMismatch(hook.account, opts.account);
       if (mismatch) throw new WebhookRejection(403, 'wrong_account', mismatch);
+      if (hook.leadEvents.length > MAX_LEADS_PER_WEBHOOK) {
+        throw new WebhookRejection(
+          422,
+          'too_many_leads',
+          `The webhook carries ${hook.leadEvents.length} leads; the relay takes at most ${MAX_LEADS_PER_WEBHOOK} per request. Deals it refused are still found by the reconciler (deals in the invoicing stage without an invoice).`,
+        );
+      }
       return kommoInboxItems(hook, opts.triggers);
     },
   };

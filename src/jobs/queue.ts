@@ -65,6 +65,9 @@ export function toJob(row: Selectable<JobsTable>): Job {
 export class JobQueue {
   private readonly now: () => number;
   private listeners = new Set<() => void>();
+  /** Job kinds this process has seen, in the order claims rotate through them. */
+  private readonly kinds = new Set<string>();
+  private lastKind: string | undefined;
 
   constructor(
     private readonly db: Db,
@@ -93,6 +96,7 @@ export class JobQueue {
   /** The row a new job is stored as (also used by the intake's raw SQLite path, so the two never differ). */
   newJobRow(input: EnqueueInput): Insertable<JobsTable> {
     const now = this.now();
+    this.kinds.add(input.kind);
     return {
       kind: input.kind,
       lane: input.lane,
@@ -117,54 +121,28 @@ export class JobQueue {
    * Claims the next runnable job: queued and due, or running with an expired lease (its process died).
    * A job whose lane has another live running job waits. One UPDATE ... RETURNING, so two workers (or two
    * processes) can never claim the same job.
+   *
+   * Fair across kinds: each claim tries the kinds in turn, starting after the kind claimed last, and takes
+   * the oldest runnable job of the first kind that has one. A backlog of thousands of payment checks then
+   * delays a deal's invoice by one claim, not by the whole backlog. `kinds` are the kinds the caller runs
+   * (the worker's handlers), in the order a first claim tries them; kinds seen in this process follow, and
+   * a last pass takes any kind at all.
    */
-  async claim(workerId: string): Promise<Job | undefined> {
+  async claim(workerId: string, kinds: readonly string[] = []): Promise<Job | undefined> {
     const now = this.now();
+    const known = [...new Set([...kinds, ...this.kinds])];
+    const start = this.lastKind === undefined ? 0 : known.indexOf(this.lastKind) + 1;
+    const order = [...known.slice(start), ...known.slice(0, start)];
     return this.db.transaction().execute(async (trx) => {
-      const claimable = (eb: any) =>
-        eb.or([
-          eb.and([eb('j.state', '=', 'queued'), eb('j.run_at', '<=', now)]),
-          eb.and([eb('j.state', '=', 'running'), eb('j.locked_until', '<', now)]),
-        ]);
-      const next = trx
-        .selectFrom('jobs as j')
-        .select('j.id')
-        .where(claimable)
-        .where((eb) =>
-          eb.not(
-            eb.exists(
-              eb
-                .selectFrom('jobs as r')
-                .select('r.id')
-                .whereRef('r.lane', '=', 'j.lane')
-                .whereRef('r.id', '<>', 'j.id')
-                .where('r.state', '=', 'running')
-                .where('r.locked_until', '>=', now),
-            ),
-          ),
-        )
-        .orderBy('j.run_at')
-        .orderBy('j.id')
-        .limit(1);
-      const row = await trx
-        .updateTable('jobs')
-        .set((eb) => ({
-          state: 'running',
-          locked_by: workerId,
-          locked_until: now + this.opts.leaseMs,
-          attempts: eb('attempts', '+', 1),
-          updated_at: now,
-        }))
-        .where('id', '=', next)
-        .where((eb) =>
-          eb.or([
-            eb('state', '=', 'queued'),
-            eb.and([eb('state', '=', 'running'), eb('locked_until', '<', now)]),
-          ]),
-        )
-        .returningAll()
-        .executeTakeFirst();
+      // A job whose process died first (it was claimed before: its turn came), then each kind in turn.
+      let row = await this.claimOne(trx, workerId, now, { expired: true });
+      for (const kind of [...order, undefined]) {
+        if (row) break;
+        row = await this.claimOne(trx, workerId, now, { kind });
+      }
       if (!row) return undefined;
+      this.kinds.add(row.kind);
+      this.lastKind = row.kind;
       // An attempt left 'running' belongs to a process that died holding the lease.
       await trx
         .updateTable('job_attempts')
@@ -178,6 +156,50 @@ export class JobQueue {
         .execute();
       return toJob(row);
     });
+  }
+
+  /** The oldest runnable job — queued and due (of `kind`, when given), or running with an expired lease —
+   *  claimed; undefined when there is none. Each shape is one index range (jobs_kind_ready, jobs_ready). */
+  private async claimOne(trx: Db, workerId: string, now: number, which: { kind?: string; expired?: true }): Promise<Selectable<JobsTable> | undefined> {
+    const claimable = (eb: any) =>
+      which.expired ? eb.and([eb('j.state', '=', 'running'), eb('j.locked_until', '<', now)]) : eb.and([eb('j.state', '=', 'queued'), eb('j.run_at', '<=', now)]);
+    let next = trx.selectFrom('jobs as j').select('j.id').where(claimable);
+    if (which.kind !== undefined) next = next.where('j.kind', '=', which.kind);
+    next = next
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('jobs as r')
+              .select('r.id')
+              .whereRef('r.lane', '=', 'j.lane')
+              .whereRef('r.id', '<>', 'j.id')
+              .where('r.state', '=', 'running')
+              .where('r.locked_until', '>=', now),
+          ),
+        ),
+      )
+      .orderBy('j.run_at')
+      .orderBy('j.id')
+      .limit(1);
+    return trx
+      .updateTable('jobs')
+      .set((eb) => ({
+        state: 'running',
+        locked_by: workerId,
+        locked_until: now + this.opts.leaseMs,
+        attempts: eb('attempts', '+', 1),
+        updated_at: now,
+      }))
+      .where('id', '=', next)
+      .where((eb) =>
+        eb.or([
+          eb('state', '=', 'queued'),
+          eb.and([eb('state', '=', 'running'), eb('locked_until', '<', now)]),
+        ]),
+      )
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /** Extends the lease of a job this worker is still running. False if the lease was lost. */

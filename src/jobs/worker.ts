@@ -35,12 +35,16 @@ export class Worker {
   private pumping: Promise<void> | undefined;
   private repump = false;
   private unsubscribe: (() => void) | undefined;
+  /** What this worker runs: the queue rotates its claims through these kinds. */
+  private readonly kinds: readonly string[];
 
   constructor(
     private readonly queue: JobQueue,
     private readonly handlers: Record<string, JobHandler>,
     private readonly opts: WorkerOptions,
-  ) {}
+  ) {
+    this.kinds = Object.keys(handlers);
+  }
 
   start(): void {
     if (this.started) return;
@@ -94,7 +98,7 @@ export class Worker {
       while (!this.stopping && this.running.size < this.opts.concurrency) {
         let job: Job | undefined;
         try {
-          job = await this.queue.claim(this.id);
+          job = await this.queue.claim(this.id, this.kinds);
         } catch (err) {
           this.opts.log.error({ err }, 'could not claim a job; will try again');
           break;

@@ -46,6 +46,18 @@ export class KommoClient {
     return res.status === 204 ? undefined : res.data;
   }
 
+  /** Several leads in one call (at most 250, Kommo's page limit): the ones that exist, with the same
+   *  relations as getLead. Kommo answers 204 when none of them does. */
+  async getLeads(ids: number[], withRelations: string[] = ['contacts', 'catalog_elements']): Promise<KommoLead[]> {
+    if (ids.length === 0) return [];
+    const res = await this.http.call<{ _embedded?: { leads?: KommoLead[] } }>({
+      method: 'GET',
+      path: '/leads',
+      params: { 'filter[id]': ids, limit: Math.max(ids.length, 1), ...(withRelations.length ? { with: withRelations.join(',') } : {}) },
+    });
+    return res.status === 204 ? [] : (res.data._embedded?.leads ?? []);
+  }
+
   async getContact(id: number): Promise<KommoContact | undefined> {
     const res = await this.http.call<KommoContact>({ method: 'GET', path: `/contacts/${id}` });
     return res.status === 204 ? undefined : res.data;

@@ -1,13 +1,19 @@
 // Kommo as the relay's CRM port: deals, people and write-backs in the use cases' own terms.
 import type { CrmPort, Deal, DealProduct, FieldValue, Person } from '../sync/ports.js';
 import type { KommoClient } from './client.js';
+import { LeadBatch } from './lead-batch.js';
 import type { KommoCustomFieldValue, KommoFieldWrite } from './types.js';
 
 export class KommoCrm implements CrmPort {
-  constructor(private readonly client: KommoClient) {}
+  /** Deals read at the same time by different jobs share one request. */
+  private readonly leads: LeadBatch;
+
+  constructor(private readonly client: KommoClient) {
+    this.leads = new LeadBatch(client);
+  }
 
   async getDeal(id: number): Promise<Deal | undefined> {
-    const lead = await this.client.getLead(id);
+    const lead = await this.leads.get(id);
     if (!lead) return undefined;
     const contacts = (lead._embedded?.contacts ?? []).map((c) => ({ id: c.id, isMain: c.is_main === true }));
     return {

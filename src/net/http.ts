@@ -5,6 +5,9 @@ import { backoffDelay } from '../jobs/backoff.js';
 import { RelayError, retryable } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SlidingWindowLimiter } from './rate-limiter.js';
+import { parseBody } from './json-body.js';
+
+export { parseBody };
 
 export type Service = 'kommo' | 'zoho';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -137,18 +140,6 @@ export class HttpService {
 
   private backoff(attempt: number): number {
     return backoffDelay(attempt, this.opts.retryBaseMs ?? 300, this.opts.retryMaxMs ?? 8000);
-  }
-}
-
-/** JSON with any integer longer than 15 digits kept as a string, so Zoho's 19-digit IDs survive. */
-export function parseBody<T>(text: unknown): T {
-  if (typeof text !== 'string') return text as T;
-  if (text.trim() === '') return undefined as T;
-  try {
-    // Whole integer tokens only: not the fraction or exponent digits of a decimal like 0.30000000000000004.
-    return JSON.parse(text.replace(/("(?:[^"\\]|\\.)*")|(?<![\d.eE+-])(-?\d{16,})(?![\d.eE])/g, (m, str) => (str ? m : `"${m}"`))) as T;
-  } catch {
-    return text as T; // an HTML error page (Kommo's 403 block page) stays text
   }
 }
 

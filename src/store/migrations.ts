@@ -204,6 +204,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('deal_notes').addColumn('reason', 'text').execute();
       },
     },
+    '0006_jobs_claim_by_kind': {
+      async up(db: Kysely<unknown>) {
+        // Claims take the oldest due job of each kind in turn (fairness): one index step per kind, however
+        // long another kind's backlog is.
+        await db.schema.createIndex('jobs_kind_ready').on('jobs').columns(['kind', 'state', 'run_at', 'id']).execute();
+      },
+    },
   };
 }
 

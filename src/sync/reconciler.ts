@@ -131,9 +131,14 @@ export class Reconciler {
         const link = await links.get(inv.id);
         if (link?.version === version) continue; // this version was handled
         const fromProfile = inv.recurringInvoiceId ? (await this.deps.profiles.findByRecurrenceId(inv.recurringInvoiceId))?.deal_id : undefined;
-        // A retainer's invoices carry the profile's name as their reference (the list has no recurring_invoice_id).
-        const fromRetainerName = mapping.retainer ? dealIdFromReference(inv.reference, mapping.retainer.nameTemplate) : undefined;
-        const dealId = link?.deal_id ?? (await invoices.findByInvoiceId(inv.id))?.deal_id ?? fromProfile ?? dealIdFromReference(inv.reference, mapping.zoho.referenceTemplate) ?? fromRetainerName;
+        // Zoho's invoice list does not carry recurring_invoice_id (only the single invoice does): an invoice
+        // a retainer's profile generated is known by the reference it inherits, the profile's name.
+        const dealId =
+          link?.deal_id ??
+          (await invoices.findByInvoiceId(inv.id))?.deal_id ??
+          fromProfile ??
+          dealIdFromReference(inv.reference, mapping.zoho.referenceTemplate) ??
+          (mapping.retainer ? dealIdFromReference(inv.reference, mapping.retainer.nameTemplate) : undefined);
         if (dealId === undefined) continue; // not an invoice of ours
         items.push({
           source: 'reconciler',

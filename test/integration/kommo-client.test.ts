@@ -87,6 +87,22 @@ describe('KommoClient reading', () => {
     expect(scope.isDone()).toBe(true);
   });
 
+  it('several leads in one GET /api/v4/leads?filter[id][]=…&limit=…&with=contacts,catalog_elements; none found (204) -> []', async () => {
+    const urls: string[] = [];
+    const client = setup();
+    const scope = nock(BASE)
+      .get('/api/v4/leads')
+      .query(true)
+      .matchHeader('authorization', BEARER)
+      .reply(200, { _page: 1, _embedded: { leads: [LEAD] } }, HAL);
+    scope.on('request', (req: { url: string }) => urls.push(decodeURIComponent(req.url.replace(BASE, ''))));
+    expect(await client.getLeads([31700125, 31700126])).toStrictEqual([LEAD]);
+    expect(urls).toEqual(['/api/v4/leads?filter[id][]=31700125&filter[id][]=31700126&limit=2&with=contacts,catalog_elements']);
+    nock(BASE).get('/api/v4/leads').query(true).reply(204);
+    expect(await client.getLeads([1, 2])).toEqual([]);
+    expect(nock.isDone()).toBe(true);
+  });
+
   it('a missing contact (204) -> undefined', async () => {
     const scope = nock(BASE).get('/api/v4/contacts/5001').matchHeader('authorization', BEARER).reply(204);
     expect(await setup().getContact(5001)).toBeUndefined();

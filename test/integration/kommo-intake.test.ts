@@ -3,7 +3,7 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
-import { kommoWebhookSource } from '../../src/http/kommo-webhook.js';
+import { kommoWebhookSource, MAX_LEADS_PER_WEBHOOK } from '../../src/http/kommo-webhook.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/log.js';
 import { encodeForm, type Pair } from '../../sandbox/kommo/webhook-encode.js';
@@ -139,6 +139,35 @@ describe('POST /webhooks/kommo/:secret', () => {
     expect(res.status).toBe(400);
     expect(res.body.error).toBe(code);
     expect(await counts()).toEqual({ events: 0, jobs: 0 });
+  });
+
+  it('more leads than the cap in one request: 422 with the reason, nothing stored; at the cap: every lead taken', async () => {
+    const big = createApp({
+      db: store.db,
+      log: createLogger({ level: 'silent' }),
+      accepting: () => true,
+      webhooks: {
+        route: { db: store.db, queue, secret: SECRET, bodyLimit: '256kb' },
+        sources: [kommoWebhookSource({ triggers: [{ stages: [INVOICE], jobKind: 'invoice_for_deal', eventKind: 'deal_entered_invoice_stage' }], account: { id: 30011223, subdomain: 'acme' } })],
+      },
+    });
+    const leads = (n: number) =>
+      encodeForm([
+        ...Array.from({ length: n }, (_, i): Pair[] => [
+          [`leads[status][${i}][id]`, String(40_000_000 + i)],
+          [`leads[status][${i}][status_id]`, String(INVOICE.statusId)],
+          [`leads[status][${i}][pipeline_id]`, String(INVOICE.pipelineId)],
+        ]).flat(),
+        ...account,
+      ]);
+    const send = (body: string) => request(big).post(`/webhooks/kommo/${SECRET}`).set('Content-Type', 'application/x-www-form-urlencoded').send(body);
+    const refused = await send(leads(MAX_LEADS_PER_WEBHOOK + 1));
+    expect(refused.status).toBe(422);
+    expect(refused.body).toEqual({ error: 'too_many_leads', message: expect.stringContaining(`at most ${MAX_LEADS_PER_WEBHOOK} per request`) });
+    expect(await counts()).toEqual({ events: 0, jobs: 0 });
+    const taken = await send(leads(MAX_LEADS_PER_WEBHOOK));
+    expect(taken.status).toBe(200);
+    expect(await counts()).toEqual({ events: MAX_LEADS_PER_WEBHOOK, jobs: MAX_LEADS_PER_WEBHOOK });
   });
 
   it('a webhook from another Kommo account is refused', async () => {

@@ -107,4 +107,66 @@ describe.each(backends)('job queue on %s', (_name, shared) => {
     clock += 9_000;
     expect(await queue.claim('w2')).toBeUndefined();
   });
+
+  describe('fair across kinds', () => {
+    const KINDS = ['invoice_for_deal', 'payment_to_deal', 'deal_note'];
+    /** Many jobs in one INSERT, built as enqueue builds them. */
+    const backlog = async (kind: string, n: number, lane: (i: number) => string) => {
+      const rows = Array.from({ length: n }, (_, i) => queue.newJobRow({ kind, lane: lane(i), payload: { i } }));
+      for (let i = 0; i < rows.length; i += 500) await store.db.insertInto('jobs').values(rows.slice(i, i + 500)).execute();
+    };
+
+    it('a deal moved after a backlog of 5,000 payment checks is claimed next, not after them', async () => {
+      await backlog('payment_to_deal', 5_000, (i) => `invoice:${i}`);
+      const first = await queue.claim('w1', KINDS);
+      expect(first?.kind).toBe('payment_to_deal');
+      clock += 1;
+      const invoice = await queue.enqueue({ kind: 'invoice_for_deal', lane: 'deal:7', dealId: '7', payload: { dealId: 7 } });
+      const started = performance.now();
+      const next = await queue.claim('w2', KINDS);
+      const claimMs = performance.now() - started;
+      expect(next?.id).toBe(invoice);
+      // One claim over the backlog stays cheap (it reads the oldest job of each kind, not the backlog).
+      expect(claimMs).toBeLessThan(1_000);
+      expect((await queue.claim('w3', KINDS))?.kind).toBe('payment_to_deal');
+    });
+
+    it('two backlogs are claimed in turn, each in its own order', async () => {
+      await backlog('payment_to_deal', 6, (i) => `invoice:${i}`);
+      clock += 1;
+      await backlog('invoice_for_deal', 3, (i) => `deal:${i}`);
+      const claimed: string[] = [];
+      for (let job = await queue.claim('w', KINDS); job; job = await queue.claim('w', KINDS)) claimed.push(`${job.kind}#${String(job.payload.i)}`);
+      expect(claimed).toEqual([
+        'invoice_for_deal#0',
+        'payment_to_deal#0',
+        'invoice_for_deal#1',
+        'payment_to_deal#1',
+        'invoice_for_deal#2',
+        'payment_to_deal#2',
+        'payment_to_deal#3',
+        'payment_to_deal#4',
+        'payment_to_deal#5',
+      ]);
+    });
+
+    it('another process, knowing only its own kinds, is fair too and still takes kinds it has not heard of', async () => {
+      const other = new JobQueue((await db.open()).db, { ...queue.opts, now: () => clock });
+      await backlog('payment_to_deal', 3, (i) => `invoice:${i}`);
+      await backlog('something_else', 1, () => 'x');
+      clock += 1;
+      await backlog('invoice_for_deal', 1, () => 'deal:1');
+      const kinds = [];
+      for (let job = await other.claim('w', KINDS); job; job = await other.claim('w', KINDS)) kinds.push(job.kind);
+      expect(kinds).toEqual(['invoice_for_deal', 'payment_to_deal', 'payment_to_deal', 'payment_to_deal', 'something_else']);
+    });
+
+    it('a kind whose jobs wait for their lane does not hold up the others', async () => {
+      await backlog('payment_to_deal', 2, () => 'deal:1');
+      await backlog('invoice_for_deal', 1, () => 'deal:2');
+      expect((await queue.claim('w1', KINDS))?.kind).toBe('invoice_for_deal');
+      expect((await queue.claim('w2', KINDS))?.lane).toBe('deal:1');
+      expect(await queue.claim('w3', KINDS)).toBeUndefined(); // the second payment waits for deal:1
+    });
+  });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { currencyDigits, formatAmount, formatMinor, toMinor } from '../../src/sync/money.js';
@@ -76,7 +77,10 @@ describe('Zoho workflow webhook bodies', () => {
     ['payment record with several invoices', '{"payment":{"payment_id":"1","invoices":[{"invoice_id":"11"},{"invoice_id":"12"},{"invoice_id":"11"}]}}', 'application/json', ['11', '12'], undefined],
     ['JSON without a content type', '{"invoice_id":"42"}', '', ['42'], undefined],
   ])('%s', (_name, raw, type, ids, lastModified) => {
-    expect(parseZohoWebhook(raw, type)).toEqual({ invoiceIds: ids, lastModified });
+    const event = parseZohoWebhook(raw, type);
+    expect(event.invoiceIds).toEqual(ids);
+    expect(event.lastModified).toBe(lastModified);
+    expect(event.invoices.map((i) => i.invoiceId)).toEqual(ids);
   });
 
   it.each([
@@ -92,6 +96,28 @@ describe('Zoho workflow webhook bodies', () => {
   ])('%j is refused: %s', (raw, message) => {
     expect(() => parseZohoWebhook(raw, raw.startsWith('{') ? 'application/json' : 'application/x-www-form-urlencoded')).toThrow(ZohoWebhookError);
     expect(() => parseZohoWebhook(raw, raw.startsWith('{') ? 'application/json' : 'application/x-www-form-urlencoded')).toThrow(message);
+  });
+
+  it('form fields are read as URLSearchParams reads them (first of each, +, percent escapes good and bad)', () => {
+    const key = fc.constantFrom('invoice_id', 'recurring_invoice_id', 'reference_number', 'cf_kommo_deal_id', 'invoice%5Fid', 'cf%5Fdeal', 'status', 'x');
+    const value = fc.string({ unit: fc.constantFrom(...'1234567890 +%2AbF&=é'.split('')), maxLength: 12 });
+    const outcome = (f: () => unknown) => {
+      try {
+        return f();
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, value), { maxLength: 6 }), (pairs) => {
+        const text = pairs.map(([k, v]) => `${k}=${v}`).join('&');
+        if (text.trim() === '') return; // an empty body has its own message
+        const reference: Record<string, string> = {};
+        for (const [k, v] of new URLSearchParams(text)) if (!(k in reference)) reference[k] = v;
+        expect(outcome(() => parseZohoWebhook(text, 'application/x-www-form-urlencoded'))).toEqual(outcome(() => parseZohoWebhook(JSON.stringify(reference), 'application/json')));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('checks the HMAC-SHA256 signature of the raw body', () => {
