@@ -71,10 +71,15 @@ export class HttpService {
     const maxRetries = this.opts.maxRetries ?? 4;
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
-      const waited = await this.opts.limiter.acquire();
-      if (waited > 5) this.opts.observer?.onRateLimitWait?.(this.opts.service, waited);
+      const slot = await this.opts.limiter.acquireSlot();
+      if (slot.waitedMs > 5) this.opts.observer?.onRateLimitWait?.(this.opts.service, slot.waitedMs);
       const headers: Record<string, string> = { Accept: 'application/json', ...call.headers };
-      await this.opts.authorize(headers);
+      try {
+        await this.opts.authorize(headers);
+      } catch (err) {
+        slot.release(); // nothing was sent
+        throw err;
+      }
       const started = Date.now();
       let res: AxiosResponse<string>;
       try {
@@ -87,6 +92,7 @@ export class HttpService {
           headers,
         });
       } catch (err) {
+        slot.release();
         this.opts.observer?.onCall?.(this.opts.service, 'network_error', Date.now() - started);
         const code = isAxiosError(err) ? (err.code ?? 'ERR_NETWORK') : 'ERR_UNKNOWN';
         const notSent = NOT_SENT.has(code) || NOT_SENT.has((err as { cause?: { code?: string } }).cause?.code ?? '');
@@ -101,6 +107,7 @@ export class HttpService {
           { cause: err, uncertain: !notSent && !idempotent, service: this.opts.service },
         );
       }
+      slot.release();
       this.opts.observer?.onCall?.(this.opts.service, res.status, Date.now() - started);
       if (res.status >= 200 && res.status < 300) {
         return { status: res.status, data: parseBody<T>(res.data), headers: res.headers };

@@ -1,24 +1,47 @@
-// Client-side throttle: at most `limit` calls in any `windowMs` (a sliding window, so the server's own
-// fixed window can never see more). Callers queue in order; nobody spins.
+// Client-side throttle: at most `limit` calls in any `windowMs`. A call holds its place in the window from
+// the moment it is let through until its answer arrives, and the window is counted from the answer: the server
+// counts arrivals, and a request cannot arrive after its answer, so however late a loaded machine or a slow
+// network puts a request on the wire, the server never sees more than `limit` in its own window (fixed or
+// sliding). Callers queue in order; nobody spins.
+
+interface Slot {
+  /** When the answer arrived; Infinity while the call is on its way. */
+  doneAt: number;
+}
+
+export interface LimiterSlot {
+  /** How long the caller waited for its place (for metrics). */
+  waitedMs: number;
+  /** The call's answer (or failure) arrived: the place now counts from this moment. */
+  release(): void;
+}
 
 export class SlidingWindowLimiter {
-  private sent: number[] = [];
+  private slots: Slot[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private pausedUntil = 0;
+  private released: (() => void) | undefined;
 
   constructor(
     readonly limit: number,
-    /** The window as the server counts it, plus a small margin for clock and latency differences. */
+    /** The window as the server counts it, plus a small margin for clock differences. */
     readonly windowMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Resolves when a call may be made; returns how long the caller waited (for metrics). */
-  acquire(): Promise<number> {
+  /** Resolves when a call may be made; the caller releases the slot when the call's answer is in. */
+  acquireSlot(): Promise<LimiterSlot> {
     const start = this.now();
-    const turn = this.tail.then(() => this.take()).then(() => this.now() - start);
+    const turn = this.tail.then(() => this.take()).then((slot) => ({ waitedMs: this.now() - start, release: () => this.release(slot) }));
     this.tail = turn.catch(() => undefined);
     return turn;
+  }
+
+  /** For a call that is over as soon as it is let through: returns how long the caller waited. */
+  async acquire(): Promise<number> {
+    const slot = await this.acquireSlot();
+    slot.release();
+    return slot.waitedMs;
   }
 
   /** The server said "not before t" (429 with a reset time): hold every caller until then. */
@@ -26,19 +49,34 @@ export class SlidingWindowLimiter {
     this.pausedUntil = Math.max(this.pausedUntil, t);
   }
 
-  private async take(): Promise<void> {
+  private release(slot: Slot): void {
+    if (slot.doneAt !== Infinity) return;
+    slot.doneAt = this.now();
+    const wake = this.released;
+    this.released = undefined;
+    wake?.();
+  }
+
+  private async take(): Promise<Slot> {
     for (;;) {
       const now = this.now();
       if (now < this.pausedUntil) {
         await sleep(this.pausedUntil - now);
         continue;
       }
-      while (this.sent.length && this.sent[0]! <= now - this.windowMs) this.sent.shift();
-      if (this.sent.length < this.limit) {
-        this.sent.push(now);
-        return;
+      this.slots = this.slots.filter((s) => s.doneAt > now - this.windowMs);
+      if (this.slots.length < this.limit) {
+        const slot: Slot = { doneAt: Infinity };
+        this.slots.push(slot);
+        return slot;
       }
-      await sleep(this.sent[0]! + this.windowMs - now + 1);
+      const oldest = Math.min(...this.slots.map((s) => s.doneAt));
+      if (oldest === Infinity) {
+        // Every place is held by a call on its way: wait for one of them to answer.
+        await new Promise<void>((resolve) => (this.released = resolve));
+        continue;
+      }
+      await sleep(oldest + this.windowMs - now + 1);
     }
   }
 }

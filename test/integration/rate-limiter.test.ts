@@ -228,3 +228,41 @@ describe('the limiter inside an HTTP client', () => {
     expect(waits.filter((w) => w >= 200 && w < 1000)).toHaveLength(0);
   });
 });
+
+describe('SlidingWindowLimiter with calls that take time (real timers)', () => {
+  it('counts a place from the answer, so arrivals at the server stay within the limit however late a request goes out', async () => {
+    // Each call is let through, then waits a random 0-120 ms before it "arrives" (a loaded machine, a slow
+    // network), and answers 5 ms after arriving. The server counts arrivals in fixed windows.
+    const windowMs = 200;
+    const limiter = new SlidingWindowLimiter(3, windowMs);
+    const arrivals: number[] = [];
+    const call = async () => {
+      const slot = await limiter.acquireSlot();
+      await new Promise((r) => setTimeout(r, Math.random() * 120));
+      arrivals.push(Date.now());
+      await new Promise((r) => setTimeout(r, 5));
+      slot.release();
+    };
+    await Promise.all(Array.from({ length: 15 }, call));
+    expect(arrivals).toHaveLength(15);
+    expect(maxInAnyWindow(arrivals, windowMs)).toBeLessThanOrEqual(3);
+  });
+
+  it('holds the next caller while every place is on its way, and lets it through once an answer is in plus a window', async () => {
+    const limiter = new SlidingWindowLimiter(2, 100);
+    const t0 = Date.now();
+    const a = await limiter.acquireSlot();
+    const b = await limiter.acquireSlot();
+    let thirdAt = 0;
+    const third = limiter.acquireSlot().then((s) => {
+      thirdAt = Date.now() - t0;
+      s.release();
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(thirdAt).toBe(0); // both places still on their way after 150 ms: more than a window
+    a.release();
+    await third;
+    expect(thirdAt).toBeGreaterThanOrEqual(245); // released at ~150 ms, then a whole window
+    b.release();
+  });
+});

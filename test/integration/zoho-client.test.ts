@@ -525,7 +525,7 @@ describe('Zoho rate limit, retries and failures', () => {
     expect(times.currencies).toHaveLength(1);
     expect(times.currencies![0]! - times.taxes![0]!).toBeGreaterThanOrEqual(950);
     const warn = lines.find((l) => l.msg === 'rate limited by the server');
-    expect(warn).toMatchObject({ service: 'zoho', path: '/settings/taxes', resetMs: 1000 });
+    expect(warn).toMatchObject({ remote: 'zoho', path: '/settings/taxes', resetMs: 1000 });
     expect(waits.length).toBeGreaterThanOrEqual(1);
     expect(waits[0]![0]).toBe('zoho');
     expect(waits[0]![1]).toBeGreaterThanOrEqual(900);
