@@ -6,7 +6,7 @@ import { RelayError, retryable } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SlidingWindowLimiter } from './rate-limiter.js';
 
-export type Service = 'kommo' | 'zoho';
+export type Service = 'kommo' | 'zoho' | 'xero';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface CallOptions {
@@ -152,5 +152,5 @@ export function parseBody<T>(text: unknown): T {
   }
 }
 
-const label = (s: Service) => (s === 'kommo' ? 'Kommo' : 'Zoho Books');
+const label = (s: Service) => ({ kommo: 'Kommo', zoho: 'Zoho Books', xero: 'Xero' })[s];
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
