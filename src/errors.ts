@@ -11,7 +11,7 @@ export interface RelayErrorOptions {
   uncertain?: boolean;
   /** HTTP status from the remote side, when there was one. */
   status?: number;
-  service?: 'kommo' | 'zoho' | 'store' | 'config';
+  service?: 'kommo' | 'zoho' | 'xero' | 'store' | 'config';
 }
 
 export class RelayError extends Error {

@@ -9,7 +9,7 @@ import { parseBody } from './json-body.js';
 
 export { parseBody };
 
-export type Service = 'kommo' | 'zoho';
+export type Service = 'kommo' | 'zoho' | 'xero';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface CallOptions {
@@ -150,5 +150,5 @@ export class HttpService {
   }
 }
 
-const label = (s: Service) => (s === 'kommo' ? 'Kommo' : 'Zoho Books');
+const label = (s: Service) => ({ kommo: 'Kommo', zoho: 'Zoho Books', xero: 'Xero' })[s];
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
