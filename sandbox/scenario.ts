@@ -105,6 +105,8 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       ZOHO_REFRESH_TOKEN: zoho.refreshToken,
       ZOHO_ORGANIZATION_ID: zoho.organizationId,
       ZOHO_ACCOUNTS_URL: zohoUrl,
+      // The fake names itself as api_domain; the relay takes only Zoho's own API host, or this override.
+      ZOHO_API_URL: zohoUrl,
       MAPPING_FILE: mappingFile,
       JOB_BACKOFF_BASE_MS: '100',
       JOB_BACKOFF_MAX_MS: '2000',
@@ -123,6 +125,8 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       ZOHO_CLIENT_ID: zoho.clientId,
       ZOHO_CLIENT_SECRET: zoho.clientSecret,
       ZOHO_ACCOUNTS_URL: zohoUrl,
+      // The fake names itself as api_domain; the relay takes only Zoho's own API host, or this override.
+      ZOHO_API_URL: zohoUrl,
       MAPPING_FILE: mappingFile,
       JOB_BACKOFF_BASE_MS: '100',
       JOB_BACKOFF_MAX_MS: '2000',
