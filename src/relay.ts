@@ -237,7 +237,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
           }),
         ),
     });
-    const server = await listen(app, env);
+    const server = await listen(app, env, log);
     const retention = new RetentionSweep(store.db, { days: env.RETENTION_DAYS, log: log.child({ component: 'retention' }) });
     retention.start(RETENTION_SWEEP_MS, opts.retentionFirstSweepMs);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

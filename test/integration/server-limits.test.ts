@@ -106,6 +106,7 @@ describe('many clients', () => {
       const next = await trickle(capped, 'GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n', undefined);
       expect(next.received).toMatch(/^HTTP\/1\.1 200 /);
       for (const h of held) h.socket.destroy();
+      expect(logs.filter((l) => l.includes('new connections dropped: SERVER_MAX_CONNECTIONS reached')).length).toBe(1);
     } finally {
       await capped.stop();
     }
