@@ -74,7 +74,7 @@ export const envSchema = z.object({
   SERVER_HEADERS_TIMEOUT_MS: int(100, 300_000).default(10_000),
   SERVER_REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
   SERVER_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
-  SERVER_MAX_CONNECTIONS: int(1, 1_000_000).default(1_000),
+  SERVER_MAX_CONNECTIONS: int(1, 1_000_000).default(4_096),
 
   KOMMO_BASE_URL: httpUrl.refine((u) => !/\/api\/v4/.test(u), 'must be the account URL only, e.g. https://acme.kommo.com'),
   /** Long-lived token of a private integration: the simplest way in; when set, Kommo OAuth is not used. */
