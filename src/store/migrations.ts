@@ -183,7 +183,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('customers').addColumn('currency_code', 'text').execute();
       },
     },
-    '0005_admin_sessions_and_retention': {
+    // Numbered 0007: main has 0005_deal_writes and 0006_jobs_claim_by_kind by now; this one goes after them.
+    '0007_admin_sessions_and_retention': {
       async up(db: Kysely<unknown>) {
         // Admin logins, so logging out ends a session on the server. Only a keyed hash of the session ID
         // is kept: the table alone cannot be turned into a working cookie.
