@@ -183,7 +183,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('customers').addColumn('currency_code', 'text').execute();
       },
     },
-    // Numbered 0007: main has 0005_deal_writes and 0006_jobs_claim_by_kind by now; this one goes after them.
+    // 0007: it follows 0005_deal_writes and 0006_jobs_claim_by_kind, made on other branches at the same time.
     '0007_admin_sessions_and_retention': {
       async up(db: Kysely<unknown>) {
         // Admin logins, so logging out ends a session on the server. Only a keyed hash of the session ID
