@@ -7,8 +7,9 @@ import { createFakeKommo, type FakeKommo, type FakeKommoOptions } from './kommo/
 import { createFakeZoho, type FakeZoho, type FakeZohoOptions } from './zoho/server.js';
 
 export const WEBHOOK_SECRET = 'sandbox-webhook-secret-0123456789';
-/** For connecting through /connect instead of tokens in the environment (see Scenario.oauthEnv). */
-export const ADMIN_TOKEN = 'sandbox-admin-token-0123456789';
+/** For connecting through /connect instead of tokens in the environment (see Scenario.oauthEnv). Made
+ *  with `openssl rand -hex 32`, as the relay refuses a short or repetitive one. */
+export const ADMIN_TOKEN = '7ce3b9ed9ae8dce54356b72b06685e635e692e179b7f55a3f35a08ad09ea44bc';
 export const ENCRYPTION_KEY = 'a3f1c2e4b5d6978812345678abcdef0123456789abcdef0123456789abcdef01';
 /** The relay's public URL as the OAuth providers know it; tests replay the redirect against the real port. */
 export const RELAY_PUBLIC_URL = 'https://relay.example.com';
@@ -104,6 +105,8 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       ZOHO_REFRESH_TOKEN: zoho.refreshToken,
       ZOHO_ORGANIZATION_ID: zoho.organizationId,
       ZOHO_ACCOUNTS_URL: zohoUrl,
+      // The fake names itself as api_domain; the relay takes only Zoho's own API host, or this override.
+      ZOHO_API_URL: zohoUrl,
       MAPPING_FILE: mappingFile,
       JOB_BACKOFF_BASE_MS: '100',
       JOB_BACKOFF_MAX_MS: '2000',
@@ -122,6 +125,8 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       ZOHO_CLIENT_ID: zoho.clientId,
       ZOHO_CLIENT_SECRET: zoho.clientSecret,
       ZOHO_ACCOUNTS_URL: zohoUrl,
+      // The fake names itself as api_domain; the relay takes only Zoho's own API host, or this override.
+      ZOHO_API_URL: zohoUrl,
       MAPPING_FILE: mappingFile,
       JOB_BACKOFF_BASE_MS: '100',
       JOB_BACKOFF_MAX_MS: '2000',

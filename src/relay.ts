@@ -15,8 +15,10 @@ import { connectionRoutes } from './connect/connection-routes.js';
 import { sidesReadiness } from './connect/readiness.js';
 import { connectionsStatus } from './connect/status.js';
 import { wakeJobsWaitingFor } from './connect/wake-jobs.js';
+import { AdminAuth } from './http/admin-auth.js';
 import { adminRoutes } from './http/admin.js';
 import { createApp } from './http/app.js';
+import { listen } from './http/server.js';
 import { kommoSourceUntilMapped, replayParked } from './http/kommo-webhook-parked.js';
 import { kommoWebhookSource } from './http/kommo-webhook.js';
 import type { WebhookSource } from './http/webhook-route.js';
@@ -31,12 +33,14 @@ import { RelayMetrics } from './metrics.js';
 import { queueFigures } from './ops/queue-figures.js';
 import { createClients, loadZohoOrganization, registerEnvSecrets } from './startup/clients.js';
 import { MappingState, type MappingResolution } from './startup/mapping-state.js';
+import { AdminSessions } from './store/admin-sessions.js';
 import type { Connections } from './store/connections.js';
 import { openStore, type Store } from './store/db.js';
 import { CustomerLinks, DealInvoices } from './store/invoice-records.js';
 import { DealNotes, InvoiceLinks } from './store/payment-records.js';
 import { DealRecurringProfiles } from './store/recurring-records.js';
 import { InvoiceOwnership } from './sync/invoice-ownership.js';
+import { RetentionSweep } from './store/retention.js';
 import { NoteOnce } from './sync/deal-notes.js';
 import { DealWriter } from './sync/deal-writer.js';
 import { DealWrites } from './store/deal-write-records.js';
@@ -55,6 +59,8 @@ import type { ZohoConnection } from './zoho/connection.js';
 
 /** Exchange rates and items change: re-read the accounting reference data hourly. */
 const REFERENCE_REFRESH_MS = 3600_000;
+/** Old settled jobs and events are looked for hourly, the first time a minute after start. */
+const RETENTION_SWEEP_MS = 3600_000;
 
 export interface RelayOptions {
   log?: Logger;
@@ -64,6 +70,8 @@ export interface RelayOptions {
   startupAttempts?: number;
   /** While the mapping waits for Kommo, how often to look for a connection another process made. */
   connectionWatchMs?: number;
+  /** When the first retention sweep runs (tests). */
+  retentionFirstSweepMs?: number;
 }
 
 export interface Relay {
@@ -84,6 +92,7 @@ export interface Relay {
   zohoConnection: ZohoConnection;
   connections: Connections;
   metrics: RelayMetrics;
+  retention: RetentionSweep;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -178,7 +187,10 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     if (!mappingState.current) mappingState.watch(opts.connectionWatchMs ?? 30_000);
 
     const currentMapping = mappingState;
+    // One login and one count of wrong tokens for /connect, /admin and /metrics.
+    const adminAuth = env.ADMIN_TOKEN ? new AdminAuth(env.ADMIN_TOKEN, new AdminSessions(store.db, env.ADMIN_TOKEN)) : undefined;
     const connect = connectionRoutes({
+      auth: adminAuth,
       env,
       db: store.db,
       connections,
@@ -205,6 +217,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     const app = createApp({
       db: store.db,
       log,
+      trustProxy: env.TRUST_PROXY,
       accepting: () => accepting,
       webhooks: {
         route: { db: store.db, queue, secret: env.WEBHOOK_SECRET, bodyLimit: env.WEBHOOK_BODY_LIMIT, onOutcome: metrics.webhook },
@@ -220,7 +233,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         ],
       },
       connect,
-      admin: adminRoutes({ adminToken: env.ADMIN_TOKEN, db: store.db, queue, metrics, log }),
+      admin: adminRoutes({ auth: adminAuth, db: store.db, queue, metrics, log }),
       connections: async () =>
         sidesReadiness(
           await connectionsStatus({
@@ -234,7 +247,9 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
           }),
         ),
     });
-    const server = await listen(app, env.PORT);
+    const server = await listen(app, env, log);
+    const retention = new RetentionSweep(store.db, { days: env.RETENTION_DAYS, log: log.child({ component: 'retention' }) });
+    retention.start(RETENTION_SWEEP_MS, opts.retentionFirstSweepMs);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     log.info({ port: (server.address() as AddressInfo).port, stages: processing?.mapping.invoiceStages.map((s) => s.label) ?? 'waiting for Kommo' }, 'relay started');
 
@@ -248,6 +263,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await processing?.reconciler.stop();
+        await retention.stop();
         processing?.billing.stop();
         await processing?.worker.stop(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
         server.closeAllConnections();
@@ -281,6 +297,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       zohoConnection,
       connections,
       metrics,
+      retention,
       log,
       stop,
     };
@@ -289,11 +306,4 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     await store.close().catch(() => undefined);
     throw err;
   }
-}
-
-function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = app.listen(port, (err?: Error) => (err ? reject(err) : resolve(server)));
-    server.keepAliveTimeout = 5000;
-  });
 }

@@ -1,7 +1,9 @@
 // The only place that reads process.env. Parsed once with zod; a wrong setting stops start-up with a
 // message that names the setting and what is wrong (never the secret value itself).
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ENCRYPTION_KEY_FORMAT, parseEncryptionKey } from '../security/crypto.js';
+import { adminTokenWeakness } from './token-strength.js';
 
 export const ZOHO_DATA_CENTRES = ['com', 'eu', 'in', 'com.au', 'jp', 'ca', 'sa', 'com.cn'] as const;
 export type ZohoDataCentre = (typeof ZOHO_DATA_CENTRES)[number];
@@ -31,6 +33,40 @@ export const KOMMO_CALLBACK_PATH = '/connect/kommo/callback';
 export const ZOHO_CALLBACK_PATH = '/connect/zoho/callback';
 const redirectUri = (path: string) => httpUrl.refine((u) => new URL(u).pathname === path, `must be the relay's public URL followed by ${path}, e.g. https://relay.example.com${path}`);
 
+const GENERATE_ADMIN_TOKEN = 'generate one with: openssl rand -hex 32';
+
+/**
+ * TRUST_PROXY, as Express's `trust proxy`: off, a number of proxy hops in front of the relay, or the
+ * proxies' addresses (IPs, CIDR ranges, or loopback / linklocal / uniquelocal). "true" (trust every hop) is
+ * refused: any client could then name its own address in X-Forwarded-For and escape the login rate limit.
+ */
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((v, ctx): false | number | string => {
+    const lower = v.toLowerCase();
+    if (lower === '' || lower === 'false' || lower === 'off' || lower === '0') return false;
+    if (/^\d{1,2}$/.test(v)) return Number(v);
+    const parts = v.split(',').map((p) => p.trim());
+    const bad = parts.filter((p) => !PROXY_NAMES.has(p.toLowerCase()) && !isProxyAddress(p));
+    if (lower === 'true' || bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${lower === 'true' ? 'may not be true (every client could choose its own address)' : `has what is neither an address nor a CIDR range: ${bad.join(', ')}`}; use false, the number of proxies in front of the relay (e.g. 1), or their addresses (e.g. 172.17.0.1, 10.0.0.0/8, loopback)`,
+      });
+      return z.NEVER;
+    }
+    return parts.join(',');
+  });
+
+function isProxyAddress(p: string): boolean {
+  const [ip, prefix, ...rest] = p.split('/');
+  if (rest.length > 0 || !ip || !isIP(ip)) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (isIP(ip) === 4 ? 32 : 128);
+}
+
 /** Exported so a test can hold .env.example and the README to every setting. */
 export const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
@@ -40,6 +76,12 @@ export const envSchema = z.object({
     .min(16, 'must be at least 16 characters (generate one with: openssl rand -hex 24)')
     .regex(/^[A-Za-z0-9._~-]+$/, 'may only contain letters, digits and . _ ~ - (it is part of a URL path)'),
   WEBHOOK_BODY_LIMIT: z.string().trim().regex(/^\d+(b|kb|mb)$/i, "must look like '256kb' or '1mb'").default('256kb'),
+  TRUST_PROXY: trustProxy.default(false),
+  /** Slow clients cannot hold a socket: the headers, and the whole request, must arrive within these. */
+  SERVER_HEADERS_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  SERVER_REQUEST_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  SERVER_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  SERVER_MAX_CONNECTIONS: int(1, 1_000_000).default(4_096),
 
   KOMMO_BASE_URL: httpUrl.refine((u) => !/\/api\/v4/.test(u), 'must be the account URL only, e.g. https://acme.kommo.com'),
   /** Long-lived token of a private integration: the simplest way in; when set, Kommo OAuth is not used. */
@@ -80,7 +122,14 @@ export const envSchema = z.object({
     .refine((k) => parseEncryptionKey(k) !== undefined, ENCRYPTION_KEY_FORMAT)
     .optional(),
   /** Protects the connection page (/connect). */
-  ADMIN_TOKEN: z.string().trim().min(16, 'must be at least 16 characters (generate one with: openssl rand -hex 24)').optional(),
+  ADMIN_TOKEN: z
+    .string()
+    .trim()
+    .superRefine((token, ctx) => {
+      const weakness = adminTokenWeakness(token);
+      if (weakness) ctx.addIssue({ code: 'custom', message: `${weakness} (${GENERATE_ADMIN_TOKEN})` });
+    })
+    .optional(),
 
   /** How often the reconciler looks for what webhooks missed; 0 turns it off. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
@@ -92,6 +141,8 @@ export const envSchema = z.object({
   JOB_LEASE_SECONDS: z.coerce.number().positive().max(3600).default(60),
   HTTP_TIMEOUT_MS: int(100, 300_000).default(20_000),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(20),
+  /** Settled events, jobs and attempts older than this are deleted in the background; 0 keeps them forever. */
+  RETENTION_DAYS: int(0, 36_500).default(90),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
@@ -112,7 +163,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const result = envSchema.safeParse(cleaned);
   // Checked on the raw values, so they are reported together with every other problem.
-  const problems = connectionProblems(new Set(Object.keys(cleaned)));
+  const problems = [...connectionProblems(new Set(Object.keys(cleaned))), ...serverProblems(result.success ? result.data : undefined)];
   if (result.success && problems.length === 0) return result.data;
   const fieldProblems = result.success
     ? []
@@ -160,9 +211,15 @@ function connectionProblems(set: Set<string>): string[] {
   if (kommoOAuth || zohoOAuth) {
     const which = kommoOAuth && zohoOAuth ? 'Kommo and Zoho use' : kommoOAuth ? 'Kommo uses' : 'Zoho uses';
     if (!set.has('ENCRYPTION_KEY')) problems.push(`ENCRYPTION_KEY: is required because ${which} OAuth, whose tokens are stored encrypted (generate one with: openssl rand -hex 32)`);
-    if (!set.has('ADMIN_TOKEN')) problems.push(`ADMIN_TOKEN: is required because ${which} OAuth, connected on the /connect page it protects (at least 16 characters; generate one with: openssl rand -hex 24)`);
+    if (!set.has('ADMIN_TOKEN')) problems.push(`ADMIN_TOKEN: is required because ${which} OAuth, connected on the /connect page it protects (${GENERATE_ADMIN_TOKEN})`);
   }
   return problems;
+}
+
+/** Node refuses a headers timeout longer than the request timeout it is part of. */
+function serverProblems(env: Env | undefined): string[] {
+  if (!env || env.SERVER_HEADERS_TIMEOUT_MS <= env.SERVER_REQUEST_TIMEOUT_MS) return [];
+  return [`SERVER_HEADERS_TIMEOUT_MS: must not be longer than SERVER_REQUEST_TIMEOUT_MS (${env.SERVER_REQUEST_TIMEOUT_MS}): the headers are part of the request`];
 }
 
 export interface DatabaseTarget {

@@ -2,6 +2,7 @@
 // once a side is connected (mapping resolved, reference data reloaded, waiting jobs woken) is the caller's.
 import type { Router } from 'express';
 import type { Env } from '../config/env.js';
+import type { AdminAuth } from '../http/admin-auth.js';
 import { connectRoutes } from '../http/connect.js';
 import type { KommoClient } from '../kommo/client.js';
 import type { KommoCredentials } from '../kommo/credentials.js';
@@ -25,6 +26,8 @@ export interface ConnectionRoutesDeps {
   zoho: { client: ZohoBooksClient; auth: ZohoAuth; connection: ZohoConnection };
   mapping: MappingState;
   log: Logger;
+  /** Built from ADMIN_TOKEN and shared with /admin: one login, one count of wrong tokens. */
+  auth: AdminAuth | undefined;
   onKommoConnected: () => Promise<void>;
   onZohoConnected: () => Promise<void>;
 }
@@ -45,7 +48,7 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
     onConnected: deps.onKommoConnected,
   });
   return connectRoutes({
-    adminToken: env.ADMIN_TOKEN,
+    auth: deps.auth,
     zoho: zohoFlow,
     kommo: kommoFlow,
     log,

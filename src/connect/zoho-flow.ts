@@ -21,7 +21,7 @@ export interface ZohoCallback {
 }
 
 export interface ZohoConnectDeps {
-  env: Pick<Env, 'ZOHO_CLIENT_ID' | 'ZOHO_CLIENT_SECRET' | 'ZOHO_REDIRECT_URI' | 'ZOHO_REFRESH_TOKEN' | 'ZOHO_DC' | 'ZOHO_ACCOUNTS_URL' | 'HTTP_TIMEOUT_MS'>;
+  env: Pick<Env, 'ZOHO_CLIENT_ID' | 'ZOHO_CLIENT_SECRET' | 'ZOHO_REDIRECT_URI' | 'ZOHO_REFRESH_TOKEN' | 'ZOHO_DC' | 'ZOHO_ACCOUNTS_URL' | 'ZOHO_API_URL' | 'HTTP_TIMEOUT_MS'>;
   states: OAuthStates;
   connections: Connections;
   auth: ZohoAuth;
@@ -75,6 +75,9 @@ export class ZohoConnectFlow {
         clientSecret: env.ZOHO_CLIENT_SECRET,
         redirectUri: env.ZOHO_REDIRECT_URI!,
         timeoutMs: env.HTTP_TIMEOUT_MS,
+        // The token answer's api_domain must be Zoho's API host of this accounts server's data centre.
+        dataCentre: accounts.dataCentre ?? env.ZOHO_DC,
+        apiUrlOverride: env.ZOHO_API_URL,
       });
     } catch (err) {
       if (!(err instanceof RelayError)) throw err;

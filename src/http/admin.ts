@@ -1,5 +1,5 @@
 // The operator's HTTP side, behind ADMIN_TOKEN like /connect (same AdminAuth: a bearer token for scripts,
-// the login form's SameSite=Strict session cookie for a browser, which is what protects the retry forms):
+// the login form's SameSite=Strict session cookie for a browser; every POST is refused cross-site):
 //   GET  /admin                  recent deals with their state, unsettled failures with a retry button
 //   GET  /admin/deals/:id        a deal's events, jobs, attempts, Zoho IDs and errors (JSON, or a page)
 //   GET  /admin/jobs?state=…     jobs by state (JSON);  GET /admin/jobs/:id  one job and its attempts
@@ -17,13 +17,14 @@ import { relayStatus } from '../ops/relay-status.js';
 import { retryDeal, retryJob, type RetryResult } from '../ops/retry.js';
 import type { Db } from '../store/db.js';
 import type { JobState } from '../store/schema.js';
-import { AdminAuth } from './admin-auth.js';
+import { tooManyAttempts, type AdminAuth } from './admin-auth.js';
+import { refuseCrossSite } from './same-origin.js';
 import { ADMIN_TITLE, dealPage, messagePage, overviewPage } from './admin-page.js';
 import { loginPage, sendPage } from './connect-page.js';
 
 export interface AdminRouteDeps {
-  /** ADMIN_TOKEN; without it /admin and /metrics are off. */
-  adminToken: string | undefined;
+  /** Built from ADMIN_TOKEN; without it /admin and /metrics are off. */
+  auth: AdminAuth | undefined;
   db: Db;
   queue: JobQueue;
   metrics: RelayMetrics;
@@ -35,13 +36,13 @@ const JOB_ID = /^\d{1,15}$/;
 
 export function adminRoutes(deps: AdminRouteDeps): Router {
   const router = express.Router();
-  if (!deps.adminToken) {
+  const auth = deps.auth;
+  if (!auth) {
     router.use(['/admin', '/metrics'], (_req, res) => {
       res.status(404).json({ error: 'admin_off', message: 'The admin pages and /metrics are off: set ADMIN_TOKEN to use them.' });
     });
     return router;
   }
-  const auth = new AdminAuth(deps.adminToken);
   const form = express.urlencoded({ extended: false, limit: '4kb' });
   const admin = auth.require((req, res) => {
     if (req.method === 'GET' && req.path.startsWith('/admin') && req.accepts(['json', 'html']) === 'html') {
@@ -51,14 +52,17 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
   const wantsPage = (req: Request) => req.accepts(['json', 'html']) === 'html';
 
-  router.post('/admin/login', form, (req, res) => {
+  router.post(['/admin', '/admin/*rest', '/metrics'], refuseCrossSite);
+  router.post('/admin/login', form, async (req, res) => {
     const token = typeof req.body?.token === 'string' ? req.body.token : '';
-    if (!auth.tokenMatches(token)) return sendPage(res, 401, ADMIN_TITLE, loginPage('That is not the admin token.', '/admin/login'));
-    auth.startSession(req, res);
+    const result = auth.checkToken(req, token);
+    if (result.retryAfterMs) return tooManyAttempts(res, result.retryAfterMs);
+    if (!result.ok) return sendPage(res, 401, ADMIN_TITLE, loginPage('That is not the admin token.', '/admin/login'));
+    await auth.startSession(req, res);
     res.redirect(303, '/admin');
   });
-  router.post('/admin/logout', (req, res) => {
-    auth.endSession(req, res);
+  router.post('/admin/logout', async (req, res) => {
+    await auth.endSession(req, res);
     res.redirect(303, '/admin');
   });
 

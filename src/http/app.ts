@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { errorHandler } from './errors.js';
 import { requestLog } from './request-log.js';
+import { WriteProbe } from './write-probe.js';
 import { webhookRoute, type WebhookRouteDeps, type WebhookSource } from './webhook-route.js';
 
 export interface AppDeps {
@@ -20,6 +21,8 @@ export interface AppDeps {
   admin?: Router;
   /** Each side's state for /readyz: 'connected', 'not_connected' or (Zoho) 'no_organization'. */
   connections?: () => Promise<Record<'kommo' | 'zoho', string>>;
+  /** Express's `trust proxy` (TRUST_PROXY): false, a hop count, or the proxies' addresses. */
+  trustProxy?: false | number | string;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -28,17 +31,26 @@ export function createApp(deps: AppDeps): Express {
   // Answers are small JSON documents that change with every call: an ETag would be a SHA-1 of each
   // webhook's answer that no sender ever sends back.
   app.set('etag', false);
-  app.set('trust proxy', 'loopback');
+  // Off by default: X-Forwarded-* are believed only from the proxies TRUST_PROXY names. With them, req.ip
+  // (the login rate limit's address), req.secure (the cookie's Secure flag) and req.host (the origin check)
+  // are what the client used, not what the proxy's hop looks like.
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use(requestLog(deps.log));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  const writeProbe = new WriteProbe(deps.db);
   app.get('/readyz', async (_req, res) => {
     try {
       await sql`select 1`.execute(deps.db);
     } catch {
       res.status(503).json({ status: 'unavailable', database: 'unreachable' });
+      return;
+    }
+    const writeProblem = await writeProbe.problem();
+    if (writeProblem) {
+      res.status(503).json({ status: 'unavailable', database: 'not_writable', message: `The database cannot be written, so webhooks cannot be stored: ${writeProblem}` });
       return;
     }
     if (!deps.accepting()) {

@@ -33,7 +33,7 @@ export function sendPage(res: Response, status: number, title: string, body: str
 export function loginPage(message?: string, action = '/connect/login', purpose = 'manage its connections'): string {
   return (
     (message ? `<p class="error">${escapeHtml(message)}</p>` : `<p>Enter the relay's ADMIN_TOKEN to ${escapeHtml(purpose)}.</p>`) +
-    `<form method="post" action="${escapeHtml(action)}"><label>Admin token <input type="password" name="token" autocomplete="current-password" required minlength="16"></label> <button type="submit">Log in</button></form>`
+    `<form method="post" action="${escapeHtml(action)}"><label>Admin token <input type="password" name="token" autocomplete="current-password" required minlength="32"></label> <button type="submit">Log in</button></form>`
   );
 }
 

@@ -1,6 +1,7 @@
 // The connection page and the OAuth routes of both sides. Starting a connection and choosing an
-// organization need an administrator; the callbacks cannot (the provider's redirect is a cross-site
-// navigation, which carries no SameSite=Strict cookie) and are authenticated by their single-use `state`.
+// organization need an administrator and are refused when another site starts them; the callbacks cannot
+// be (the provider's redirect is a cross-site navigation, which carries no SameSite=Strict cookie) and are
+// authenticated by their single-use `state`.
 import express, { type Request, type Response, type Router } from 'express';
 import type { KommoConnectFlow } from '../connect/kommo-flow.js';
 import type { ConnectOutcome } from '../connect/outcome.js';
@@ -9,12 +10,13 @@ import type { ZohoConnectFlow } from '../connect/zoho-flow.js';
 import { KOMMO_CALLBACK_PATH, ZOHO_CALLBACK_PATH } from '../config/env.js';
 import type { Logger } from '../log.js';
 import { requestLogger } from './request-log.js';
-import { AdminAuth } from './admin-auth.js';
+import { tooManyAttempts, type AdminAuth } from './admin-auth.js';
+import { refuseCrossSite } from './same-origin.js';
 import { connectionPage, loginPage, outcomePage, sendPage } from './connect-page.js';
 
 export interface ConnectRouteDeps {
-  /** ADMIN_TOKEN; without it the page is off. */
-  adminToken: string | undefined;
+  /** Built from ADMIN_TOKEN; without it the page is off. */
+  auth: AdminAuth | undefined;
   zoho: ZohoConnectFlow;
   kommo: KommoConnectFlow;
   status: () => Promise<ConnectionsStatus>;
@@ -25,13 +27,13 @@ const TITLE = 'Relay connections';
 
 export function connectRoutes(deps: ConnectRouteDeps): Router {
   const router = express.Router();
-  if (!deps.adminToken) {
+  const auth = deps.auth;
+  if (!auth) {
     router.use('/connect', (_req, res) => {
       res.status(404).json({ error: 'connect_page_off', message: 'The connection page is off: set ADMIN_TOKEN to use it.' });
     });
     return router;
   }
-  const auth = new AdminAuth(deps.adminToken);
   const form = express.urlencoded({ extended: false, limit: '4kb' });
   const admin = auth.require((req, res) => {
     // A browser asking for a page gets the login form; scripts (and /connect/status) get JSON.
@@ -39,14 +41,19 @@ export function connectRoutes(deps: ConnectRouteDeps): Router {
     res.status(401).json({ error: 'admin_required', message: 'Send Authorization: Bearer <ADMIN_TOKEN>, or log in on /connect.' });
   });
 
-  router.post('/connect/login', form, (req, res) => {
+  // Every POST, and the GETs that start a connection (they create an OAuth state and leave for the provider).
+  router.post(['/connect', '/connect/*rest'], refuseCrossSite);
+  router.get(['/connect/zoho', '/connect/kommo'], refuseCrossSite);
+  router.post('/connect/login', form, async (req, res) => {
     const token = typeof req.body?.token === 'string' ? req.body.token : '';
-    if (!auth.tokenMatches(token)) return sendPage(res, 401, TITLE, loginPage('That is not the admin token.'));
-    auth.startSession(req, res);
+    const result = auth.checkToken(req, token);
+    if (result.retryAfterMs) return tooManyAttempts(res, result.retryAfterMs);
+    if (!result.ok) return sendPage(res, 401, TITLE, loginPage('That is not the admin token.'));
+    await auth.startSession(req, res);
     res.redirect(303, '/connect');
   });
-  router.post('/connect/logout', (req, res) => {
-    auth.endSession(req, res);
+  router.post('/connect/logout', async (req, res) => {
+    await auth.endSession(req, res);
     res.redirect(303, '/connect');
   });
 

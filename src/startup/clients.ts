@@ -52,6 +52,7 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
     grant: zohoConnection.grant,
     onToken: zohoConnection.onToken,
     onRefused: zohoConnection.onRefused,
+    apiDomainRule: { dataCentre: env.ZOHO_DC, override: env.ZOHO_API_URL },
     timeoutMs: env.HTTP_TIMEOUT_MS,
     log: log.child({ component: 'zoho-auth' }),
   });

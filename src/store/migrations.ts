@@ -211,6 +211,24 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('jobs_kind_ready').on('jobs').columns(['kind', 'state', 'run_at', 'id']).execute();
       },
     },
+    // 0007: it follows 0005_deal_writes and 0006_jobs_claim_by_kind, made on other branches at the same time.
+    '0007_admin_sessions_and_retention': {
+      async up(db: Kysely<unknown>) {
+        // Admin logins, so logging out ends a session on the server. Only a keyed hash of the session ID
+        // is kept: the table alone cannot be turned into a working cookie.
+        await db.schema
+          .createTable('admin_sessions')
+          .addColumn('id_hash', 'text', (c) => c.primaryKey())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('admin_sessions_expiry').on('admin_sessions').column('expires_at').execute();
+        // The retention sweep looks for settled jobs and old events by age.
+        await db.schema.createIndex('jobs_settled').on('jobs').columns(['state', 'updated_at']).execute();
+        await db.schema.createIndex('events_received').on('events').column('received_at').execute();
+        await db.schema.createIndex('jobs_event').on('jobs').column('event_id').execute();
+      },
+    },
   };
 }
 

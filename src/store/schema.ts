@@ -190,6 +190,14 @@ export interface Schema {
   oauth_states: OAuthStatesTable;
   deal_recurring: DealRecurringTable;
   deal_writes: DealWritesTable;
+  admin_sessions: AdminSessionsTable;
+}
+
+/** A browser's admin login: the cookie holds a random ID, the store only its HMAC under ADMIN_TOKEN. */
+export interface AdminSessionsTable {
+  id_hash: string;
+  expires_at: number;
+  created_at: number;
 }
 
 export interface DealRecurringTable {

@@ -4,8 +4,9 @@
 // stored, and back off after a refused refresh.
 import { retryable, type RelayError } from '../errors.js';
 import { registerSecret, type Logger } from '../log.js';
+import type { ZohoDataCentre } from '../config/env.js';
 import { holdToken, isFresh, MIN_ADOPTABLE_MS, type HeldToken } from '../oauth/refresh-margin.js';
-import { isTooManyRequests, requestZohoToken, type ZohoTokenBody } from './oauth.js';
+import { isTooManyRequests, requestZohoToken, trustedApiDomain, type ZohoTokenBody } from './oauth.js';
 
 /** What a refresh needs: where, with which refresh token, and what an earlier refresh left behind. */
 export interface ZohoGrant {
@@ -34,6 +35,9 @@ export interface ZohoAuthOptions {
   /** A new access token was minted: store it for other processes and the next start. */
   onToken?: (grant: ZohoGrant, token: { accessToken: string; expiresAt: number; apiDomain?: string }) => Promise<void>;
   onRefused?: (grant: ZohoGrant, error: RelayError) => Promise<void> | void;
+  /** Which api_domain a token answer may name (see trustedApiDomain): ZOHO_DC, used when the accounts server
+   *  is an override, and ZOHO_API_URL. */
+  apiDomainRule?: { dataCentre: ZohoDataCentre; override?: string | undefined };
 }
 
 export const zohoNotConnected = () =>
@@ -96,7 +100,7 @@ export class ZohoAuth {
     if (this.cooldown && this.cooldown.until > Date.now()) throw this.cooldown.error;
     const grant = await this.currentGrant();
     if (!grant) throw zohoNotConnected();
-    if (grant.apiDomain) this.apiDomain = grant.apiDomain;
+    if (grant.apiDomain) this.apiDomain = this.checkedApiDomain(grant.apiDomain, grant);
     const stored = grant.accessToken;
     // A stored token is adopted unless it is the one this process already holds (and now refreshes).
     if (stored && stored.value !== rejected && stored.value !== this.held?.value && stored.expiresAt - Date.now() > MIN_ADOPTABLE_MS) {
@@ -116,18 +120,32 @@ export class ZohoAuth {
       await Promise.resolve(this.opts.onRefused?.(grant, error)).catch((err) => this.opts.log.warn({ err }, 'could not record the refused Zoho refresh'));
       throw error;
     }
+    if (body.api_domain) this.apiDomain = this.checkedApiDomain(body.api_domain, grant);
     const lifetimeMs = (body.expires_in ?? 3600) * 1000;
     const state = holdToken(body.access_token, Date.now() + lifetimeMs, lifetimeMs);
     this.token = this.held = state;
     this.cooldown = undefined;
     this.lastError = undefined;
-    if (body.api_domain) this.apiDomain = body.api_domain.replace(/\/+$/, '');
     this.opts.log.info({ api_domain: this.apiDomain, expires_in: body.expires_in }, 'zoho access token refreshed');
     this.opts.onRefresh?.({ apiDomain: this.apiDomain, expiresAt: state.expiresAt });
     await this.opts
       .onToken?.(grant, { accessToken: state.value, expiresAt: state.expiresAt, ...(this.apiDomain ? { apiDomain: this.apiDomain } : {}) })
       .catch((err) => this.opts.log.warn({ err }, 'could not store the new Zoho access token; it is kept in memory'));
     return state;
+  }
+
+  /** The api_domain to use; otherwise the token is not kept and jobs wait, with the reason on /connect. */
+  private checkedApiDomain(named: string, grant: ZohoGrant): string {
+    const rule = this.opts.apiDomainRule;
+    const trusted = trustedApiDomain(named, { accountsUrl: grant.accountsUrl, dataCentre: rule?.dataCentre ?? 'com', override: rule?.override });
+    if ('origin' in trusted) return trusted.origin;
+    const waitMs = Math.max(this.opts.cooldownMs ?? 60_000, 5 * 60_000);
+    const error = retryable('zoho_untrusted_api_domain', trusted.problem, { retryAfterMs: waitMs, service: 'zoho' });
+    this.token = undefined;
+    this.cooldown = { until: Date.now() + waitMs, error };
+    this.lastError = { code: error.code, message: error.message, at: Date.now() };
+    this.opts.log.error({ code: error.code }, error.message);
+    throw error;
   }
 
   private refused(accountsUrl: string, status: number, body: ZohoTokenBody): RelayError {

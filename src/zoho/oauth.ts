@@ -58,6 +58,29 @@ function dataCentreOf(accountsUrl: string): ZohoDataCentre | undefined {
   return url.protocol === 'https:' ? ACCOUNTS_HOSTS[url.host.toLowerCase()] : undefined;
 }
 
+/**
+ * The API domain a token answer may send the relay's tokens to. With ZOHO_API_URL set, every Books call goes
+ * there and the answer's api_domain is not used at all. Otherwise it must be Zoho's API host of the data
+ * centre whose accounts server issued the token (https://www.zohoapis.<dc>; ZOHO_DC when that server is an
+ * override), exactly: no other scheme, port, path or credentials. Returns the origin to use, or why not.
+ */
+export function trustedApiDomain(named: string, rule: { accountsUrl: string; dataCentre: ZohoDataCentre; override?: string | undefined }): { origin: string } | { problem: string } {
+  if (rule.override) return { origin: rule.override };
+  const dataCentre = dataCentreOf(rule.accountsUrl) ?? rule.dataCentre;
+  const expected = `https://www.zohoapis.${dataCentre}`;
+  let url: URL | undefined;
+  try {
+    url = new URL(named);
+  } catch {
+    url = undefined;
+  }
+  const clean = url && !url.username && !url.password && !url.search && !url.hash && (url.pathname === '/' || url.pathname === '');
+  if (url && clean && url.origin === expected) return { origin: expected };
+  return {
+    problem: `Zoho's token answer names "${named.slice(0, 200)}" as the API domain, which is not Zoho's API host for data centre ${dataCentre} (${expected}): no token was sent there and the connection is not used. Check ZOHO_DC (or reconnect Zoho in the right data centre); a proxy in front of Zoho's API is set with ZOHO_API_URL.`,
+  };
+}
+
 export interface ZohoTokenBody {
   access_token?: string;
   refresh_token?: string;
@@ -101,7 +124,7 @@ export interface ZohoCodeGrant {
 export async function exchangeZohoCode(
   accountsUrl: string,
   code: string,
-  client: { clientId: string; clientSecret: string; redirectUri: string; timeoutMs: number },
+  client: { clientId: string; clientSecret: string; redirectUri: string; timeoutMs: number; dataCentre: ZohoDataCentre; apiUrlOverride?: string | undefined },
 ): Promise<ZohoCodeGrant> {
   const { status, body } = await requestZohoToken(
     accountsUrl,
@@ -112,11 +135,13 @@ export async function exchangeZohoCode(
   if (!body.refresh_token) {
     throw permanent('zoho_no_refresh_token', 'Zoho issued no refresh token (the consent was not an offline grant): connect Zoho again.', { service: 'zoho', status });
   }
+  const apiDomain = body.api_domain || client.apiUrlOverride ? trustedApiDomain(body.api_domain ?? '', { accountsUrl, dataCentre: client.dataCentre, override: client.apiUrlOverride }) : undefined;
+  if (apiDomain && 'problem' in apiDomain) throw permanent('zoho_untrusted_api_domain', apiDomain.problem, { service: 'zoho', status });
   return {
     accessToken: body.access_token,
     accessExpiresAt: Date.now() + (body.expires_in ?? 3600) * 1000,
     refreshToken: body.refresh_token,
-    ...(body.api_domain && /^https?:\/\/[^/\s]+\/?$/.test(body.api_domain) ? { apiDomain: body.api_domain.replace(/\/+$/, '') } : {}),
+    ...(apiDomain ? { apiDomain: apiDomain.origin } : {}),
   };
 }
 

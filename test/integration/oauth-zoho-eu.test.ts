@@ -35,6 +35,7 @@ beforeEach(async () => {
   env = s.env({
     ZOHO_DC: 'eu',
     ZOHO_ACCOUNTS_URL: '',
+    ZOHO_API_URL: '',
     ZOHO_REFRESH_TOKEN: '',
     ZOHO_ORGANIZATION_ID: '',
     ZOHO_CLIENT_ID: CLIENT_ID,

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, kommoAuthMode, parseEnv, zohoAuthMode } from '../../src/config/env.js';
 
+const ADMIN = '7ce3b9ed9ae8dce54356b72b06685e635e692e179b7f55a3f35a08ad09ea44bc';
 const KEY = 'a3f1c2e4b5d6978812345678abcdef0123456789abcdef0123456789abcdef01';
 const base = {
   WEBHOOK_SECRET: 'a-long-enough-secret-123',
@@ -15,7 +16,7 @@ const kommoOAuth = {
   KOMMO_CLIENT_SECRET: 'kommo-client-secret-value',
   KOMMO_REDIRECT_URI: 'https://relay.example.com/connect/kommo/callback',
 };
-const oauthBoth = { ...base, ...kommoOAuth, ZOHO_REDIRECT_URI: 'https://relay.example.com/connect/zoho/callback', ENCRYPTION_KEY: KEY, ADMIN_TOKEN: 'admin-token-0123456789' };
+const oauthBoth = { ...base, ...kommoOAuth, ZOHO_REDIRECT_URI: 'https://relay.example.com/connect/zoho/callback', ENCRYPTION_KEY: KEY, ADMIN_TOKEN: ADMIN };
 
 function problems(env: Record<string, string | undefined>): string[] {
   try {
@@ -45,7 +46,7 @@ describe('connection settings', () => {
       'KOMMO_ACCESS_TOKEN: is required unless Kommo OAuth is set up. Kommo is not connected: set KOMMO_ACCESS_TOKEN, or set KOMMO_CLIENT_ID/KOMMO_CLIENT_SECRET/KOMMO_REDIRECT_URI and open /connect',
       "ZOHO_REFRESH_TOKEN: is required unless Zoho OAuth is set up. Zoho is not connected: set ZOHO_REFRESH_TOKEN (a Self Client's refresh token), or set ZOHO_REDIRECT_URI and open /connect",
       'ENCRYPTION_KEY: is required because Kommo and Zoho use OAuth, whose tokens are stored encrypted (generate one with: openssl rand -hex 32)',
-      'ADMIN_TOKEN: is required because Kommo and Zoho use OAuth, connected on the /connect page it protects (at least 16 characters; generate one with: openssl rand -hex 24)',
+      'ADMIN_TOKEN: is required because Kommo and Zoho use OAuth, connected on the /connect page it protects (generate one with: openssl rand -hex 32)',
     ]);
   });
 
@@ -57,7 +58,7 @@ describe('connection settings', () => {
   });
 
   it('KOMMO_REFRESH_TOKEN needs the client, and is not combined with a long-lived token', () => {
-    expect(problems({ ...base, ZOHO_REFRESH_TOKEN: 'z', KOMMO_REFRESH_TOKEN: 'def502-refresh', ENCRYPTION_KEY: KEY, ADMIN_TOKEN: 'admin-token-0123456789' })).toEqual([
+    expect(problems({ ...base, ZOHO_REFRESH_TOKEN: 'z', KOMMO_REFRESH_TOKEN: 'def502-refresh', ENCRYPTION_KEY: KEY, ADMIN_TOKEN: ADMIN })).toEqual([
       'KOMMO_REFRESH_TOKEN: needs KOMMO_CLIENT_ID, KOMMO_CLIENT_SECRET, KOMMO_REDIRECT_URI (the integration the refresh token belongs to)',
     ]);
     expect(problems({ ...base, ...kommoOAuth, ZOHO_REFRESH_TOKEN: 'z', KOMMO_ACCESS_TOKEN: 'kommo-token', KOMMO_REFRESH_TOKEN: 'def502-refresh' })).toEqual([
@@ -68,14 +69,18 @@ describe('connection settings', () => {
   it('only the side that uses OAuth makes the key and the admin token required', () => {
     expect(problems({ ...base, ...kommoOAuth, ZOHO_REFRESH_TOKEN: '1000.refresh' })).toEqual([
       'ENCRYPTION_KEY: is required because Kommo uses OAuth, whose tokens are stored encrypted (generate one with: openssl rand -hex 32)',
-      'ADMIN_TOKEN: is required because Kommo uses OAuth, connected on the /connect page it protects (at least 16 characters; generate one with: openssl rand -hex 24)',
+      'ADMIN_TOKEN: is required because Kommo uses OAuth, connected on the /connect page it protects (generate one with: openssl rand -hex 32)',
     ]);
   });
 
   it.each([
     [{ ENCRYPTION_KEY: 'my-secret-passphrase' }, 'ENCRYPTION_KEY: must be 32 bytes written as 64 hex characters or as base64 (generate one with: openssl rand -hex 32)'],
     [{ ENCRYPTION_KEY: KEY.slice(0, 60) }, 'ENCRYPTION_KEY: must be 32 bytes written as 64 hex characters or as base64 (generate one with: openssl rand -hex 32)'],
-    [{ ADMIN_TOKEN: 'short-admin' }, 'ADMIN_TOKEN: must be at least 16 characters (generate one with: openssl rand -hex 24)'],
+    [{ ADMIN_TOKEN: 'short-admin' }, 'ADMIN_TOKEN: must be at least 32 characters (generate one with: openssl rand -hex 32)'],
+    [{ ADMIN_TOKEN: 'admin-admin-admin-admin-admin-admin' }, 'ADMIN_TOKEN: is too repetitive: it uses fewer than 10 different characters (generate one with: openssl rand -hex 32)'],
+    [{ ADMIN_TOKEN: 'aaaaaaaaaaaaaaaaabcdefghijklmnopqrstuvwxyz' }, 'ADMIN_TOKEN: is too repetitive: runs or sequences (aaa, abc, 123) make up more than a quarter of it (generate one with: openssl rand -hex 32)'],
+    [{ ADMIN_TOKEN: 'Tr0ub4dor&3-horseTr0ub4dor&3-staple' }, 'ADMIN_TOKEN: is too repetitive: the same 8 characters appear twice in it (generate one with: openssl rand -hex 32)'],
+    [{ ADMIN_TOKEN: 'sandbox-admin-token-0123456789' }, 'ADMIN_TOKEN: must be at least 32 characters (generate one with: openssl rand -hex 32)'],
     [{ ZOHO_REDIRECT_URI: 'https://relay.example.com/oauth/zoho' }, "ZOHO_REDIRECT_URI: must be the relay's public URL followed by /connect/zoho/callback, e.g. https://relay.example.com/connect/zoho/callback"],
     [{ KOMMO_REDIRECT_URI: 'https://relay.example.com/callback' }, "KOMMO_REDIRECT_URI: must be the relay's public URL followed by /connect/kommo/callback, e.g. https://relay.example.com/connect/kommo/callback"],
   ])('%j -> %s', (override, expected) => {
