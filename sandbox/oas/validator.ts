@@ -162,7 +162,7 @@ export async function loadContract(opts: ContractOptions): Promise<OasValidator>
           headerParams,
           hasBody: bodySchema !== undefined,
           statuses: Object.keys(responses),
-          schema(part, strict = part.startsWith('responses/')) {
+          schema(part: Parameters<Operation['schema']>[0], strict = part.startsWith('responses/')) {
             const cacheKey = `${strict ? 'strict' : 'open'}:${part}`;
             const known = compiled.get(cacheKey);
             if (known) return known;
