@@ -110,9 +110,9 @@ export function planCreateInvoice(ctx: XeroContext, tenant: Tenant, input: Json,
 export function planUpdateInvoice(ctx: XeroContext, tenant: Tenant, inv: Invoice, input: Json): () => Invoice {
   const messages: string[] = [];
   const to = (input.Status ?? inv.status) as InvoiceStatus;
-  if (!TRANSITIONS[inv.status].includes(to)) {
+  if (!TRANSITIONS[inv.status].includes(to) || inv.status === 'VOIDED' || inv.status === 'DELETED') {
     throw new ElementInvalid([
-      to === 'VOIDED' || to === 'DELETED'
+      to !== inv.status && (to === 'VOIDED' || to === 'DELETED')
         ? `Invoice with status ${inv.status} cannot be ${to === 'VOIDED' ? 'voided' : 'deleted'}.`
         : 'Invoice not of valid status for modification',
     ]);

@@ -158,3 +158,156 @@ describe('contacts', () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe('invoices', () => {
+  it('creates an ACCREC invoice with tax, currency, reference and due date, and answers in Xero\'s formats', async () => {
+    const { api } = await startXero({ tenants: [{ name: 'Acme UK', currencies: ['EUR'] }] });
+    const contact = await newContact(api);
+    const inv = await newInvoice(api, contact, {
+      CurrencyCode: 'EUR',
+      LineItems: [
+        { Description: 'Design', Quantity: 2, UnitAmount: 100.5, AccountCode: '200', TaxType: 'OUTPUT2' },
+        { Description: 'Books', Quantity: 1, UnitAmount: 40, TaxType: 'ZERORATEDOUTPUT' },
+      ],
+    });
+    expect(inv).toMatchObject({
+      Type: 'ACCREC',
+      InvoiceNumber: 'INV-0001',
+      Reference: 'kommo-deal-31337',
+      Status: 'AUTHORISED',
+      CurrencyCode: 'EUR',
+      LineAmountTypes: 'Exclusive',
+      SubTotal: 241,
+      TotalTax: 40.2,
+      Total: 281.2,
+      AmountDue: 281.2,
+      AmountPaid: 0,
+      Contact: { ContactID: contact },
+      Date: `/Date(${Date.UTC(2026, 2, 1)}+0000)/`,
+      DateString: '2026-03-01T00:00:00',
+      DueDate: `/Date(${Date.UTC(2026, 2, 15)}+0000)/`,
+      DueDateString: '2026-03-15T00:00:00',
+    });
+    expect(inv.InvoiceID).toMatch(/^[0-9a-f-]{36}$/);
+    expect(inv.LineItems[0]).toMatchObject({ LineAmount: 201, TaxAmount: 40.2, TaxType: 'OUTPUT2' });
+    expect((await api.get(`/Invoices/${inv.InvoiceID}`)).json.Invoices[0]).toEqual(inv);
+    expect((await api.get('/Invoices/INV-0001')).json.Invoices[0].InvoiceID).toBe(inv.InvoiceID);
+
+    const inclusive = await newInvoice(api, contact, { LineAmountTypes: 'Inclusive', LineItems: [{ Description: 'x', Quantity: 1, UnitAmount: 120, TaxType: 'OUTPUT2' }] });
+    expect([inclusive.SubTotal, inclusive.TotalTax, inclusive.Total]).toEqual([100, 20, 120]);
+  });
+
+  it('lists by where Reference, Statuses, ContactIDs, searchTerm, pages, and If-Modified-Since', async () => {
+    const { fake, api } = await startXero();
+    const a = await newContact(api, { Name: 'A' });
+    const b = await newContact(api, { Name: 'B' });
+    const one = await newInvoice(api, a, { Reference: 'REL-1' });
+    const two = await newInvoice(api, b, { Reference: 'REL-2', Status: 'DRAFT' });
+    const ids = (res: { json: any }) => res.json.Invoices.map((i: any) => i.InvoiceID);
+    expect(ids(await api.get(`/Invoices?${where('Reference=="REL-2"')}`))).toEqual([two.InvoiceID]);
+    expect(ids(await api.get(`/Invoices?${where(`Contact.ContactID==guid("${a}")`)}`))).toEqual([one.InvoiceID]);
+    expect(ids(await api.get('/Invoices?Statuses=DRAFT,SUBMITTED'))).toEqual([two.InvoiceID]);
+    expect(ids(await api.get(`/Invoices?ContactIDs=${b}`))).toEqual([two.InvoiceID]);
+    expect(ids(await api.get('/Invoices?searchTerm=rel-1'))).toEqual([one.InvoiceID]);
+    const paged = await api.get('/Invoices?page=2&pageSize=1');
+    expect(paged.json.pagination).toEqual({ page: 2, pageSize: 1, pageCount: 2, itemCount: 2 });
+    expect(ids(paged)).toEqual([two.InvoiceID]);
+
+    fake.advanceTime(5000);
+    const since = new Date(fake.clock.now()).toISOString();
+    fake.advanceTime(1000);
+    await api.post(`/Invoices/${two.InvoiceID}`, { Invoices: [{ Status: 'AUTHORISED' }] });
+    expect(ids(await api.get('/Invoices', { headers: { 'If-Modified-Since': since } }))).toEqual([two.InvoiceID]);
+  });
+
+  it('refuses an invalid invoice with 400 ValidationException, or per element with summarizeErrors=false', async () => {
+    const { fake, api } = await startXero();
+    const contact = await newContact(api);
+    const bad = invoiceInput(contact, { CurrencyCode: 'JPY', LineItems: [{ Description: 'x', Quantity: 1, UnitAmount: 5, TaxType: 'NOPE' }] });
+    const summarized = await api.put('/Invoices', { Invoices: [invoiceInput(contact), bad] });
+    expect(summarized.status).toBe(400);
+    expect(summarized.json).toMatchObject({ ErrorNumber: 10, Type: 'ValidationException', Message: expect.any(String) });
+    expect(summarized.json.Elements[0].ValidationErrors.map((e: any) => e.Message)).toEqual([
+      'The currency code JPY is not a valid currency for this organisation.',
+      "The TaxType code 'NOPE' does not exist or cannot be used with this type of transaction.",
+    ]);
+    expect(fake.state.invoices.size).toBe(0); // the whole request was refused
+
+    const perElement = await api.put('/Invoices?summarizeErrors=false', { Invoices: [invoiceInput(contact), bad] });
+    expect(perElement.status).toBe(200);
+    const [ok, failed] = perElement.json.Invoices;
+    expect(ok.StatusAttributeString).toBe('OK');
+    expect(failed).toMatchObject({ StatusAttributeString: 'ERROR', HasErrors: true, ValidationErrors: [{ Message: expect.stringMatching(/JPY/) }, { Message: expect.stringMatching(/NOPE/) }] });
+    expect(fake.state.invoices.size).toBe(1);
+
+    const dupNumber = await api.put('/Invoices', { Invoices: [invoiceInput(contact, { InvoiceNumber: ok.InvoiceNumber })] });
+    expect(dupNumber.json.Elements[0].ValidationErrors).toEqual([{ Message: 'Invoice # must be unique.' }]);
+  });
+
+  it('moves through statuses as Xero allows: DELETED from draft, VOIDED from authorised, nothing from voided', async () => {
+    const { api } = await startXero();
+    const contact = await newContact(api);
+    const status = async (id: string, s: string) => api.post(`/Invoices/${id}`, { Invoices: [{ Status: s }] });
+    const draft = await newInvoice(api, contact, { Status: 'DRAFT' });
+    expect((await status(draft.InvoiceID, 'DELETED')).json.Invoices[0].Status).toBe('DELETED');
+    const approved = await newInvoice(api, contact);
+    const del = await status(approved.InvoiceID, 'DELETED');
+    expect([del.status, del.json.Elements[0].ValidationErrors[0].Message]).toEqual([400, 'Invoice with status AUTHORISED cannot be deleted.']);
+    expect((await status(approved.InvoiceID, 'VOIDED')).json.Invoices[0].Status).toBe('VOIDED');
+    expect((await status(approved.InvoiceID, 'AUTHORISED')).status).toBe(400);
+    const viaPost = await api.post('/Invoices', { Invoices: [{ InvoiceID: draft.InvoiceID, Reference: 'x' }] });
+    expect(viaPost.json.Elements[0].ValidationErrors[0].Message).toBe('Invoice not of valid status for modification');
+  });
+
+  it('emails approved invoices only (204, recorded with the contact address) and links the online invoice', async () => {
+    const { fake, api } = await startXero();
+    const contact = await newContact(api, { EmailAddress: 'billing@acme.test' });
+    const draft = await newInvoice(api, contact, { Status: 'DRAFT' });
+    const refused = await api.post(`/Invoices/${draft.InvoiceID}/Email`, {});
+    expect([refused.status, refused.json.Elements[0].ValidationErrors[0].Message]).toEqual([400, 'Invoice not of valid status for sending']);
+    expect((await api.get(`/Invoices/${draft.InvoiceID}/OnlineInvoice`)).status).toBe(400);
+
+    const approved = await newInvoice(api, contact);
+    const sent = await api.post(`/Invoices/${approved.InvoiceID}/Email`, {});
+    expect([sent.status, sent.text]).toEqual([204, '']);
+    expect(fake.state.emails).toEqual([expect.objectContaining({ invoiceId: approved.InvoiceID, to: 'billing@acme.test', via: 'api', tenantId: fake.tenantId })]);
+    expect((await api.get(`/Invoices/${approved.InvoiceID}`)).json.Invoices[0].SentToContact).toBe(true);
+    const online = await api.get(`/Invoices/${approved.InvoiceID}/OnlineInvoice`);
+    expect(online.json.OnlineInvoices[0].OnlineInvoiceUrl).toMatch(/^https:\/\/in\.xero\.com\/\w{30,}$/);
+    expect((await api.get(`/Invoices/${approved.InvoiceID}/OnlineInvoice`)).json.OnlineInvoices).toEqual(online.json.OnlineInvoices);
+  });
+});
+
+describe('the contract', () => {
+  it('reports an undocumented property in an answer, and a request body the contract refuses', async () => {
+    const { fake, api } = await startXero();
+    fake.faults.failNext(1, { status: 200, body: { Invoices: [{ InvoiceID: '5b0c1c4e-1111-4111-8111-111111111111', Colour: 'red' }] } });
+    expect((await api.get('/Invoices')).status).toBe(200);
+    await api.put('/Contacts', { Contacts: [{ Name: 'N', EmailAddress: 7 }] });
+    expect(fake.violations.map((v) => [v.direction, v.messages])).toEqual([
+      ['response', ['GET /Invoices (getInvoices): response 200 body/Invoices/0/Colour is not in the contract']],
+      ['request', ['PUT /Contacts (createContacts): body/Contacts/0/EmailAddress must be string']],
+    ]);
+    fake.violations.splice(0); // deliberate: the after-each check wants clean answers
+  });
+
+  it('routes every operation of contract/xero and compiles every schema, with the overrides applied', async () => {
+    const oas = await loadXeroContract();
+    const id = '5b0c1c4e-1111-4111-8111-111111111111';
+    for (const [method, path, operationId] of [
+      ['GET', `/Invoices/${id}/OnlineInvoice`, 'getOnlineInvoice'],
+      ['POST', `/RepeatingInvoices/${id}`, 'updateRepeatingInvoice'],
+      ['GET', '/connections', 'getConnections'],
+      ['POST', 'invoices', 'publishInvoiceEvent'],
+    ] as const) {
+      expect(oas.operation(method, path)?.operationId).toBe(operationId);
+    }
+    const envelope = { Id: id, Status: 'OK', ProviderName: 'Fake Xero', DateTimeUTC: '/Date(1)/', Invoices: [{ InvoiceID: id, DateString: '2026-01-01T00:00:00' }] };
+    expect(oas.validateResponse({ method: 'GET', path: '/Invoices', status: 200, body: envelope })).toEqual([]);
+    const intent = { events: [], firstEventSequence: 0, lastEventSequence: 0, entropy: 'ABC' };
+    expect(oas.validate({ method: 'POST', path: 'invoices', query: {}, body: intent }, { strict: true })).toEqual([]);
+    expect(oas.validateResponse({ method: 'PUT', path: '/Invoices', status: 400, body: { ErrorNumber: 10, Elements: [{ Name: 'x' }] } })).toEqual([
+      'PUT /Invoices (createInvoices): response 400 body/Elements/0/Name is not in the contract',
+    ]);
+  });
+});
