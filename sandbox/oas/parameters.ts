@@ -9,6 +9,7 @@ export interface Parameter {
   name: string;
   in: string;
   required?: boolean;
+  explode?: boolean;
   schema?: Json;
 }
 
@@ -41,13 +42,21 @@ export function parametersSchema(params: Parameter[], name: (p: Parameter) => st
   };
 }
 
-/** A query string carries only text: read 'true'/'false' and numerals as the type the parameter declares. */
+/**
+ * A query string carries only text: read 'true'/'false' and numerals as the type the parameter declares,
+ * and an array parameter as its style says (form, explode=false: 'a,b'; exploded: the key repeated).
+ */
 export function coerceQuery(query: Record<string, unknown>, params: Parameter[], name: (p: Parameter) => string = (p) => p.name): Record<string, unknown> {
   const out = { ...query };
   for (const p of params) {
     const key = name(p);
     const value = out[key];
     const schema = p.schema;
+    if (schema?.type === 'array' && value !== undefined) {
+      const parts = Array.isArray(value) ? value : [value];
+      out[key] = p.explode === false ? parts.flatMap((v) => String(v).split(',')) : parts;
+      continue;
+    }
     if (typeof value !== 'string') continue;
     if (schema?.type === 'boolean' && (value === 'true' || value === 'false')) out[key] = value === 'true';
     if ((schema?.type === 'integer' || schema?.type === 'number') && /^-?\d+(\.\d+)?$/.test(value)) {

@@ -12,12 +12,15 @@ export interface Answer {
 
 const fakes: FakeXero[] = [];
 
-/** Registers the after-each check: every answer the fakes gave was within the contract. */
+/**
+ * Registers the after-each check: all traffic of the fakes (requests, answers, webhooks) was within the
+ * contract. A test that breaks it on purpose asserts its violations and clears them.
+ */
 export function closeFakesAfterEach(): void {
   afterEach(async () => {
-    const answers = fakes.flatMap((f) => f.violations.filter((v) => v.direction !== 'request'));
+    const violations = fakes.flatMap((f) => f.violations);
     await Promise.all(fakes.splice(0).map((f) => f.close()));
-    expect(answers).toEqual([]);
+    expect(violations).toEqual([]);
   });
 }
 

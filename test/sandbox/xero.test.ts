@@ -121,6 +121,7 @@ describe('the xero-tenant-id header', () => {
     expect(fake.violations.filter((v) => v.direction === 'request').flatMap((v) => v.messages)).toEqual([
       'GET /Invoices (getInvoices): header/xero-tenant-id is required',
     ]);
+    fake.violations.splice(0);
   });
 });
 
