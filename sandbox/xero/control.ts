@@ -3,6 +3,7 @@
 // clock, configure and check webhooks, read state, requests and contract violations.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { LimitProblem } from './limits.js';
+import { contactJson, invoiceJson, paymentJson, repeatingJson } from './render.js';
 import type { FakeXero } from './server.js';
 
 export function controlRoutes(fake: FakeXero): express.Router {
@@ -100,4 +101,23 @@ export function controlRoutes(fake: FakeXero): express.Router {
     res.status(400).json({ error: err instanceof Error ? err.message : String(err) });
   });
   return r;
+}
+
+/** The fake's whole state as Xero-shaped JSON, each record with its tenantId. */
+export function snapshotOf(fake: FakeXero): Record<string, unknown> {
+  const s = fake.state;
+  const withTenant = <T extends { tenantId: string }>(x: T, json: Record<string, unknown>) => ({ tenantId: x.tenantId, ...json });
+  return {
+    tenants: [...s.tenants.values()].map((t) => ({ tenantId: t.tenantId, name: t.name, baseCurrency: t.baseCurrency, countryCode: t.countryCode })),
+    connections: [...s.connections.values()],
+    contacts: [...s.contacts.values()].map((c) => withTenant(c, contactJson(c))),
+    invoices: [...s.invoices.values()].map((i) => withTenant(i, invoiceJson(s, i))),
+    payments: [...s.payments.values()].map((p) => withTenant(p, paymentJson(s, p))),
+    repeatingInvoices: [...s.repeatingInvoices.values()].map((r) => withTenant(r, repeatingJson(s, r, s.tenants.get(r.tenantId)!))),
+    emails: s.emails,
+    webhookDeliveries: fake.webhookDeliveries,
+    intentChecks: fake.intentChecks,
+    violations: fake.violations,
+    tokenGrants: fake.identity.grants,
+  };
 }

@@ -9,14 +9,13 @@ import { requireTenant, requireToken } from './access.js';
 import { contactRoutes, planCreateContact } from './contacts.js';
 import type { XeroContext } from './context.js';
 import { XeroContractGate, type XeroViolation } from './contract.js';
-import { controlRoutes } from './control.js';
+import { controlRoutes, snapshotOf } from './control.js';
 import { accountingErrors, faultBody, notFound, sendError } from './errors.js';
 import { IdempotencyStore } from './idempotency.js';
 import { XeroIdentity, type TokenPair } from './identity.js';
 import { invoiceRoutes } from './invoice-routes.js';
 import { createInvoice, deletePayment, planUpdateInvoice, recordPayment } from './invoices.js';
 import { TenantLimits, defaultLimits, type LimitProblem, type LimitSettings } from './limits.js';
-import { contactJson, invoiceJson, paymentJson, repeatingJson } from './render.js';
 import { repeatingRoutes, runSchedule } from './repeating.js';
 import { seedTenant, settingsRoutes, type TenantInput } from './settings.js';
 import { createState, type Invoice, type Tenant, type XeroState } from './state.js';
@@ -145,7 +144,8 @@ export class FakeXero {
 
     const identity = express.Router();
     if (this.opts.faultIdentity) identity.use(this.faults.middleware(faultBody));
-    identity.use('/connections', this.gate.middleware());
+    const gate = this.gate.middleware();
+    identity.use((req, res, next) => (/^\/connections(\/|$)/i.test(req.path) ? gate(req, res, next) : next()));
     identity.use(this.identity.router());
     app.use(identity);
 
@@ -300,20 +300,6 @@ export class FakeXero {
 
   /** Everything as Xero-shaped JSON (what GET /_sandbox/state returns). */
   snapshot(): Record<string, unknown> {
-    const s = this.state;
-    const withTenant = <T extends { tenantId: string }>(x: T, json: Record<string, unknown>) => ({ tenantId: x.tenantId, ...json });
-    return {
-      tenants: [...s.tenants.values()].map((t) => ({ tenantId: t.tenantId, name: t.name, baseCurrency: t.baseCurrency, countryCode: t.countryCode })),
-      connections: [...s.connections.values()],
-      contacts: [...s.contacts.values()].map((c) => withTenant(c, contactJson(c))),
-      invoices: [...s.invoices.values()].map((i) => withTenant(i, invoiceJson(s, i))),
-      payments: [...s.payments.values()].map((p) => withTenant(p, paymentJson(s, p))),
-      repeatingInvoices: [...s.repeatingInvoices.values()].map((r) => withTenant(r, repeatingJson(s, r, this.tenant(r.tenantId)))),
-      emails: s.emails,
-      webhookDeliveries: this.webhookDeliveries,
-      intentChecks: this.intentChecks,
-      violations: this.violations,
-      tokenGrants: this.identity.grants,
-    };
+    return snapshotOf(this);
   }
 }

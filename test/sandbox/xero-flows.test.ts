@@ -143,3 +143,30 @@ describe('Idempotency-Key', () => {
     expect(fake.state.invoices.size).toBe(1);
   });
 });
+
+describe('the control API', () => {
+  it('serves credentials, seeds data, moves the clock and shows the state as Xero-shaped JSON', async () => {
+    const { fake, base, api } = await startXero();
+    const control = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${base}/_sandbox${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      return { status: res.status, json: (await res.json()) as Record<string, any> };
+    };
+    const creds = (await control('GET', '/credentials')).json;
+    expect(creds).toMatchObject({ client_id: fake.clientId, refresh_token: fake.refreshToken, tenant_id: fake.tenantId, api_url: `${base}/api.xro/2.0` });
+    const { ContactID } = (await control('POST', '/contacts', { Name: 'Seeded Ltd', EmailAddress: 'seed@x.test' })).json;
+    const { InvoiceID } = (await control('POST', '/invoices', invoiceInput(ContactID))).json;
+    expect((await control('POST', '/contacts', { Name: 'Seeded Ltd' })).status).toBe(400); // same rules as the API
+    await control('POST', '/invoices/' + InvoiceID, { Status: 'VOIDED' });
+    const state = (await control('GET', '/state')).json;
+    expect(state.contacts).toEqual([expect.objectContaining({ tenantId: fake.tenantId, ContactID, Name: 'Seeded Ltd' })]);
+    expect(state.invoices).toEqual([expect.objectContaining({ InvoiceID, Status: 'VOIDED' })]);
+
+    const before = fake.clock.now();
+    await control('POST', '/advance-time', { ms: 3_600_000 });
+    expect(fake.clock.now() - before).toBeGreaterThanOrEqual(3_600_000);
+    expect((await api.get('/Organisation')).status).toBe(401); // the 30-minute token has expired
+    await control('POST', '/rate-limit-burst', { count: 1, problem: 'daily', retryAfter: 30 });
+    const limited = await api.get('/Organisation', { token: fake.mintAccessToken() });
+    expect([limited.status, limited.headers.get('x-rate-limit-problem'), limited.headers.get('retry-after')]).toEqual([429, 'daily', '30']);
+  });
+});

@@ -101,6 +101,9 @@ describe('identity', () => {
     expect((await list(`?authEventId=${event}`)).json).toEqual([]);
     expect((await list()).json.map((c) => c.tenantId)).toContain(added);
     expect((await fetch(`${base}/connections`)).status).toBe(401);
+    // The identity document types authEventId as a uuid: a client sending anything else is reported.
+    await list('?authEventId=last');
+    expect(fake.violations.splice(0).flatMap((v) => v.messages)).toEqual(['GET /Connections (getConnections): query/authEventId must match format "uuid"']);
 
     const nz = all.json.find((c) => c.tenantName === 'Acme NZ');
     expect((await api.get('/Organisation', { tenant: nz.tenantId })).json.Organisations[0]).toMatchObject({ Name: 'Acme NZ', BaseCurrency: 'NZD', CountryCode: 'NZ' });
