@@ -35,6 +35,7 @@ export function invoiceRoutes(ctx: XeroContext): express.Router {
       if (numbers && !numbers.includes(inv.invoiceNumber)) return false;
       if (contactIds && !contactIds.includes(inv.contactId)) return false;
       if (statuses && !statuses.includes(inv.status)) return false;
+      if (query.createdByMyApp === 'true' && !inv.createdByApp) return false;
       if (since !== undefined && inv.updatedMs <= since) return false;
       if (term && ![inv.invoiceNumber, inv.reference].some((v) => v?.toLowerCase().includes(term))) return false;
       return matchesWhere(where, render(inv), ctx.caseSensitiveWhere);

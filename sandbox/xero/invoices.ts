@@ -97,6 +97,7 @@ export function planCreateInvoice(ctx: XeroContext, tenant: Tenant, input: Json,
       amountPaid: 0,
       sentToContact: input.SentToContact === true && status === 'AUTHORISED',
       paymentIds: [],
+      createdByApp: true,
       updatedMs: ctx.clock.now(),
       ...extra,
     };

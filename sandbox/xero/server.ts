@@ -230,7 +230,7 @@ export class FakeXero {
 
   /** An invoice created in Xero's UI; `input` is an Invoice as the API takes it. Returns its InvoiceID. */
   addInvoice(input: Record<string, unknown>, tenantId?: string): string {
-    return createInvoice(this.ctx, this.tenant(tenantId), input).invoiceId;
+    return createInvoice(this.ctx, this.tenant(tenantId), input, { createdByApp: false }).invoiceId;
   }
 
   /** A user's change in Xero (e.g. `{Status: "VOIDED"}`), with the same rules as POST /Invoices/{id}. */

@@ -92,6 +92,8 @@ export interface Invoice {
   fullyPaidOnMs?: number;
   paymentIds: string[];
   onlineToken?: string;
+  /** False for invoices made in Xero itself (the control API's addInvoice): `createdByMyApp=true` skips them. */
+  createdByApp: boolean;
   updatedMs: number;
 }
 

@@ -160,6 +160,9 @@ describe('the control API', () => {
     const state = (await control('GET', '/state')).json;
     expect(state.contacts).toEqual([expect.objectContaining({ tenantId: fake.tenantId, ContactID, Name: 'Seeded Ltd' })]);
     expect(state.invoices).toEqual([expect.objectContaining({ InvoiceID, Status: 'VOIDED' })]);
+    // Made "in Xero", not by the app: createdByMyApp=true leaves it out.
+    expect((await api.get('/Invoices?createdByMyApp=true')).json.Invoices).toEqual([]);
+    expect((await api.get('/Invoices?createdByMyApp=false')).json.Invoices).toHaveLength(1);
 
     const before = fake.clock.now();
     await control('POST', '/advance-time', { ms: 3_600_000 });

@@ -283,14 +283,17 @@ describe('invoices', () => {
 });
 
 describe('the contract', () => {
-  it('reports an undocumented property in an answer, and a request body the contract refuses', async () => {
+  it('reports an undocumented property in an answer, a request body the contract refuses, and an operation it lacks', async () => {
     const { fake, api } = await startXero();
     fake.faults.failNext(1, { status: 200, body: { Invoices: [{ InvoiceID: '5b0c1c4e-1111-4111-8111-111111111111', Colour: 'red' }] } });
     expect((await api.get('/Invoices')).status).toBe(200);
     await api.put('/Contacts', { Contacts: [{ Name: 'N', EmailAddress: 7 }] });
+    const items = await api.get('/Items');
+    expect([items.status, items.text]).toEqual([404, "The resource you're looking for cannot be found"]);
     expect(fake.violations.map((v) => [v.direction, v.messages])).toEqual([
       ['response', ['GET /Invoices (getInvoices): response 200 body/Invoices/0/Colour is not in the contract']],
       ['request', ['PUT /Contacts (createContacts): body/Contacts/0/EmailAddress must be string']],
+      ['request', ['no operation GET /Items in the Xero contract']],
     ]);
     fake.violations.splice(0); // deliberate: the after-each check wants clean answers
   });
