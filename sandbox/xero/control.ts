@@ -70,6 +70,13 @@ export function controlRoutes(fake: FakeXero): express.Router {
     fake.rateLimitBurst(Number(b.count ?? 1), (b.problem ?? 'minute') as LimitProblem, Number(b.retryAfter ?? 1));
     res.json({ ok: true });
   });
+  /** Body: {count, method?, path?: a regular expression on the path under /api.xro/2.0, e.g. "^/Invoices$"}. */
+  r.post('/lose-answers', (req, res) => {
+    const b = body(req);
+    const path = typeof b.path === 'string' && b.path.length <= 200 ? new RegExp(b.path, 'i') : undefined;
+    fake.loseNextAnswers(Number(b.count ?? 1), { ...(typeof b.method === 'string' ? { method: b.method } : {}), ...(path ? { path } : {}) });
+    res.json({ ok: true });
+  });
   r.post('/expire-tokens', (_req, res) => {
     fake.expireAccessTokens();
     res.json({ ok: true });

@@ -4,6 +4,7 @@
 // Answers of 5xx are not kept, so a retry after a server error does the work (shared/reference/xero.md,
 // "Limits and formats", citing developer.xero.com/documentation/guides/idempotent-requests; window ~6 min).
 import type { NextFunction, Request, Response } from 'express';
+import type { LostAnswer } from './answer-loss.js';
 import { refuse, sendError } from './errors.js';
 import type { Tenant } from './state.js';
 import type { Clock } from './time.js';
@@ -65,7 +66,10 @@ export class IdempotencyStore {
       const settle = () => {
         if (settled) return;
         settled = true;
-        if (res.statusCode >= 500 || !res.writableFinished) this.entries.delete(id);
+        const lost = res.locals.lostAnswer as LostAnswer | undefined;
+        // An answer cut off after the work was done (./answer-loss.ts) is remembered like a delivered one.
+        if (lost && lost.status < 500) entry.answer = lost;
+        else if (res.statusCode >= 500 || !res.writableFinished) this.entries.delete(id);
         else entry.answer = { status: res.statusCode, ...(res.get('content-type') ? { contentType: String(res.get('content-type')) } : {}), ...(body !== undefined ? { body } : {}) };
         finished();
       };

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultInjector, recordRequests, type RecordedRequest } from '../common.js';
 import { requireTenant, requireToken } from './access.js';
+import { AnswerLoss } from './answer-loss.js';
 import { contactRoutes, planCreateContact } from './contacts.js';
 import type { XeroContext } from './context.js';
 import { XeroContractGate, type XeroViolation } from './contract.js';
@@ -69,6 +70,8 @@ export class FakeXero {
   readonly limits: TenantLimits;
   readonly idempotency: IdempotencyStore;
   readonly webhooks: XeroWebhooks;
+  /** Calls that do their work and then lose the answer (see loseNextAnswers). */
+  readonly answerLoss = new AnswerLoss();
   readonly clientId: string;
   readonly clientSecret: string;
   /** A refresh token issued at start (as if the relay had been connected), with `scope`. */
@@ -157,6 +160,7 @@ export class FakeXero {
     api.use(this.limits.middleware());
     api.use(this.faults.middleware(faultBody));
     api.use(this.idempotency.middleware());
+    api.use(this.answerLoss.middleware());
     api.use(contactRoutes(this.ctx), invoiceRoutes(this.ctx), repeatingRoutes(this.ctx), settingsRoutes(this.ctx));
     api.use((_req, res) => sendError(res, notFound()));
     api.use(accountingErrors);
@@ -282,6 +286,14 @@ export class FakeXero {
       status: 429,
       headers: { 'Retry-After': String(retryAfterSeconds), 'X-Rate-Limit-Problem': problem },
     });
+  }
+
+  /**
+   * The next `count` calls matching the filter do their work (create, email…) and then the connection is
+   * cut instead of answering; path is a pattern on the path under /api.xro/2.0, e.g. /^\/Invoices$/.
+   */
+  loseNextAnswers(count: number, filter: { method?: string; path?: RegExp } = {}): void {
+    this.answerLoss.loseNext(count, filter);
   }
 
   setWebhook(config: WebhookConfig | undefined): void {

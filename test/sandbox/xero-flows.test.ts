@@ -133,6 +133,22 @@ describe('Idempotency-Key', () => {
     expect(fake.state.emails).toHaveLength(1);
   });
 
+  it('loses the answer of a create that happened: the retry with the key gets it, the look-up by Reference finds it', async () => {
+    const { fake, api } = await startXero();
+    const contact = await newContact(api);
+    fake.loseNextAnswers(1, { method: 'PUT', path: /^\/Invoices$/ });
+    const body = { Invoices: [invoiceInput(contact, { Reference: 'kommo-deal-5' })] };
+    const key = { 'Idempotency-Key': 'deal-5' };
+    await expect(api.put('/Invoices', body, { headers: key })).rejects.toThrow();
+    expect(fake.state.invoices.size).toBe(1);
+    const found = await api.get(`/Invoices?${where('Reference=="kommo-deal-5"')}`);
+    const retry = await api.put('/Invoices', body, { headers: key });
+    expect(retry.status).toBe(200);
+    expect(retry.json.Invoices[0].InvoiceID).toBe(found.json.Invoices[0].InvoiceID);
+    expect(fake.state.invoices.size).toBe(1);
+    expect(fake.answerLoss.lost).toEqual([expect.objectContaining({ method: 'PUT', path: '/Invoices', status: 200 })]);
+  });
+
   it('lets the retry after a server error create, once', async () => {
     const { fake, api } = await startXero();
     const contact = await newContact(api);
