@@ -16,7 +16,8 @@ import { IdempotencyStore } from './idempotency.js';
 import { XeroIdentity, type TokenPair } from './identity.js';
 import { invoiceRoutes } from './invoice-routes.js';
 import { createInvoice, deletePayment, planUpdateInvoice, recordPayment } from './invoices.js';
-import { TenantLimits, defaultLimits, type LimitProblem, type LimitSettings } from './limits.js';
+import { TenantLimits, defaultLimits, type LimitProblem } from './limits.js';
+import { DEFAULT_SCOPE, type FakeXeroOptions } from './options.js';
 import { repeatingRoutes, runSchedule } from './repeating.js';
 import { seedTenant, settingsRoutes, type TenantInput } from './settings.js';
 import { createState, type Invoice, type Tenant, type XeroState } from './state.js';
@@ -28,33 +29,7 @@ export type { IntentCheck, WebhookConfig, WebhookDelivery } from './webhooks.js'
 export type { TenantInput } from './settings.js';
 export type { XeroState } from './state.js';
 export { sign as signWebhook } from './webhooks.js';
-
-export interface FakeXeroOptions {
-  clientId?: string;
-  clientSecret?: string;
-  /** Organisations the login reaches; default one, "Demo Company (UK)" (GBP, UK VAT rates). */
-  tenants?: TenantInput[];
-  accessTokenTtlSeconds?: number;
-  refreshGraceSeconds?: number;
-  refreshTokenTtlDays?: number;
-  /** Scope of the pre-issued tokens (`refreshToken`, mintAccessToken). */
-  scope?: string;
-  /** Scopes the authorize endpoint refuses with invalid_scope. */
-  refusedScopes?: string[];
-  limits?: Partial<LimitSettings>;
-  idempotencyWindowMs?: number;
-  caseSensitiveWhere?: boolean;
-  emailDailyLimit?: number;
-  webhook?: WebhookConfig;
-  /** Check traffic against contract/xero (default true). */
-  validateContract?: boolean;
-  /** Also inject faults on the identity routes (off by default). */
-  faultIdentity?: boolean;
-  /** Base URL for webhook resourceUrls instead of the one listen() gets. */
-  publicUrl?: string;
-}
-
-export const DEFAULT_SCOPE = 'offline_access accounting.transactions accounting.contacts accounting.settings';
+export { DEFAULT_SCOPE, type FakeXeroOptions } from './options.js';
 
 export function createFakeXero(opts: FakeXeroOptions = {}): FakeXero {
   return new FakeXero(opts);
