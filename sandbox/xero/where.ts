@@ -1,10 +1,10 @@
 // Xero's `where` filter, the subset clients use: `Path == "text"`, `Path != "text"`, `Path == guid("…")`,
-// numbers and true/false, `Path.Contains("x")` / `.StartsWith("x")` / `.EndsWith("x")`, `.ToLower()`,
+// numbers, true/false and null, `Path.Contains("x")` / `.StartsWith("x")` / `.EndsWith("x")`, `.ToLower()`,
 // joined by AND / OR (AND binds tighter), evaluated against the answer's JSON (so `Contact.ContactID`
 // works as it reads). One left-to-right tokenizer pass with a length cap: linear on any input.
 import { queryParseError } from './errors.js';
 
-type Value = string | number | boolean;
+type Value = string | number | boolean | null;
 interface Clause {
   path: string[];
   lower: boolean;
@@ -44,6 +44,7 @@ export function parseWhere(text: string | undefined): Where | undefined {
     if (tok.startsWith('"')) return JSON.parse(tok) as string;
     if (/^-?\d/.test(tok)) return Number(tok);
     if (tok === 'true' || tok === 'false') return tok === 'true';
+    if (tok === 'null') return null;
     if (tok === 'guid' || tok === 'Guid') {
       expect('(');
       const v = literal();
@@ -95,6 +96,7 @@ export function matchesWhere(where: Where | undefined, record: Record<string, un
 function matches(c: Clause, record: Record<string, unknown>, caseSensitive: boolean): boolean {
   let at: unknown = record;
   for (const key of c.path) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
+  if (c.value === null) return c.op === '!=' ? at != null : at == null;
   if (typeof c.value !== 'string') return c.op === '!=' ? at !== c.value : at === c.value;
   const fold = (s: string) => (caseSensitive && !c.lower ? s : s.toLowerCase());
   const have = typeof at === 'string' ? fold(at) : undefined;

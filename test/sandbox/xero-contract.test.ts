@@ -38,6 +38,10 @@ describe('the contract', () => {
     expect(oas.validateResponse({ method: 'GET', path: '/Invoices', status: 200, body: envelope })).toEqual([]);
     const intent = { events: [], firstEventSequence: 0, lastEventSequence: 0, entropy: 'ABC' };
     expect(oas.validate({ method: 'POST', path: 'invoices', query: {}, body: intent }, { strict: true })).toEqual([]);
+    // What the fake sends as a webhook is held to the document as strictly as an answer.
+    expect(oas.validate({ method: 'POST', path: 'invoices', query: {}, body: { ...intent, secret: 'x' } }, { strict: true })).toEqual([
+      'POST invoices (publishInvoiceEvent): body/secret is not in the contract',
+    ]);
     expect(oas.validateResponse({ method: 'PUT', path: '/Invoices', status: 400, body: { ErrorNumber: 10, Elements: [{ Name: 'x' }] } })).toEqual([
       'PUT /Invoices (createInvoices): response 400 body/Elements/0/Name is not in the contract',
     ]);

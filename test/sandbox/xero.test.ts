@@ -157,6 +157,9 @@ describe('contacts', () => {
     expect((await api.get(`/Contacts?${where('EmailAddress=="ada@example.com"')}`)).json.Contacts).toEqual([]);
     expect((await api.get(`/Contacts?${where('EmailAddress.ToLower()=="ada@example.com"')}`)).json.Contacts).toHaveLength(1);
     expect((await api.get(`/Contacts?${where('EmailAddress=="ada@example.com" OR Name=="Ada Lovelace"')}`)).json.Contacts).toHaveLength(1);
+    await newContact(api, { Name: 'No Mail Ltd', EmailAddress: undefined });
+    expect((await api.get(`/Contacts?${where('EmailAddress==null')}`)).json.Contacts.map((c: any) => c.Name)).toEqual(['No Mail Ltd']);
+    expect((await api.get(`/Contacts?${where('EmailAddress!=null')}`)).json.Contacts).toHaveLength(1);
     const bad = await api.get(`/Contacts?${where('EmailAddress === 1')}`);
     expect(bad.status).toBe(400);
   });
