@@ -29,4 +29,6 @@ export interface FakeXeroOptions {
 }
 
 /** Scope of the tokens the fake issues without a consent (refreshToken, mintAccessToken, issueTokens). */
-export const DEFAULT_SCOPE = 'offline_access accounting.transactions accounting.contacts accounting.settings';
+// The granular scopes apps created from March 2026 must use instead of accounting.transactions
+// (shared/reference/xero.md "OAuth 2.0"); the fake does not check scopes on API calls.
+export const DEFAULT_SCOPE = 'offline_access accounting.invoices accounting.payments accounting.contacts accounting.settings';

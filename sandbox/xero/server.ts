@@ -120,12 +120,11 @@ export class FakeXero {
     const log = recordRequests(this.requests);
     app.use((req, res, next) => (/^\/(api\.xro|connect|connections|identity)(\/|$)/i.test(req.path) ? log(req, res, next) : next()));
 
-    const identity = express.Router();
-    if (this.opts.faultIdentity) identity.use(this.faults.middleware(faultBody));
-    const gate = this.gate.middleware();
-    identity.use((req, res, next) => (/^\/connections(\/|$)/i.test(req.path) ? gate(req, res, next) : next()));
-    identity.use(this.identity.router());
-    app.use(identity);
+    const only = (pattern: RegExp, handler: express.RequestHandler): express.RequestHandler => (req, res, next) =>
+      pattern.test(req.path) ? handler(req, res, next) : next();
+    if (this.opts.faultIdentity) app.use(only(/^\/(connect|connections|identity)(\/|$)/i, this.faults.middleware(faultBody)));
+    app.use(only(/^\/connections(\/|$)/i, this.gate.middleware()));
+    app.use(this.identity.router());
 
     const api = express.Router({ caseSensitive: false });
     api.use(express.json({ limit: '3mb' }));

@@ -165,3 +165,17 @@ describe('webhooks', () => {
     expect(fake.intentChecks.map((c) => c.passed)).toEqual([true, false]);
   });
 });
+
+describe('faults on the identity server', () => {
+  it('are off by default and, with faultIdentity, hit only the identity routes', async () => {
+    const { fake, base, api } = await startXero({ faultIdentity: true });
+    fake.faults.failNext(1, { status: 503 });
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: fake.refreshToken });
+    const auth = `Basic ${Buffer.from(`${fake.clientId}:${fake.clientSecret}`).toString('base64')}`;
+    const token = () => fetch(`${base}/connect/token`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    expect((await token()).status).toBe(503);
+    expect((await fetch(`${base}/_sandbox/credentials`)).status).toBe(200);
+    expect((await token()).status).toBe(200);
+    expect((await api.get('/Organisation')).status).toBe(200);
+  });
+});
