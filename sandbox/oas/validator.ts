@@ -49,8 +49,8 @@ export interface ContractOptions {
   files: string[];
   /** Ends the message for an unknown operation: 'no operation GET /x in the <name>'. */
   name: string;
-  /** Live-API differences applied to each document before compiling (default: none). */
-  overrides?: (root: Json) => void;
+  /** Live-API differences applied to each document's schema root before compiling (default: none). */
+  overrides?: (root: Json, file: string) => void;
   /** Match paths ignoring case (Xero's '/Connections' is called as '/connections'). */
   ignoreCase?: boolean;
   /** Check 4xx/5xx answers whose status the operation documents (Xero documents its 400 Error body). */
@@ -97,7 +97,7 @@ export function contractFile(vendor: string, file: string): string {
 export async function loadZohoOas(dir: string = defaultContractDir()): Promise<OasValidator> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
   if (files.length === 0) throw new Error(`no Zoho Books contract documents (*.json) in ${dir}`);
-  return loadContract({ files: files.map((f) => path.join(dir, f)), name: 'Zoho Books OAS', overrides: applyOverrides });
+  return loadContract({ files: files.map((f) => path.join(dir, f)), name: 'Zoho Books OAS', overrides: (root) => applyOverrides(root) });
 }
 
 export async function loadContract(opts: ContractOptions): Promise<OasValidator> {
@@ -180,7 +180,7 @@ export async function loadContract(opts: ContractOptions): Promise<OasValidator>
       }
     }
     adaptOpenApi30(root);
-    opts.overrides?.(root);
+    opts.overrides?.(root, file);
     const strict = structuredClone(root);
     strictObjects(strict);
     requestsAjv.addSchema(root, file);

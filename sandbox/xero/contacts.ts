@@ -93,13 +93,13 @@ export function contactRoutes(ctx: XeroContext): express.Router {
       return matchesWhere(where, contactJson(c), ctx.caseSensitiveWhere);
     });
     const page = paginate(found, query);
-    res.json(envelope('Contacts', page.items.map(contactJson), ctx.clock.now(), page.pagination ? { pagination: page.pagination } : {}));
+    res.json(envelope('Contacts', page.items.map(contactJson), page.pagination ? { pagination: page.pagination } : {}));
   });
 
   r.get('/Contacts/:id', (req, res) => {
     const contact = findContact(ctx, tenantOf(res.locals), String(req.params.id));
     if (!contact) throw notFound();
-    res.json(envelope('Contacts', [contactJson(contact)], ctx.clock.now()));
+    res.json(envelope('Contacts', [contactJson(contact)]));
   });
 
   const batch = (req: Request, res: Response, plan: (tenant: Tenant, input: Json) => () => Contact) => {
@@ -119,7 +119,7 @@ export function contactRoutes(ctx: XeroContext): express.Router {
         ValidationErrors: validationErrors(messages),
       }),
     });
-    res.json(envelope('Contacts', items, ctx.clock.now()));
+    res.json(envelope('Contacts', items));
   };
 
   r.put('/Contacts', (req, res) => batch(req, res, (tenant, input) => planCreateContact(ctx, tenant, input)));

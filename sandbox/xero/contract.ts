@@ -4,8 +4,9 @@
 // headers, bodies), what the fake answers (strictly: an undocumented property is a violation; the documented
 // 400 Error body too), and the webhooks the fake sends (strictly). Violations are recorded, not answered.
 import type { NextFunction, Request, Response } from 'express';
+import { XERO_SCHEMA_OVERRIDES } from '../../src/accounting/xero/contract/overrides.js';
+import { isObject, type Json } from '../oas/schemas.js';
 import { contractFile, loadContract, type OasValidator } from '../oas/validator.js';
-import { applyXeroOverrides } from './overrides.js';
 
 export interface XeroViolation {
   /** 'request': the relay sent what Xero's contract rejects; 'response' / 'webhook': the fake did. */
@@ -17,6 +18,15 @@ export interface XeroViolation {
 }
 
 export const XERO_DOCUMENTS = ['accounting.json', 'identity.json', 'webhooks.json'];
+
+/** Patches the component schemas XERO_SCHEMA_OVERRIDES names in this document ('accounting.json' → 'accounting'). */
+export function applyXeroOverrides(root: Json, file: string): void {
+  const schemas = isObject(root.components) && isObject(root.components.schemas) ? root.components.schemas : {};
+  for (const o of XERO_SCHEMA_OVERRIDES) {
+    const schema = schemas[o.schema];
+    if (file === `${o.document}.json` && isObject(schema)) o.patch(schema);
+  }
+}
 
 export function loadXeroContract(files = XERO_DOCUMENTS.map((f) => contractFile('xero', f))): Promise<OasValidator> {
   return loadContract({ files, name: 'Xero contract', overrides: applyXeroOverrides, ignoreCase: true, checkErrorResponses: true });

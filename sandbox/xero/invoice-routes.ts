@@ -41,7 +41,7 @@ export function invoiceRoutes(ctx: XeroContext): express.Router {
       return matchesWhere(where, render(inv), ctx.caseSensitiveWhere);
     });
     const page = paginate(found, query);
-    res.json(envelope('Invoices', page.items.map(render), ctx.clock.now(), page.pagination ? { pagination: page.pagination } : {}));
+    res.json(envelope('Invoices', page.items.map(render), page.pagination ? { pagination: page.pagination } : {}));
   });
 
   const one = (res: Response, id: unknown): Invoice => {
@@ -51,7 +51,7 @@ export function invoiceRoutes(ctx: XeroContext): express.Router {
   };
 
   r.get('/Invoices/:id', (req, res) => {
-    res.json(envelope('Invoices', [render(one(res, req.params.id))], ctx.clock.now()));
+    res.json(envelope('Invoices', [render(one(res, req.params.id))]));
   });
 
   const batch = (req: Request, res: Response, plan: (tenant: Tenant, input: Json) => () => Invoice) => {
@@ -72,7 +72,7 @@ export function invoiceRoutes(ctx: XeroContext): express.Router {
         ValidationErrors: validationErrors(messages),
       }),
     });
-    res.json(envelope('Invoices', items, ctx.clock.now()));
+    res.json(envelope('Invoices', items));
   };
 
   r.put('/Invoices', (req, res) => batch(req, res, (tenant, input) => planCreateInvoice(ctx, tenant, input)));
@@ -96,7 +96,7 @@ export function invoiceRoutes(ctx: XeroContext): express.Router {
 
   r.get('/Invoices/:id/OnlineInvoice', (req, res) => {
     const url = onlineInvoiceUrl(one(res, req.params.id));
-    res.json(envelope('OnlineInvoices', [{ OnlineInvoiceUrl: url }], ctx.clock.now()));
+    res.json(envelope('OnlineInvoices', [{ OnlineInvoiceUrl: url }]));
   });
   return r;
 }

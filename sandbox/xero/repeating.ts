@@ -8,7 +8,7 @@ import { tenantOf, type XeroContext } from './context.js';
 import { ElementInvalid, XeroHttpError, notFound } from './errors.js';
 import { createInvoice, emailInvoice, findContact } from './invoices.js';
 import { buildLines, currencyOf, lineAmountTypesOf } from './lines.js';
-import { runBatch } from './listing.js';
+import { runBatch, summarizeErrors, validationErrors } from './listing.js';
 import { envelope, repeatingJson } from './render.js';
 import type { Invoice, RepeatingInvoice, Schedule, Tenant } from './state.js';
 import { GUID } from './state.js';
@@ -156,26 +156,30 @@ export function repeatingRoutes(ctx: XeroContext): express.Router {
       .filter((x) => x.tenantId === tenant.tenantId)
       .map(render(res))
       .filter((json) => matchesWhere(where, json, ctx.caseSensitiveWhere));
-    res.json(envelope('RepeatingInvoices', items, ctx.clock.now()));
+    res.json(envelope('RepeatingInvoices', items));
   });
   r.get('/RepeatingInvoices/:id', (req, res) => {
-    res.json(envelope('RepeatingInvoices', [render(res)(find(res, String(req.params.id)))], ctx.clock.now()));
+    res.json(envelope('RepeatingInvoices', [render(res)(find(res, String(req.params.id)))]));
   });
 
-  // RepeatingInvoice documents no StatusAttributeString or ValidationErrors, so a failed element cannot be
-  // answered inside a 200: errors are always summarised here.
+  // With summarizeErrors=false a failed template is answered inside the 200 like an invoice; the document
+  // lacks the two properties for RepeatingInvoice (src/accounting/xero/contract/overrides.ts adds them).
   const batch = (req: Request, res: Response, plan: (tenant: Tenant, input: Json) => () => RepeatingInvoice) => {
     const tenant = tenantOf(res.locals);
     const items = runBatch<RepeatingInvoice>({
       elements: (req.body as Json | undefined)?.RepeatingInvoices,
       what: 'repeating invoice',
-      summarize: true,
+      summarize: summarizeErrors(req.query as Record<string, unknown>),
       plan: (input) => plan(tenant, input),
       render: render(res),
       errorElement: () => ({}),
-      failedElement: () => ({}),
+      failedElement: (input, messages) => ({
+        ...(typeof input.Reference === 'string' ? { Reference: input.Reference } : {}),
+        StatusAttributeString: 'ERROR',
+        ValidationErrors: validationErrors(messages),
+      }),
     });
-    res.json(envelope('RepeatingInvoices', items, ctx.clock.now()));
+    res.json(envelope('RepeatingInvoices', items));
   };
   r.put('/RepeatingInvoices', (req, res) => batch(req, res, (tenant, input) => planCreate(ctx, tenant, input)));
   r.post('/RepeatingInvoices', (req, res) =>

@@ -71,31 +71,31 @@ export function settingsRoutes(ctx: XeroContext): express.Router {
   };
 
   r.get('/Organisation', (_req, res) => {
-    res.json(envelope('Organisations', [organisationJson(tenantOf(res.locals))], ctx.clock.now()));
+    res.json(envelope('Organisations', [organisationJson(tenantOf(res.locals))]));
   });
   r.get('/TaxRates', (req, res) => {
-    res.json(envelope('TaxRates', filtered(req, tenantOf(res.locals).taxRates.map(taxRateJson)), ctx.clock.now()));
+    res.json(envelope('TaxRates', filtered(req, tenantOf(res.locals).taxRates.map(taxRateJson))));
   });
   r.get('/Currencies', (req, res) => {
-    res.json(envelope('Currencies', filtered(req, tenantOf(res.locals).currencies.map(currencyJson)), ctx.clock.now()));
+    res.json(envelope('Currencies', filtered(req, tenantOf(res.locals).currencies.map(currencyJson))));
   });
   r.get('/Accounts', (req, res) => {
     const tenant = tenantOf(res.locals);
-    res.json(envelope('Accounts', filtered(req, tenant.accounts.map((a) => accountJson(a, tenant.createdMs))), ctx.clock.now()));
+    res.json(envelope('Accounts', filtered(req, tenant.accounts.map((a) => accountJson(a, tenant.createdMs)))));
   });
   r.get('/Accounts/:id', (req, res) => {
     const tenant = tenantOf(res.locals);
     const account = tenant.accounts.find((a) => a.accountId === String(req.params.id).toLowerCase());
     if (!account) throw notFound();
-    res.json(envelope('Accounts', [accountJson(account, tenant.createdMs)], ctx.clock.now()));
+    res.json(envelope('Accounts', [accountJson(account, tenant.createdMs)]));
   });
   r.get('/BrandingThemes', (_req, res) => {
-    res.json(envelope('BrandingThemes', [brandingThemeJson(tenantOf(res.locals))], ctx.clock.now()));
+    res.json(envelope('BrandingThemes', [brandingThemeJson(tenantOf(res.locals))]));
   });
   r.get('/BrandingThemes/:id', (req, res) => {
     const tenant = tenantOf(res.locals);
     if (String(req.params.id).toLowerCase() !== tenant.brandingThemeId) throw notFound();
-    res.json(envelope('BrandingThemes', [brandingThemeJson(tenant)], ctx.clock.now()));
+    res.json(envelope('BrandingThemes', [brandingThemeJson(tenant)]));
   });
 
   const payment = (tenant: Tenant, id: string) => {
@@ -112,10 +112,10 @@ export function settingsRoutes(ctx: XeroContext): express.Router {
       .map((p) => paymentJson(ctx.state, p))
       .filter((json) => matchesWhere(where, json, ctx.caseSensitiveWhere));
     const page = paginate(items, req.query as Record<string, unknown>);
-    res.json(envelope('Payments', page.items, ctx.clock.now(), page.pagination ? { pagination: page.pagination } : {}));
+    res.json(envelope('Payments', page.items, page.pagination ? { pagination: page.pagination } : {}));
   });
   r.get('/Payments/:id', (req, res) => {
-    res.json(envelope('Payments', [paymentJson(ctx.state, payment(tenantOf(res.locals), String(req.params.id)))], ctx.clock.now()));
+    res.json(envelope('Payments', [paymentJson(ctx.state, payment(tenantOf(res.locals), String(req.params.id)))]));
   });
   /** The contract's deletePayment: body {Status: "DELETED"}. */
   r.post('/Payments/:id', (req, res) => {
@@ -125,7 +125,7 @@ export function settingsRoutes(ctx: XeroContext): express.Router {
       return;
     }
     deletePayment(ctx, p);
-    res.json(envelope('Payments', [paymentJson(ctx.state, p)], ctx.clock.now()));
+    res.json(envelope('Payments', [paymentJson(ctx.state, p)]));
   });
   return r;
 }

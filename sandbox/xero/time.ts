@@ -14,9 +14,7 @@ const DAY_MS = 86_400_000;
 
 /** Xero's JSON date: "/Date(1552262400000+0000)/". */
 export const xeroDate = (ms: number): string => `/Date(${ms}+0000)/`;
-/** The envelope's DateTimeUTC, as the OAS examples show it: "/Date(1550793549392)/". */
-export const xeroTimestamp = (ms: number): string => `/Date(${ms})/`;
-/** DateString / DueDateString: "2018-10-20T00:00:00". */
+/** "2018-10-20T00:00:00" (how the fake writes a date into a request it builds itself). */
 export const isoLocal = (ms: number): string => new Date(ms).toISOString().slice(0, 19);
 /** UpdatedDateUTCString: "2019-03-05T18:59:06Z". */
 export const isoUtc = (ms: number): string => `${isoLocal(ms)}Z`;

@@ -1,6 +1,6 @@
 // The fake Xero checks its traffic against the contract the repository carries (contract/xero, with the
-// live-API differences of sandbox/xero/overrides.ts): what a client sends, what the fake answers (strictly),
-// the operations it serves; the loader is the one Zoho's fake uses (sandbox/oas/validator.ts).
+// live-API differences of src/accounting/xero/contract/overrides.ts): what a client sends, what the fake
+// answers (strictly), the operations it serves; the loader is the one Zoho's fake uses (sandbox/oas).
 import { describe, expect, it } from 'vitest';
 import { loadXeroContract } from '../../sandbox/xero/contract.js';
 import { closeFakesAfterEach, startXero } from './xero-helpers.js';
@@ -34,8 +34,13 @@ describe('the contract', () => {
     ] as const) {
       expect(oas.operation(method, path)?.operationId).toBe(operationId);
     }
-    const envelope = { Id: id, Status: 'OK', ProviderName: 'Fake Xero', DateTimeUTC: '/Date(1)/', Invoices: [{ InvoiceID: id, DateString: '2026-01-01T00:00:00' }] };
-    expect(oas.validateResponse({ method: 'GET', path: '/Invoices', status: 200, body: envelope })).toEqual([]);
+    // The overrides of src/accounting/xero/contract/overrides.ts apply, and nothing else is relaxed.
+    const repeating = { RepeatingInvoices: [{ StatusAttributeString: 'ERROR', ValidationErrors: [{ Message: 'x' }] }] };
+    expect(oas.validateResponse({ method: 'PUT', path: '/RepeatingInvoices', status: 200, body: repeating })).toEqual([]);
+    expect(oas.validateResponse({ method: 'GET', path: '/Invoices', status: 200, body: { Status: 'OK', Invoices: [{ InvoiceID: id, DateString: '2026-01-01T00:00:00' }] } })).toEqual([
+      'GET /Invoices (getInvoices): response 200 body/Status is not in the contract',
+      'GET /Invoices (getInvoices): response 200 body/Invoices/0/DateString is not in the contract',
+    ]);
     const intent = { events: [], firstEventSequence: 0, lastEventSequence: 0, entropy: 'ABC' };
     expect(oas.validate({ method: 'POST', path: 'invoices', query: {}, body: intent }, { strict: true })).toEqual([]);
     // What the fake sends as a webhook is held to the document as strictly as an answer.

@@ -67,7 +67,7 @@ describe('repeating invoices', () => {
     const run = await fetch(`${base}/_sandbox/repeating-invoices/${r.RepeatingInvoiceID}/run`, { method: 'POST' });
     const { InvoiceID } = (await run.json()) as { InvoiceID: string };
     const generated = (await api.get(`/Invoices/${InvoiceID}`)).json.Invoices[0];
-    expect(generated).toMatchObject({ RepeatingInvoiceID: r.RepeatingInvoiceID, Reference: 'kommo-deal-9', Status: 'AUTHORISED', Total: 600, DueDateString: '2026-05-14T00:00:00' });
+    expect(generated).toMatchObject({ RepeatingInvoiceID: r.RepeatingInvoiceID, Reference: 'kommo-deal-9', Status: 'AUTHORISED', Total: 600, DueDate: `/Date(${Date.UTC(2026, 4, 14)}+0000)/` });
     expect(fake.state.emails).toEqual([expect.objectContaining({ invoiceId: InvoiceID, via: 'schedule', to: 'ops@acme.test' })]);
     // 30 April + 1 month keeps the month's end: 30 May.
     expect((await api.get(`/RepeatingInvoices/${r.RepeatingInvoiceID}`)).json.RepeatingInvoices[0].Schedule.NextScheduledDate).toBe(`/Date(${Date.UTC(2026, 4, 30)}+0000)/`);
@@ -88,6 +88,9 @@ describe('repeating invoices', () => {
     expect(() => fake.runRepeatingInvoice(r.RepeatingInvoiceID)).toThrow(/deleted/);
     const noSchedule = await api.put('/RepeatingInvoices', { RepeatingInvoices: [template(contact, { Schedule: undefined })] });
     expect(noSchedule.json.Elements[0].ValidationErrors[0].Message).toMatch(/Schedule/);
+    const perElement = await api.put('/RepeatingInvoices?summarizeErrors=false', { RepeatingInvoices: [template(contact, { Schedule: undefined })] });
+    expect(perElement.status).toBe(200);
+    expect(perElement.json.RepeatingInvoices[0]).toMatchObject({ StatusAttributeString: 'ERROR', ValidationErrors: [{ Message: expect.stringMatching(/Schedule/) }] });
   });
 });
 
