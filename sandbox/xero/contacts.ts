@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { tenantOf, type XeroContext } from './context.js';
 import { ElementInvalid, notFound } from './errors.js';
-import { csv, modifiedSince, paginate, runBatch, summarizeErrors, validationErrors } from './listing.js';
+import { csv, modifiedSince, orderBy, paginate, runBatch, summarizeErrors, validationErrors } from './listing.js';
 import { contactJson, envelope } from './render.js';
 import type { Contact, Tenant } from './state.js';
 import { GUID, ZERO_GUID } from './state.js';
@@ -92,8 +92,8 @@ export function contactRoutes(ctx: XeroContext): express.Router {
       if (term && ![c.name, c.firstName, c.lastName, c.contactNumber, c.email].some((v) => v?.toLowerCase().includes(term))) return false;
       return matchesWhere(where, contactJson(c), ctx.caseSensitiveWhere);
     });
-    const page = paginate(found, query);
-    res.json(envelope('Contacts', page.items.map(contactJson), page.pagination ? { pagination: page.pagination } : {}));
+    const page = paginate(orderBy(found.map(contactJson), query.order), query);
+    res.json(envelope('Contacts', page.items, page.pagination ? { pagination: page.pagination } : {}));
   });
 
   r.get('/Contacts/:id', (req, res) => {

@@ -5,7 +5,7 @@ import express, { type Request, type Response } from 'express';
 import { tenantOf, type XeroContext } from './context.js';
 import { ElementInvalid, notFound } from './errors.js';
 import { emailInvoice, findInvoice, onlineInvoiceUrl, planCreateInvoice, planUpdateInvoice } from './invoices.js';
-import { csv, modifiedSince, paginate, runBatch, summarizeErrors, validationErrors } from './listing.js';
+import { csv, modifiedSince, orderBy, paginate, runBatch, summarizeErrors, validationErrors } from './listing.js';
 import { envelope, invoiceJson } from './render.js';
 import type { Invoice, Tenant } from './state.js';
 import { GUID, ZERO_GUID } from './state.js';
@@ -40,8 +40,8 @@ export function invoiceRoutes(ctx: XeroContext): express.Router {
       if (term && ![inv.invoiceNumber, inv.reference].some((v) => v?.toLowerCase().includes(term))) return false;
       return matchesWhere(where, render(inv), ctx.caseSensitiveWhere);
     });
-    const page = paginate(found, query);
-    res.json(envelope('Invoices', page.items.map(render), page.pagination ? { pagination: page.pagination } : {}));
+    const page = paginate(orderBy(found.map(render), query.order), query);
+    res.json(envelope('Invoices', page.items, page.pagination ? { pagination: page.pagination } : {}));
   });
 
   const one = (res: Response, id: unknown): Invoice => {

@@ -17,6 +17,29 @@ export function csv(value: unknown): string[] | undefined {
   return parts.map((s) => s.trim()).filter((s) => s !== '');
 }
 
+const JSON_DATE = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/;
+const sortable = (v: unknown): unknown => (typeof v === 'string' && JSON_DATE.test(v) ? Number(JSON_DATE.exec(v)![1]) : v);
+
+/** `order=UpdatedDateUTC ASC, InvoiceNumber DESC` over the answers' JSON ("/Date(…)/" compares as a time). */
+export function orderBy(rows: Json[], order: unknown): Json[] {
+  if (typeof order !== 'string' || order.trim() === '') return rows;
+  const keys = order.split(',').slice(0, 5).map((part) => {
+    const [field = '', dir = 'ASC'] = part.trim().split(/\s+/);
+    return { path: field.split('.'), sign: dir.toUpperCase() === 'DESC' ? -1 : 1 };
+  });
+  const at = (row: Json, path: string[]) => sortable(path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Json)[k] : undefined), row));
+  return [...rows].sort((a, b) => {
+    for (const { path, sign } of keys) {
+      const [x, y] = [at(a, path), at(b, path)] as [string | number | undefined, string | number | undefined];
+      if (x === y) continue;
+      if (x === undefined) return 1;
+      if (y === undefined) return -1;
+      return (x < y ? -1 : 1) * sign;
+    }
+    return 0;
+  });
+}
+
 export const modifiedSince = (req: Request): number | undefined => parseModifiedSince(req.get('if-modified-since'));
 
 /** One page of `items` when `page` is given (with Xero's `pagination`), else all of them. */

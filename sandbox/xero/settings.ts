@@ -5,7 +5,7 @@ import express, { type Request } from 'express';
 import { tenantOf, type XeroContext } from './context.js';
 import { notFound } from './errors.js';
 import { deletePayment } from './invoices.js';
-import { modifiedSince, paginate } from './listing.js';
+import { modifiedSince, orderBy, paginate } from './listing.js';
 import { accountJson, brandingThemeJson, currencyJson, envelope, organisationJson, paymentJson, taxRateJson } from './render.js';
 import type { TaxRate, Tenant, XeroState } from './state.js';
 import { GUID } from './state.js';
@@ -111,7 +111,7 @@ export function settingsRoutes(ctx: XeroContext): express.Router {
       .filter((p) => p.tenantId === tenant.tenantId && (since === undefined || p.updatedMs > since))
       .map((p) => paymentJson(ctx.state, p))
       .filter((json) => matchesWhere(where, json, ctx.caseSensitiveWhere));
-    const page = paginate(items, req.query as Record<string, unknown>);
+    const page = paginate(orderBy(items, req.query.order), req.query as Record<string, unknown>);
     res.json(envelope('Payments', page.items, page.pagination ? { pagination: page.pagination } : {}));
   });
   r.get('/Payments/:id', (req, res) => {

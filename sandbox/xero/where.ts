@@ -1,21 +1,25 @@
-// Xero's `where` filter, the subset clients use: `Path == "text"`, `Path != "text"`, `Path == guid("…")`,
-// numbers, true/false and null, `Path.Contains("x")` / `.StartsWith("x")` / `.EndsWith("x")`, `.ToLower()`,
-// joined by AND / OR (AND binds tighter), evaluated against the answer's JSON (so `Contact.ContactID`
-// works as it reads). One left-to-right tokenizer pass with a length cap: linear on any input.
+// Xero's `where` filter (a .NET dynamic-LINQ expression), the subset clients use: `Path == "text"` (or a
+// single `=`), `!=` / `<>`, `<`, `<=`, `>`, `>=`, values "text", guid("…") / Guid("…"), numbers, true/false,
+// null and DateTime(y, m, d[, h, m, s]), `Path.Contains("x")` / `.StartsWith("x")` / `.EndsWith("x")`,
+// `.ToLower()`, joined by AND / && and OR / || (AND binds tighter). It is evaluated against the answer's JSON,
+// so `Contact.ContactID` works as it reads and a "/Date(ms+0000)/" compares as the time it is.
+// One left-to-right tokenizer pass with a length cap: linear on any input.
 import { queryParseError } from './errors.js';
 
-type Value = string | number | boolean | null;
+type Value = string | number | boolean | null | { dateMs: number };
+type Op = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'Contains' | 'StartsWith' | 'EndsWith';
 interface Clause {
   path: string[];
   lower: boolean;
-  op: '==' | '!=' | 'Contains' | 'StartsWith' | 'EndsWith';
+  op: Op;
   value: Value;
 }
 /** OR of ANDs. */
 export type Where = Clause[][];
 
 const MAX_LENGTH = 2000;
-const TOKEN = /\s*(?:(&&|\|\||==|!=|AND\b|OR\b|\(|\)|\.|,)|("(?:[^"\\]|\\.)*")|(-?\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*))/y;
+const TOKEN = /\s*(?:(&&|\|\||==|!=|>=|<=|<>|=|<|>|\(|\)|\.|,)|("(?:[^"\\]|\\.)*")|(-?\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*))/y;
+const OPS: Record<string, Op> = { '==': '==', '=': '==', '!=': '!=', '<>': '!=', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
 
 function tokenize(raw: string): string[] {
   const text = raw.trim();
@@ -51,6 +55,21 @@ export function parseWhere(text: string | undefined): Where | undefined {
       expect(')');
       return String(v).toLowerCase();
     }
+    if (tok === 'DateTime') {
+      expect('(');
+      const parts: number[] = [];
+      for (;;) {
+        const n = literal();
+        if (typeof n !== 'number' || parts.length >= 6) throw queryParseError('DateTime takes 3 to 6 numbers');
+        parts.push(n);
+        if (t[i] === ')') break;
+        expect(',');
+      }
+      expect(')');
+      if (parts.length < 3) throw queryParseError('DateTime takes 3 to 6 numbers');
+      const [y, mo, d, h = 0, mi = 0, s = 0] = parts as [number, number, number, number?, number?, number?];
+      return { dateMs: Date.UTC(y, mo - 1, d, h, mi, s) };
+    }
     throw queryParseError(`Unexpected '${tok}' in the where clause`);
   };
   const clause = (): Clause => {
@@ -73,8 +92,8 @@ export function parseWhere(text: string | undefined): Where | undefined {
       if (t[i] !== '.') break;
       i++;
     }
-    const op = t[i++];
-    if (op !== '==' && op !== '!=') throw queryParseError(`Operator '${op ?? 'end'}' is not supported in the where clause`);
+    const op = OPS[t[i++] ?? ''];
+    if (!op) throw queryParseError(`Operator '${t[i - 1] ?? 'end'}' is not supported in the where clause`);
     return { path, lower, op, value: literal() };
   };
   const or: Clause[][] = [[clause()]];
@@ -93,19 +112,31 @@ export function matchesWhere(where: Where | undefined, record: Record<string, un
   return where.some((all) => all.every((c) => matches(c, record, caseSensitive)));
 }
 
+const JSON_DATE = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/;
+
 function matches(c: Clause, record: Record<string, unknown>, caseSensitive: boolean): boolean {
   let at: unknown = record;
   for (const key of c.path) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
-  if (c.value === null) return c.op === '!=' ? at != null : at == null;
-  if (typeof c.value !== 'string') return c.op === '!=' ? at !== c.value : at === c.value;
-  const fold = (s: string) => (caseSensitive && !c.lower ? s : s.toLowerCase());
-  const have = typeof at === 'string' ? fold(at) : undefined;
-  const want = fold(c.value);
+  if (c.value === null) return c.op === '!=' ? at != null : c.op === '==' && at == null;
+  let have: unknown = at;
+  let want: unknown = c.value;
+  if (typeof c.value === 'object') {
+    const m = typeof at === 'string' ? JSON_DATE.exec(at) : null;
+    have = m ? Number(m[1]) : undefined;
+    want = c.value.dateMs;
+  } else if (typeof c.value === 'string') {
+    const fold = (s: string) => (caseSensitive && !c.lower ? s : s.toLowerCase());
+    have = typeof at === 'string' ? fold(at) : undefined;
+    want = fold(c.value);
+  }
   switch (c.op) {
     case '==': return have === want;
     case '!=': return have !== want;
-    case 'Contains': return have?.includes(want) ?? false;
-    case 'StartsWith': return have?.startsWith(want) ?? false;
-    case 'EndsWith': return have?.endsWith(want) ?? false;
+    case 'Contains': return typeof have === 'string' && have.includes(String(want));
+    case 'StartsWith': return typeof have === 'string' && have.startsWith(String(want));
+    case 'EndsWith': return typeof have === 'string' && have.endsWith(String(want));
   }
+  if (have === undefined || have === null || typeof have !== typeof want) return false;
+  const [a, b] = [have as number | string, want as number | string];
+  return c.op === '<' ? a < b : c.op === '<=' ? a <= b : c.op === '>' ? a > b : a >= b;
 }
