@@ -214,6 +214,9 @@ describe('invoices', () => {
     expect(ids(await api.get('/Invoices?Statuses=DRAFT,SUBMITTED'))).toEqual([two.InvoiceID]);
     expect(ids(await api.get(`/Invoices?ContactIDs=${b}`))).toEqual([two.InvoiceID]);
     expect(ids(await api.get('/Invoices?searchTerm=rel-1'))).toEqual([one.InvoiceID]);
+    expect(ids(await api.get(`/Invoices?${where('Date >= DateTime(2026, 03, 01) AND Total > 100 AND Status <> "DRAFT"')}`))).toEqual([one.InvoiceID]);
+    expect(ids(await api.get(`/Invoices?${where('Date < DateTime(2026, 03, 01)')}`))).toEqual([]);
+    expect(ids(await api.get('/Invoices?order=Reference DESC'))).toEqual([two.InvoiceID, one.InvoiceID]);
     const paged = await api.get('/Invoices?page=2&pageSize=1');
     expect(paged.json.pagination).toEqual({ page: 2, pageSize: 1, pageCount: 2, itemCount: 2 });
     expect(ids(paged)).toEqual([two.InvoiceID]);
