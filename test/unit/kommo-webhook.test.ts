@@ -3,8 +3,8 @@ import {
   WebhookParseError,
   parseKommoWebhook,
   parseNestedForm,
-} from '../../src/kommo/webhook.js';
-import type { KommoLeadEvent, KommoWebhook, NestedForm } from '../../src/kommo/webhook.js';
+} from '../../src/intake/kommo-parse.js';
+import type { KommoLeadEvent, KommoWebhook, NestedForm } from '../../src/intake/kommo-parse.js';
 
 /** Builds a body exactly as on the wire: encodeURIComponent on key and value, joined with = and &. */
 function wire(pairs: ReadonlyArray<readonly [string, string]>): string {
