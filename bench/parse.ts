@@ -2,7 +2,8 @@
 // realistic bodies (webhook-body.ts: about 4.9 KB, ~50 fields, Cyrillic text percent-encoded).
 //   npm run build && node dist/bench/parse.js [bodies=20000] [rounds=7]
 // Prints µs per body for each round and the best; the first rounds include JIT warm-up.
-import { parseKommoWebhook, parseNestedForm } from '../src/intake/kommo-parse.js';
+import { parseNestedForm } from '../src/intake/form/nested-form.js';
+import { parseKommoWebhook } from '../src/intake/kommo-parse.js';
 import { webhookBodies } from './webhook-body.js';
 
 const bodies = Number(process.argv[2] ?? 20_000);

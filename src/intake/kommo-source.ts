@@ -1,6 +1,7 @@
 // Kommo's webhooks: unsigned form bodies, so the URL secret, the account check and re-reading the deal
 // through the API are what keep them honest.
-import { parseKommoWebhook, WebhookParseError } from './kommo-parse.js';
+import { WebhookParseError } from './form/nested-form.js';
+import { parseKommoWebhook } from './kommo-parse.js';
 import { kommoInboxItems, type StageTrigger } from './triggers.js';
 import { WebhookRejection, type WebhookSource } from './webhook-source.js';
 
