@@ -22,7 +22,7 @@ import { listen } from './http/server.js';
 import { kommoSourceUntilMapped, replayParked } from './http/kommo-webhook-parked.js';
 import { kommoWebhookSource } from './http/kommo-webhook.js';
 import type { WebhookSource } from './http/webhook-route.js';
-import { zohoWebhookSource } from './http/zoho-webhook.js';
+import { zohoWebhookSource } from './accounting/zoho/webhook-source.js';
 import { JobQueue } from './jobs/queue.js';
 import { Worker } from './jobs/worker.js';
 import { KommoCrm } from './kommo/crm.js';
@@ -52,10 +52,10 @@ import { stageTriggers } from './sync/triggers.js';
 import { Reconciler } from './sync/reconciler.js';
 import { InvoiceForDeal } from './sync/invoice-for-deal.js';
 import { createJobHandlers } from './sync/jobs.js';
-import { ZohoAccounting } from './zoho/accounting.js';
-import type { ZohoAuth } from './zoho/auth.js';
-import type { ZohoBooksClient } from './zoho/client.js';
-import type { ZohoConnection } from './zoho/connection.js';
+import { ZohoAccounting } from './accounting/zoho/accounting.js';
+import type { ZohoAuth } from './accounting/zoho/auth.js';
+import type { ZohoBooksClient } from './accounting/zoho/client.js';
+import type { ZohoConnection } from './accounting/zoho/connection.js';
 
 /** Exchange rates and items change: re-read the accounting reference data hourly. */
 const REFERENCE_REFRESH_MS = 3600_000;

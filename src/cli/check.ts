@@ -8,7 +8,7 @@ import { catalogueNeeds, resolveMapping } from '../config/resolve-mapping.js';
 import { resolveTaxRules } from '../config/resolve-taxes.js';
 import type { KommoAccount } from '../kommo/types.js';
 import { loadZohoOrganization, type Clients } from '../startup/clients.js';
-import { ZohoAccounting } from '../zoho/accounting.js';
+import { ZohoAccounting } from '../accounting/zoho/accounting.js';
 import type { Args } from './args.js';
 import type { CliContext } from './context.js';
 import { problemsOf } from './format.js';

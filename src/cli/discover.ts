@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import type { KommoAccount, KommoFieldDefinition } from '../kommo/types.js';
 import { loadZohoOrganization } from '../startup/clients.js';
-import type { ZohoCurrency, ZohoOrganization, ZohoTax } from '../zoho/types.js';
+import type { ZohoCurrency, ZohoOrganization, ZohoTax } from '../accounting/zoho/types.js';
 import type { Args } from './args.js';
 import type { CliContext } from './context.js';
 import { problemsOf, table } from './format.js';

@@ -11,12 +11,12 @@ import type { MappingState } from '../startup/mapping-state.js';
 import type { Connections } from '../store/connections.js';
 import type { Db } from '../store/db.js';
 import { OAuthStates } from '../store/oauth-states.js';
-import type { ZohoAuth } from '../zoho/auth.js';
-import type { ZohoBooksClient } from '../zoho/client.js';
-import type { ZohoConnection } from '../zoho/connection.js';
+import type { ZohoAuth } from '../accounting/zoho/auth.js';
+import type { ZohoBooksClient } from '../accounting/zoho/client.js';
+import type { ZohoConnection } from '../accounting/zoho/connection.js';
 import { KommoConnectFlow } from './kommo-flow.js';
 import { connectionsStatus } from './status.js';
-import { ZohoConnectFlow } from './zoho-flow.js';
+import { ZohoConnectFlow } from '../accounting/zoho/connect-flow.js';
 
 export interface ConnectionRoutesDeps {
   env: Env;

@@ -5,8 +5,8 @@ import { kommoAuthMode, zohoAuthMode, type Env } from '../config/env.js';
 import type { KommoTokens } from '../kommo/tokens.js';
 import type { Connections, Organization } from '../store/connections.js';
 import type { MappingState } from '../startup/mapping-state.js';
-import type { ZohoAuth } from '../zoho/auth.js';
-import type { ZohoConnection } from '../zoho/connection.js';
+import type { ZohoAuth } from '../accounting/zoho/auth.js';
+import type { ZohoConnection } from '../accounting/zoho/connection.js';
 
 export interface SideStatus {
   connected: boolean;

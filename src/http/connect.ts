@@ -6,7 +6,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { KommoConnectFlow } from '../connect/kommo-flow.js';
 import type { ConnectOutcome } from '../connect/outcome.js';
 import type { ConnectionsStatus } from '../connect/status.js';
-import type { ZohoConnectFlow } from '../connect/zoho-flow.js';
+import type { ZohoConnectFlow } from '../accounting/zoho/connect-flow.js';
 import { KOMMO_CALLBACK_PATH, ZOHO_CALLBACK_PATH } from '../config/env.js';
 import type { Logger } from '../log.js';
 import { requestLogger } from './request-log.js';

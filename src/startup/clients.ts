@@ -11,10 +11,10 @@ import { checkEncryptionKey } from '../security/key-check.js';
 import { Connections } from '../store/connections.js';
 import type { Store } from '../store/db.js';
 import { KeyValue } from '../store/kv.js';
-import { ZohoAuth } from '../zoho/auth.js';
-import { ZohoBooksClient } from '../zoho/client.js';
-import { ZohoConnection } from '../zoho/connection.js';
-import type { ZohoOrganization } from '../zoho/types.js';
+import { ZohoAuth } from '../accounting/zoho/auth.js';
+import { ZohoBooksClient } from '../accounting/zoho/client.js';
+import { ZohoConnection } from '../accounting/zoho/connection.js';
+import type { ZohoOrganization } from '../accounting/zoho/types.js';
 
 export interface Clients {
   kv: KeyValue;

@@ -4,7 +4,7 @@
 // deal the relay itself created; an invoice they miss is still found by the reconciler, which lists the
 // paid invoices.
 import type { Db } from '../store/db.js';
-import type { ZohoWebhookInvoice } from '../zoho/webhook.js';
+import type { ZohoWebhookInvoice } from '../accounting/zoho/webhook.js';
 import { dealIdFromReference } from './payment-to-deal.js';
 
 export interface OwnershipRules {

@@ -6,9 +6,9 @@ import { zohoAccountsUrl, zohoDefaultApiDomain } from '../../src/config/env.js';
 import { RelayError } from '../../src/errors.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { CallObserver } from '../../src/net/http.js';
-import { ZohoAccounting } from '../../src/zoho/accounting.js';
-import { ZohoAuth, type ZohoAuthOptions } from '../../src/zoho/auth.js';
-import { ZohoBooksClient, type ZohoClientOptions } from '../../src/zoho/client.js';
+import { ZohoAccounting } from '../../src/accounting/zoho/accounting.js';
+import { ZohoAuth, type ZohoAuthOptions } from '../../src/accounting/zoho/auth.js';
+import { ZohoBooksClient, type ZohoClientOptions } from '../../src/accounting/zoho/client.js';
 
 const ACCOUNTS_EU = 'https://accounts.zoho.eu';
 const API_EU = 'https://www.zohoapis.eu';

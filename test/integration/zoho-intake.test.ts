@@ -4,14 +4,14 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
-import { zohoWebhookSource } from '../../src/http/zoho-webhook.js';
+import { zohoWebhookSource } from '../../src/accounting/zoho/webhook-source.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/log.js';
 import { DealInvoices } from '../../src/store/invoice-records.js';
 import { InvoiceLinks } from '../../src/store/payment-records.js';
 import { DealRecurringProfiles } from '../../src/store/recurring-records.js';
 import { InvoiceOwnership } from '../../src/sync/invoice-ownership.js';
-import { MAX_INVOICES_PER_WEBHOOK } from '../../src/zoho/webhook.js';
+import { MAX_INVOICES_PER_WEBHOOK } from '../../src/accounting/zoho/webhook.js';
 import { tempStore } from '../support/tmp.js';
 
 const SECRET = 'test-secret-0123456789abcdef';

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { currencyDigits, formatAmount, formatMinor, toMinor } from '../../src/sync/money.js';
 import { dealIdFromReference, invoiceVersion, paymentNotes } from '../../src/sync/payment-to-deal.js';
-import { parseZohoWebhook, ZohoWebhookError, zohoSignatureValid } from '../../src/zoho/webhook.js';
+import { parseZohoWebhook, ZohoWebhookError, zohoSignatureValid } from '../../src/accounting/zoho/webhook.js';
 
 describe('money', () => {
   it.each([

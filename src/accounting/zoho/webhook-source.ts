@@ -1,12 +1,12 @@
 // Zoho Books workflow webhooks: URL secret, optional HMAC signature, invoice IDs out of any body format.
 // Only the relay's own invoices become jobs; the rest are settled here, without an API call.
 import { createHash } from 'node:crypto';
-import type { InboxItem } from '../jobs/inbox.js';
-import type { InvoiceOwnership } from '../sync/invoice-ownership.js';
-import { dealLane } from '../sync/triggers.js';
-import { PAYMENT_JOB, zohoWebhookDedupKey } from '../sync/payment-triggers.js';
-import { parseZohoWebhook, ZohoWebhookError, zohoSignatureValid } from '../zoho/webhook.js';
-import { WebhookRejection, type WebhookSource } from './webhook-route.js';
+import type { InboxItem } from '../../jobs/inbox.js';
+import type { InvoiceOwnership } from '../../sync/invoice-ownership.js';
+import { dealLane } from '../../sync/triggers.js';
+import { PAYMENT_JOB, zohoWebhookDedupKey } from '../../sync/payment-triggers.js';
+import { parseZohoWebhook, ZohoWebhookError, zohoSignatureValid } from './webhook.js';
+import { WebhookRejection, type WebhookSource } from '../../http/webhook-route.js';
 
 export interface ZohoWebhookOptions {
   /** ZOHO_WEBHOOK_SIGNING_SECRET: when set, every body must carry a valid X-Zoho-Webhook-Signature. */

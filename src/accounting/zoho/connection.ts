@@ -2,10 +2,10 @@
 // ZOHO_REFRESH_TOKEN (a Self Client) wins when set; otherwise the connection made on /connect, stored with
 // its accounts server, data centre and api_domain. The organization is ZOHO_ORGANIZATION_ID, else the one
 // chosen for the stored connection, else (Self Client) the account's only one.
-import { zohoAccountsUrl, zohoAuthMode, type Env } from '../config/env.js';
-import { retryable } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Connections, Organization } from '../store/connections.js';
+import { zohoAccountsUrl, zohoAuthMode, type Env } from '../../config/env.js';
+import { retryable } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Connections, Organization } from '../../store/connections.js';
 import { zohoNotConnected, type ZohoGrant } from './auth.js';
 
 type ZohoEnv = Pick<Env, 'ZOHO_REFRESH_TOKEN' | 'ZOHO_ORGANIZATION_ID' | 'ZOHO_DC' | 'ZOHO_ACCOUNTS_URL'>;

@@ -1,7 +1,7 @@
 // Zoho Books as the relay's accounting port.
-import { permanent, RelayError, retryable } from '../errors.js';
-import type { RecurringDraft, RecurringProfile } from '../sync/ports.js';
-import type { AccountingInvoice, AccountingInvoiceDetail, AccountingReference, AccountingPayment, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../sync/ports.js';
+import { permanent, RelayError, retryable } from '../../errors.js';
+import type { RecurringDraft, RecurringProfile } from '../../sync/ports.js';
+import type { AccountingInvoice, AccountingInvoiceDetail, AccountingReference, AccountingPayment, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../../sync/ports.js';
 import type { ZohoBooksClient } from './client.js';
 import type { ZohoContact, ZohoCreatedInvoice, ZohoInvoice, ZohoListedContact } from './types.js';
 

@@ -1,16 +1,16 @@
 // Connecting Zoho: a consent redirect to the accounts server of ZOHO_DC, and a callback that exchanges the
 // code at the accounts server the redirect names (Zoho's multi-DC flow) — but only at a Zoho host we trust,
 // since the exchange carries our client secret — then stores the connection and settles its organization.
-import { zohoAccountsUrl, zohoDefaultApiDomain, type Env } from '../config/env.js';
-import { RelayError } from '../errors.js';
-import { registerSecret, type Logger } from '../log.js';
-import type { Connections } from '../store/connections.js';
-import type { OAuthStates } from '../store/oauth-states.js';
-import type { ZohoAuth } from '../zoho/auth.js';
-import type { ZohoBooksClient } from '../zoho/client.js';
-import type { ZohoConnection } from '../zoho/connection.js';
-import { exchangeZohoCode, trustedAccountsServer, zohoAuthorizeUrl } from '../zoho/oauth.js';
-import { STATE_TTL_MS, type ConnectOutcome } from './outcome.js';
+import { zohoAccountsUrl, zohoDefaultApiDomain, type Env } from '../../config/env.js';
+import { RelayError } from '../../errors.js';
+import { registerSecret, type Logger } from '../../log.js';
+import type { Connections } from '../../store/connections.js';
+import type { OAuthStates } from '../../store/oauth-states.js';
+import type { ZohoAuth } from './auth.js';
+import type { ZohoBooksClient } from './client.js';
+import type { ZohoConnection } from './connection.js';
+import { exchangeZohoCode, trustedAccountsServer, zohoAuthorizeUrl } from './oauth.js';
+import { STATE_TTL_MS, type ConnectOutcome } from '../../connect/outcome.js';
 
 export interface ZohoCallback {
   code?: string;
