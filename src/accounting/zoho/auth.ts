@@ -4,7 +4,7 @@
 // stored, and back off after a refused refresh.
 import { retryable, type RelayError } from '../../errors.js';
 import { registerSecret, type Logger } from '../../log.js';
-import type { ZohoDataCentre } from '../../config/env.js';
+import type { ZohoDataCentre } from './settings.js';
 import { holdToken, isFresh, MIN_ADOPTABLE_MS, type HeldToken } from '../../oauth/refresh-margin.js';
 import { isTooManyRequests, requestZohoToken, trustedApiDomain, type ZohoTokenBody } from './oauth.js';
 

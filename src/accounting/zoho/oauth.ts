@@ -1,7 +1,7 @@
 // Zoho's OAuth protocol: the consent URL, which accounts servers may be trusted with our client secret,
 // and the token endpoint, whose errors may arrive with HTTP 200 (success is the presence of access_token).
 import axios from 'axios';
-import type { ZohoDataCentre } from '../../config/env.js';
+import type { ZohoDataCentre } from './settings.js';
 import { permanent, retryable, type RelayError } from '../../errors.js';
 import { registerSecret } from '../../log.js';
 
