@@ -132,7 +132,7 @@ describe('the admin API', () => {
       invoiceId: invoice.invoiceId,
       invoiceNumber: invoice.invoiceNumber,
       invoiceUrl: invoice.invoiceUrl,
-      invoiceStatus: 'sent',
+      invoiceStatus: 'open',
       emailed: true,
       invoices: [],
       recurring: null,

@@ -241,7 +241,7 @@ describe('relay deal, retry and status on what the running relay did', () => {
     const lines = after.stdout.split('\n');
     expect(lines.slice(0, 5)).toEqual([
       `Deal ${dealId}: invoiced: ${invoice[0]!.invoiceNumber}`,
-      `  Invoice    ${invoice[0]!.invoiceNumber} (Zoho id ${invoice[0]!.invoiceId}), sent, emailed`,
+      `  Invoice    ${invoice[0]!.invoiceNumber} (Zoho id ${invoice[0]!.invoiceId}), open, emailed`,
       `  Link       ${invoice[0]!.invoiceUrl}`,
       `  Reference  KOMMO-${dealId}`,
       `  Customer   Zoho id ${invoice[0]!.customerId}`,
