@@ -220,7 +220,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         ],
       },
       connect,
-      admin: adminRoutes({ auth: adminAuth, db: store.db, queue, metrics, log }),
+      admin: adminRoutes({ auth: adminAuth, db: store.db, queue, metrics, log, accounting: names }),
       connections: async () =>
         sidesReadiness(
           await connectionsStatus({

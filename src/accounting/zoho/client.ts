@@ -44,6 +44,7 @@ export class ZohoBooksClient {
   constructor(private readonly opts: ZohoClientOptions) {
     this.http = new HttpService({
       service: 'zoho',
+      label: 'Zoho Books',
       baseUrl: () => `${opts.apiUrlOverride ?? opts.auth.apiDomain ?? opts.defaultApiDomain}/books/v3`,
       timeoutMs: opts.timeoutMs,
       limiter: new SlidingWindowLimiter(opts.rateLimit.requests, withMargin(opts.rateLimit.windowMs)),
