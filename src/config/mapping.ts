@@ -123,7 +123,7 @@ const mappingShape = (customer: z.ZodType<CustomerFields>) => ({
       .default({}),
 });
 
-/** The mapping file's schema for a backend: the shared sections plus the backend's own (e.g. `zoho`). */
+/** The mapping file's schema for a backend: the shared sections plus the backend's own (its mapping.key). */
 export function mappingSchemaFor(backend: AccountingBackend) {
   return z.object({ ...mappingShape(backend.mapping.customerFields), [backend.mapping.key]: backend.mapping.schema }).strict();
 }

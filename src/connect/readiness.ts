@@ -6,7 +6,7 @@ import type { ConnectionsStatus } from './status.js';
 
 export type SideReadiness = 'connected' | 'not_connected' | 'no_organization';
 
-/** Keyed by side: `kommo` and the backend's ID (e.g. `zoho`). */
+/** Keyed by side: `kommo` and the backend's ID. */
 export function sidesReadiness(status: Pick<ConnectionsStatus, 'kommo' | 'accounting'>, accounting: Pick<AccountingSide, 'readiness'>): Record<string, SideReadiness> {
   return {
     kommo: status.kommo.connected ? 'connected' : 'not_connected',

@@ -43,7 +43,7 @@ export interface StatusDeps {
 export const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
 export const errorOf = (message: string | undefined, at: number | undefined) => (message ? { message, ...(at ? { at: iso(at) } : {}) } : undefined);
 
-/** As /connect/status answers it: each side under its ID ("kommo", "zoho"). */
+/** As /connect/status answers it: each side under its ID ("kommo", and the backend's). */
 export function statusJson(status: ConnectionsStatus): Record<string, unknown> {
   return { kommo: status.kommo, [status.accounting.names.id]: status.accounting.status, mapping: status.mapping };
 }

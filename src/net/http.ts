@@ -31,7 +31,7 @@ export interface CallObserver {
 
 export interface HttpServiceOptions {
   service: Service;
-  /** The service's name in messages ("Zoho Books did not answer …"): each client gives its own. */
+  /** The service's name in messages ("Kommo did not answer …"): each client gives its own. */
   label: string;
   baseUrl: () => string;
   timeoutMs: number;
