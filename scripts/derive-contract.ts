@@ -42,7 +42,7 @@ export const XERO_ACCOUNTING_PATHS = [
 /** Where generated files go, relative to the output root. */
 export const ZOHO_CONTRACT_DIR = 'contract/zoho-books';
 export const XERO_CONTRACT_DIR = 'contract/xero';
-export const ZOHO_TYPES_DIR = 'src/zoho/contract';
+export const ZOHO_TYPES_DIR = 'src/accounting/zoho/contract';
 export const XERO_TYPES_DIR = 'src/accounting/xero/contract';
 /** Hand-written files living beside the generated types (in either types folder). */
 export const HAND_WRITTEN = new Set(['overrides.ts']);

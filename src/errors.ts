@@ -1,5 +1,6 @@
 // One error vocabulary for the whole relay. Clients translate HTTP into it; the worker acts on it:
 // retryable errors are retried with backoff, permanent ones are recorded with a reason a person can act on.
+import type { Service } from './net/http.js';
 
 export type ErrorKind = 'retryable' | 'permanent';
 
@@ -11,7 +12,7 @@ export interface RelayErrorOptions {
   uncertain?: boolean;
   /** HTTP status from the remote side, when there was one. */
   status?: number;
-  service?: 'kommo' | 'zoho' | 'xero' | 'store' | 'config';
+  service?: Service | 'store' | 'config';
 }
 
 export class RelayError extends Error {
@@ -22,7 +23,7 @@ export class RelayError extends Error {
 
   constructor(
     readonly kind: ErrorKind,
-    /** Stable, machine-readable reason, e.g. `contact_missing_email`, `zoho_rate_limited`. */
+    /** Stable, machine-readable reason, e.g. `contact_missing_email`, `kommo_rate_limited`. */
     readonly code: string,
     /** What happened and what to do about it, written for the person who reads the job record. */
     message: string,

@@ -38,7 +38,7 @@ export class RelayMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.calls = new Counter({ name: 'relay_outbound_requests_total', help: 'Requests sent to Kommo and Zoho Books, by HTTP status (or network_error).', labelNames: ['service', 'status'], registers });
+    this.calls = new Counter({ name: 'relay_outbound_requests_total', help: 'Requests sent to Kommo and the accounting backend, by service and HTTP status (or network_error).', labelNames: ['service', 'status'], registers });
     this.callErrors = new Counter({ name: 'relay_outbound_errors_total', help: 'Outbound requests answered >= 400 or not answered at all.', labelNames: ['service', 'status'], registers });
     this.callSeconds = new Histogram({ name: 'relay_outbound_request_duration_seconds', help: 'Outbound request latency.', labelNames: ['service'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20], registers });
     this.waits = new Counter({ name: 'relay_rate_limit_waits_total', help: 'Times a request waited for the client-side rate limit (or a 429 pause).', labelNames: ['service'], registers });

@@ -1,13 +1,14 @@
-// Composition root: config -> store -> clients -> http app + worker. main.ts runs it as a process;
-// tests and the demo run it in-process.
+// Composition root: config -> store -> clients (Kommo, and the configured accounting backend) -> http app
+// + worker. main.ts runs it as a process; tests and the demo run it in-process.
 //
 // A side that is not connected yet does not stop start-up: the relay must be reachable on /connect.
 // Webhooks are stored and acknowledged either way; jobs that need the missing side fail as retryable
-// (`kommo_not_connected`, `zoho_not_connected`, `zoho_organization_not_chosen`) and are made due again
+// (`kommo_not_connected`, or the backend's own codes, see its waitingCodes) and are made due again
 // the moment the side is connected. The work that needs the resolved mapping (worker, reconciler) starts
 // once the mapping is known: at start-up, or when Kommo gets connected (see startup/mapping-state.ts).
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AccountingBackend, AccountingSide } from './accounting/backend.js';
 import { ConfigError, databaseTarget, type Env } from './config/env.js';
 import { loadMappingFile } from './config/mapping.js';
 import type { ResolvedMapping } from './config/resolve-mapping.js';
@@ -19,7 +20,6 @@ import { AdminAuth } from './http/admin-auth.js';
 import { adminRoutes } from './http/admin.js';
 import { createApp } from './http/app.js';
 import { listen } from './http/server.js';
-import { zohoWebhookSource } from './http/zoho-webhook.js';
 import { kommoSourceUntilMapped, replayParked } from './intake/kommo-parked.js';
 import { kommoWebhookSource } from './intake/kommo-source.js';
 import { stageTriggers } from './intake/triggers.js';
@@ -32,7 +32,7 @@ import type { KommoTokens } from './kommo/tokens.js';
 import { createLogger, type Logger } from './log.js';
 import { RelayMetrics } from './metrics.js';
 import { queueFigures } from './ops/queue-figures.js';
-import { createClients, loadZohoOrganization, registerEnvSecrets } from './startup/clients.js';
+import { createClients, registerEnvSecrets } from './startup/clients.js';
 import { MappingState, type MappingResolution } from './startup/mapping-state.js';
 import { AdminSessions } from './store/admin-sessions.js';
 import type { Connections } from './store/connections.js';
@@ -40,7 +40,7 @@ import { openStore, type Store } from './store/db.js';
 import { CustomerLinks, DealInvoices } from './store/invoice-records.js';
 import { DealNotes, InvoiceLinks } from './store/payment-records.js';
 import { DealRecurringProfiles } from './store/recurring-records.js';
-import { InvoiceOwnership } from './sync/invoice-ownership.js';
+import { InvoiceOwners } from './sync/invoice-owner.js';
 import { RetentionSweep } from './store/retention.js';
 import { NoteOnce } from './sync/deal-notes.js';
 import { DealWriter } from './sync/deal-writer.js';
@@ -52,10 +52,6 @@ import { RetainerForDeal } from './sync/retainer-for-deal.js';
 import { Reconciler } from './sync/reconciler.js';
 import { InvoiceForDeal } from './sync/invoice-for-deal.js';
 import { createJobHandlers } from './sync/jobs.js';
-import { ZohoAccounting } from './zoho/accounting.js';
-import type { ZohoAuth } from './zoho/auth.js';
-import type { ZohoBooksClient } from './zoho/client.js';
-import type { ZohoConnection } from './zoho/connection.js';
 
 /** Exchange rates and items change: re-read the accounting reference data hourly. */
 const REFERENCE_REFRESH_MS = 3600_000;
@@ -87,9 +83,9 @@ export interface Relay {
   kommo: KommoClient;
   /** Kommo OAuth tokens; undefined with a long-lived KOMMO_ACCESS_TOKEN. */
   kommoTokens: KommoTokens | undefined;
-  zoho: ZohoBooksClient;
-  zohoAuth: ZohoAuth;
-  zohoConnection: ZohoConnection;
+  /** The configured accounting backend (ACCOUNTING) and its side at work in this process. */
+  backend: AccountingBackend;
+  accounting: AccountingSide;
   connections: Connections;
   metrics: RelayMetrics;
   retention: RetentionSweep;
@@ -108,19 +104,21 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
   const log = opts.log ?? createLogger({ level: env.LOG_LEVEL, pretty: env.LOG_FORMAT === 'pretty' });
   registerEnvSecrets(env);
 
-  const mappingFile = loadMappingFile(env.MAPPING_FILE);
+  const backend = env.accounting.backend;
+  const names = backend.names;
+  const mappingFile = loadMappingFile(env.MAPPING_FILE, backend);
   const store = await openStore(databaseTarget(env.DATABASE_URL));
   let mappingState: MappingState | undefined;
   try {
     const metrics = new RelayMetrics(() => queueFigures(store.db));
-    const { kv, connections, kommoAuth, kommo, zohoConnection, zohoAuth, zoho } = await createClients(env, store, log, metrics.observer);
+    const { kv, connections, kommoAuth, kommo, accounting: side } = await createClients(env, store, log, metrics.observer);
 
     mappingState = new MappingState({ file: mappingFile, kommo, kv, log, attempts: opts.startupAttempts ?? 6, kommoConnected: kommoAuth.connected });
     await mappingState.atStartup();
-    await loadZohoOrganization(env, { zoho, zohoConnection });
+    await side.start();
     if (!(await kommoAuth.connected())) log.warn('Kommo is not connected: log in on /connect with ADMIN_TOKEN and connect Kommo. Webhooks are stored meanwhile; jobs that need Kommo wait.');
-    if (zohoConnection.mode === 'oauth' && (await connections.describe('zoho'))?.status !== 'connected') {
-      log.warn('Zoho is not connected: log in on /connect with ADMIN_TOKEN and connect Zoho. Webhooks are stored meanwhile; jobs that need Zoho wait.');
+    if (await side.awaitingConnection()) {
+      log.warn(`${names.short} is not connected: log in on /connect with ADMIN_TOKEN and connect ${names.short}. Webhooks are stored meanwhile; jobs that need ${names.short} wait.`);
     }
 
     const queue = new JobQueue(store.db, {
@@ -130,19 +128,14 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       backoffMaxMs: env.JOB_BACKOFF_MAX_MS,
     });
     const invoices = new DealInvoices(store.db);
+    const owners = new InvoiceOwners(store.db);
+    const section = { section: mappingFile.accounting, ...(mappingFile.retainer ? { retainerNameTemplate: mappingFile.retainer.nameTemplate } : {}) };
 
     const createProcessing = async ({ mapping, account }: MappingResolution): Promise<Processing> => {
       const crm = new KommoCrm(kommo);
-      const accounting = new ZohoAccounting(zoho);
-      // Without Zoho connected yet, init() only warns: invoice jobs wait (retryable) until it can load.
-      const organization = () => {
-        try {
-          return zohoConnection.organizationId();
-        } catch {
-          return undefined; // not chosen or not connected yet
-        }
-      };
-      const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), organization, account?.currency);
+      const accounting = side.port(section);
+      // Without the backend connected yet, init() only warns: invoice jobs wait (retryable) until it can load.
+      const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), () => side.organizationId(), account?.currency);
       await billing.init();
       const links = new InvoiceLinks(store.db);
       const profiles = new DealRecurringProfiles(store.db);
@@ -158,13 +151,13 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       const writer = new DealWriter(crm, new DealWrites(store.db));
       const invoiceForDeal = new InvoiceForDeal({ crm, accounting, invoices, party, writer, mapping });
       const retainerForDeal = new RetainerForDeal({ crm, accounting, profiles, party, mapping });
-      const paymentToDeal = new PaymentToDeal({ crm, accounting, invoices, links, profiles, notes, writer, mapping });
+      const paymentToDeal = new PaymentToDeal({ crm, accounting, links, owners, notes, writer, mapping });
       const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, retainerForDeal, notes, queue }), {
         concurrency: env.WORKER_CONCURRENCY,
         log: log.child({ component: 'worker' }),
         onAttempt: metrics.jobAttempt,
       });
-      const reconciler = new Reconciler({ db: store.db, queue, crm, accounting, invoices, links, profiles, kv, mapping, log: log.child({ component: 'reconciler' }) });
+      const reconciler = new Reconciler({ db: store.db, queue, crm, accounting, invoices, links, profiles, owners, kv, mapping, log: log.child({ component: 'reconciler' }) });
       return { mapping, worker, reconciler, billing };
     };
 
@@ -195,21 +188,21 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       db: store.db,
       connections,
       kommo: { client: kommo, credentials: kommoAuth },
-      zoho: { client: zoho, auth: zohoAuth, connection: zohoConnection },
+      accounting: { side, names },
       mapping: currentMapping,
       log,
       onKommoConnected: async () => {
         await currentMapping.resolveNow();
         await wakeJobsWaitingFor(store.db, queue, 'kommo');
       },
-      onZohoConnected: async () => {
+      onAccountingConnected: async () => {
         // Another account or organization has other currencies, taxes and items: read them before jobs resume.
         await processing?.billing.reload().catch(async (err: unknown) => {
           const message = err instanceof ConfigError ? err.problems.join(' ') : (err as Error).message;
-          log.error({ reason: message }, 'the accounting reference data of the new Zoho connection could not be loaded');
-          await connections.recordError('zoho', message);
+          log.error({ reason: message }, `the accounting reference data of the new ${names.short} connection could not be loaded`);
+          await connections.recordError(names.id, message);
         });
-        await wakeJobsWaitingFor(store.db, queue, 'zoho');
+        await wakeJobsWaitingFor(store.db, queue, names.id, side.waitingCodes);
       },
     });
 
@@ -223,28 +216,22 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         route: { db: store.db, queue, secret: env.WEBHOOK_SECRET, bodyLimit: env.WEBHOOK_BODY_LIMIT, onOutcome: metrics.webhook },
         sources: [
           kommoSourceUntilMapped(() => kommoSource, { id: env.KOMMO_ACCOUNT_ID }),
-          zohoWebhookSource({
-            signingSecret: env.ZOHO_WEBHOOK_SIGNING_SECRET,
-            ownership: new InvoiceOwnership(store.db, {
-              dealIdField: mappingFile.zoho.dealIdField,
-              referenceTemplates: [mappingFile.zoho.referenceTemplate, ...(mappingFile.retainer ? [mappingFile.retainer.nameTemplate] : [])],
-            }),
-          }),
+          side.webhookSource({ owners, ...section }),
         ],
       },
       connect,
-      admin: adminRoutes({ auth: adminAuth, db: store.db, queue, metrics, log }),
+      admin: adminRoutes({ auth: adminAuth, db: store.db, queue, metrics, log, accounting: names }),
       connections: async () =>
         sidesReadiness(
           await connectionsStatus({
             env,
             connections,
-            zohoAuth,
-            zohoConnection,
+            accounting: { side, names },
             kommoTokens: kommoAuth.tokens,
             mapping: currentMapping,
-            unavailable: { kommo: () => undefined, zoho: () => undefined },
+            unavailable: { kommo: () => undefined, accounting: () => undefined },
           }),
+          side,
         ),
     });
     const server = await listen(app, env, log);
@@ -292,9 +279,8 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       mappingState,
       kommo,
       kommoTokens: kommoAuth.tokens,
-      zoho,
-      zohoAuth,
-      zohoConnection,
+      backend,
+      accounting: side,
       connections,
       metrics,
       retention,

@@ -1,6 +1,6 @@
 // Preparing a contract document for Ajv: the OpenAPI 3.0 dialect, the live-API overrides (listed in
-// src/zoho/contract/overrides.ts, nothing else is relaxed) and, for responses, strict objects.
-import { ID_OVERRIDE, SCHEMA_OVERRIDES } from '../../src/zoho/contract/overrides.js';
+// src/accounting/zoho/contract/overrides.ts, nothing else is relaxed) and, for responses, strict objects.
+import { ID_OVERRIDE, SCHEMA_OVERRIDES } from '../../src/accounting/zoho/contract/overrides.js';
 
 export type Json = Record<string, unknown>;
 

@@ -97,7 +97,7 @@ export function customFieldsJson(state: ZohoState, values: CustomFieldValue[]) {
   return values.flatMap((v) => {
     const def = state.customFields.get(v.customfieldId);
     if (!def) return [];
-    // The properties every answer's custom_fields may carry (contract plus src/zoho/contract/overrides.ts).
+    // The properties every answer's custom_fields may carry (contract plus src/accounting/zoho/contract/overrides.ts).
     return [{ customfield_id: def.customfieldId, label: def.label, api_name: def.apiName, value: v.value }];
   });
 }

@@ -1,14 +1,13 @@
 // `relay check`: is this relay set up right? The settings, the mapping file, the database, both tokens,
-// the Zoho organization, and every stage, field, tax and currency the mapping names — checked the way the
-// relay itself resolves them at start-up (resolve-mapping.ts, resolve-taxes.ts), so what passes here
+// the accounting organization, and every stage, field, tax and currency the mapping names — checked the way
+// the relay itself resolves them at start-up (resolve-mapping.ts, sync/tax-rules.ts), so what passes here
 // starts there. Prints every problem at once; exits 1 when there is any.
 import { ConfigError, databaseTarget, type Env } from '../config/env.js';
 import { loadMappingFile, type Mapping } from '../config/mapping.js';
 import { catalogueNeeds, resolveMapping } from '../config/resolve-mapping.js';
-import { resolveTaxRules } from '../config/resolve-taxes.js';
 import type { KommoAccount } from '../kommo/types.js';
-import { loadZohoOrganization, type Clients } from '../startup/clients.js';
-import { ZohoAccounting } from '../zoho/accounting.js';
+import type { Clients } from '../startup/clients.js';
+import { resolveTaxRules } from '../sync/tax-rules.js';
 import type { Args } from './args.js';
 import type { CliContext } from './context.js';
 import { problemsOf } from './format.js';
@@ -51,25 +50,26 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
 
   let mapping: Mapping | undefined;
   try {
-    mapping = loadMappingFile(env.MAPPING_FILE);
+    mapping = loadMappingFile(env.MAPPING_FILE, env.accounting.backend);
     checks.push(ok(`Mapping file ${env.MAPPING_FILE}`));
   } catch (err) {
     checks.push(fail(`Mapping file ${env.MAPPING_FILE}`, problemsOf(err)));
   }
 
+  const system = env.accounting.backend.names.system;
   let clients: Clients;
   try {
     await ctx.db();
     checks.push(ok('Database', describeDatabase(env.DATABASE_URL)));
   } catch (err) {
-    checks.push(fail('Database', problemsOf(err), describeDatabase(env.DATABASE_URL)), skip('Kommo and Zoho Books', 'need the database (OAuth connections are stored there)'));
+    checks.push(fail('Database', problemsOf(err), describeDatabase(env.DATABASE_URL)), skip(`Kommo and ${system}`, 'need the database (OAuth connections are stored there)'));
     return checks;
   }
   try {
     clients = await ctx.clients();
   } catch (err) {
     // e.g. ENCRYPTION_KEY does not open the tokens stored in the database.
-    checks.push(fail('Stored connections', problemsOf(err)), skip('Kommo and Zoho Books', 'need the stored connections'));
+    checks.push(fail('Stored connections', problemsOf(err)), skip(`Kommo and ${system}`, 'need the stored connections'));
     return checks;
   }
 
@@ -85,10 +85,10 @@ async function runChecks(ctx: CliContext): Promise<Check[]> {
     }
   }
 
-  const zohoOk = await checkZoho(env, clients, checks);
-  if (!mapping) checks.push(skip('Mapping against Zoho Books', 'needs a valid mapping file'));
-  else if (!zohoOk) checks.push(skip('Mapping against Zoho Books', 'needs a working Zoho Books connection'));
-  else checks.push(await checkZohoMapping(clients, mapping, account));
+  const accountingOk = await checkAccounting(clients, checks);
+  if (!mapping) checks.push(skip(`Mapping against ${system}`, 'needs a valid mapping file'));
+  else if (!accountingOk) checks.push(skip(`Mapping against ${system}`, `needs a working ${system} connection`));
+  else checks.push(await checkAccountingMapping(clients, mapping, account));
   return checks;
 }
 
@@ -108,34 +108,28 @@ async function checkKommo(clients: Clients, checks: Check[]): Promise<KommoAccou
   }
 }
 
-async function checkZoho(env: Env, clients: Clients, checks: Check[]): Promise<boolean> {
-  const name = 'Zoho Books';
+async function checkAccounting(clients: Clients, checks: Check[]): Promise<boolean> {
+  const name = clients.backend.names.system;
   try {
-    const organizations = await clients.zoho.listOrganizations();
-    await loadZohoOrganization(env, clients);
-    const id = clients.zohoConnection.organizationId();
-    const org = organizations.find((o) => o.organization_id === id);
-    if (!org) {
-      const list = organizations.map((o) => `${o.organization_id} (${o.name})`).join(', ') || 'none';
-      checks.push(fail(name, [`The organization ${id} is not one of this Zoho account's organizations: ${list}. Set ZOHO_ORGANIZATION_ID to one of them.`]));
-      return false;
-    }
-    checks.push(ok(name, `the token works; organization "${org.name}" (${org.organization_id}) is reachable`));
-    return true;
+    const result = await clients.accounting.checkConnection();
+    checks.push(result.ok ? ok(name, result.detail) : fail(name, result.problems, result.detail));
+    return result.ok;
   } catch (err) {
     checks.push(fail(name, problemsOf(err)));
     return false;
   }
 }
 
-async function checkZohoMapping(clients: Clients, mapping: Mapping, account: KommoAccount | undefined): Promise<Check> {
-  const name = 'Mapping against Zoho Books';
+async function checkAccountingMapping(clients: Clients, mapping: Mapping, account: KommoAccount | undefined): Promise<Check> {
+  const system = clients.backend.names.system;
+  const name = `Mapping against ${system}`;
   const problems: string[] = [];
   try {
     const needsExemptions = Object.values(mapping.tax.rules).some((r) => typeof r === 'object' && 'exemption' in r);
-    const reference = await new ZohoAccounting(clients.zoho).reference({ exemptions: needsExemptions });
+    const port = clients.accounting.port({ section: mapping.accounting, ...(mapping.retainer ? { retainerNameTemplate: mapping.retainer.nameTemplate } : {}) });
+    const reference = await port.reference({ exemptions: needsExemptions });
     try {
-      resolveTaxRules(mapping.tax, reference);
+      resolveTaxRules(mapping.tax, reference, system);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(...err.problems);
@@ -144,7 +138,7 @@ async function checkZohoMapping(clients: Clients, mapping: Mapping, account: Kom
     const wanted = mapping.invoice.currency.default ?? account?.currency;
     if (wanted && !codes.includes(wanted.toUpperCase())) {
       const where = mapping.invoice.currency.default ? 'MAPPING_FILE invoice.currency.default' : 'The Kommo account currency (used when invoice.currency.default is not set)';
-      problems.push(`${where}: ${wanted} is not a currency of the Zoho Books organization (currencies: ${codes.join(', ') || 'none'}). Add it in Zoho Books (Settings › Currencies) or change the mapping.`);
+      problems.push(`${where}: ${wanted} is not a currency of the ${system} organization (currencies: ${codes.join(', ') || 'none'}). Add it in ${system} (Settings › Currencies) or change the mapping.`);
     }
   } catch (err) {
     return fail(name, problemsOf(err));

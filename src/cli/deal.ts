@@ -1,4 +1,4 @@
-// `relay deal <id>`: "where is the invoice for deal 123?" — the deal's state, what was created in Zoho,
+// `relay deal <id>`: "where is the invoice for deal 123?" — the deal's state, what was created in the accounting system,
 // what Kommo refused (with its reason), each write to the deal, and its timeline: every webhook, job
 // attempt (with its error), note and write, oldest first.
 import { dealTimeline, type DealTimeline } from '../ops/deal-timeline.js';
@@ -14,18 +14,18 @@ export async function deal(ctx: CliContext, args: Args): Promise<number> {
     ctx.io.err(`The relay knows nothing about deal ${id}: no webhook, reconcile or job has concerned it.`);
     return 1;
   }
-  ctx.io.out(args.flags.has('json') ? JSON.stringify(timeline, null, 2) : render(timeline).join('\n'));
+  ctx.io.out(args.flags.has('json') ? JSON.stringify(timeline, null, 2) : render(timeline, ctx.settings().accounting.backend.names.short).join('\n'));
   return 0;
 }
 
-function render(t: DealTimeline): string[] {
-  const z = t.zoho;
+function render(t: DealTimeline, short: string): string[] {
+  const z = t.accounting;
   const facts: string[][] = [];
-  if (z.invoiceId) facts.push(['Invoice', `${z.invoiceNumber ?? ''} (Zoho id ${z.invoiceId})${z.invoiceStatus ? `, ${z.invoiceStatus}` : ''}${z.emailed ? ', emailed' : ''}`]);
+  if (z.invoiceId) facts.push(['Invoice', `${z.invoiceNumber ?? ''} (${short} id ${z.invoiceId})${z.invoiceStatus ? `, ${z.invoiceStatus}` : ''}${z.emailed ? ', emailed' : ''}`]);
   if (z.invoiceUrl) facts.push(['Link', z.invoiceUrl]);
   if (z.reference) facts.push(['Reference', z.reference]);
-  if (z.customerId) facts.push(['Customer', `Zoho id ${z.customerId}`]);
-  if (z.recurring) facts.push(['Recurring', `${z.recurring.name} (${z.recurring.state}${z.recurring.recurrenceId ? `, Zoho id ${z.recurring.recurrenceId}` : ''})`]);
+  if (z.customerId) facts.push(['Customer', `${short} id ${z.customerId}`]);
+  if (z.recurring) facts.push(['Recurring', `${z.recurring.name} (${z.recurring.state}${z.recurring.recurrenceId ? `, ${short} id ${z.recurring.recurrenceId}` : ''})`]);
   for (const i of z.invoices.filter((i) => i.paidAt)) facts.push(['Paid', `invoice ${i.invoiceId} on ${when(i.paidAt!)} UTC`]);
   for (const r of t.refused) facts.push(['Refused', `${r.what}: ${r.reason}`]);
   const lines = [`Deal ${t.dealId}: ${t.state.label}`, ...table(facts)];

@@ -1,46 +1,25 @@
 // `relay discover`: what exists on both sides, with IDs — Kommo pipelines and stages, deal and contact
-// fields, the products catalog's fields; Zoho Books organizations, taxes and currencies — and a starter
-// mapping file built from it (see starter-mapping.ts), printed or written with --out.
+// fields, the products catalog's fields; the accounting backend's organizations, taxes and currencies —
+// and a starter mapping file built from it (see starter-mapping.ts), printed or written with --out.
 import { existsSync, writeFileSync } from 'node:fs';
 import type { KommoAccount, KommoFieldDefinition } from '../kommo/types.js';
-import { loadZohoOrganization } from '../startup/clients.js';
-import type { ZohoCurrency, ZohoOrganization, ZohoTax } from '../zoho/types.js';
 import type { Args } from './args.js';
 import type { CliContext } from './context.js';
-import { problemsOf, table } from './format.js';
+import { table } from './format.js';
 import { readKommoCatalogue, type FullCatalogue } from './kommo-catalogue.js';
 import { starterMapping, type StarterMapping } from './starter-mapping.js';
 
-interface ZohoFindings {
-  organizations: ZohoOrganization[];
-  organizationId?: string;
-  taxes: ZohoTax[];
-  currencies: ZohoCurrency[];
-  problem?: string;
-}
-
 export async function discover(ctx: CliContext, args: Args): Promise<number> {
-  const { kommo, zoho, zohoConnection } = await ctx.clients();
+  const { kommo, accounting, backend } = await ctx.clients();
   const account = await kommo.getAccount();
   const catalogue = await readKommoCatalogue(kommo, { contact: true, company: false, products: true });
-  const found: ZohoFindings = { organizations: await zoho.listOrganizations(), taxes: [], currencies: [] };
-  try {
-    await loadZohoOrganization(ctx.settings(), { zoho, zohoConnection });
-    const id = zohoConnection.organizationId();
-    if (id) {
-      found.organizationId = id;
-      found.taxes = await zoho.listTaxes();
-      found.currencies = await zoho.listCurrencies();
-    }
-  } catch (err) {
-    found.problem = problemsOf(err).join(' ');
-  }
+  const found = await accounting.discover();
   const starter = starterMapping({
     pipelines: catalogue.pipelines,
     leadFields: catalogue.leadFields,
     contactFields: catalogue.contactFields ?? [],
     accountCountry: account.country,
-    taxes: found.taxes.map((t) => ({ name: t.tax_name, percentage: Number(t.tax_percentage), isDefault: t.is_default_tax === true })),
+    taxes: found.taxes,
   });
   const out = args.options.get('out');
   if (out) {
@@ -51,10 +30,10 @@ export async function discover(ctx: CliContext, args: Args): Promise<number> {
     writeFileSync(out, `${JSON.stringify(starter.mapping, null, 2)}\n`);
   }
   if (args.flags.has('json')) {
-    ctx.io.out(JSON.stringify({ kommo: { account, ...catalogue }, zoho: found, mapping: starter.mapping, todo: starter.todo }, null, 2));
+    ctx.io.out(JSON.stringify({ kommo: { account, ...catalogue }, [backend.names.id]: found.json, mapping: starter.mapping, todo: starter.todo }, null, 2));
     return 0;
   }
-  ctx.io.out([...kommoSection(account, catalogue), '', ...zohoSection(found), '', ...starterSection(starter, out)].join('\n'));
+  ctx.io.out([...kommoSection(account, catalogue), '', ...found.lines, '', ...starterSection(starter, out)].join('\n'));
   return 0;
 }
 
@@ -72,15 +51,6 @@ function kommoSection(account: KommoAccount, c: FullCatalogue): string[] {
   lines.push('', 'Deal (lead) fields', ...fieldRows(c.leadFields), '', 'Contact fields', ...fieldRows(c.contactFields ?? []));
   lines.push('', c.productsCatalog ? `Products catalog "${c.productsCatalog.name}" (id ${c.productsCatalog.id}) fields` : 'Products catalog: none');
   if (c.productsCatalog) lines.push(...fieldRows(c.productFields ?? []));
-  return lines;
-}
-
-function zohoSection(z: ZohoFindings): string[] {
-  const lines = ['Zoho Books organizations', ...table(z.organizations.map((o) => [o.name, `id ${o.organization_id}`, o.currency_code ?? '', o.organization_id === z.organizationId ? '<- the relay works in this one' : '']))];
-  if (z.problem) lines.push('', `Taxes and currencies: not read (${z.problem})`);
-  if (!z.organizationId) return lines;
-  lines.push('', 'Taxes', ...(z.taxes.length ? table(z.taxes.map((t) => [t.tax_name, `${t.tax_percentage} %`, `id ${t.tax_id}`, t.is_default_tax ? 'default' : ''])) : ['  (none)']));
-  lines.push('', 'Currencies', ...table(z.currencies.map((c) => [c.currency_code, `id ${c.currency_id}`, c.is_base_currency ? 'base currency' : ''])));
   return lines;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The operator's command line: `relay <command>` (npm bin), or `node dist/src/cli/main.js <command>` in the
 // container. Reads the same settings (.env and the environment) and mapping as the relay, works on the
-// same database and talks to Kommo and Zoho through the same clients. Exit code 0: done / all good;
+// same database and talks to Kommo and the accounting backend through the same clients. Exit code 0: done / all good;
 // 1: a problem was found or the action was refused; 2: wrong usage or settings.
 import dotenv from 'dotenv';
 import { ConfigError } from '../config/env.js';
@@ -28,10 +28,10 @@ interface Command {
 const COMMON = ['json', 'verbose', 'help'];
 
 const COMMANDS: Record<string, Command> = {
-  discover: { run: discover, usage: 'discover [--out mapping.json [--force]] [--json]', summary: 'list Kommo stages and fields and Zoho organizations, taxes and currencies, with IDs; print a starter mapping', flags: [...COMMON, 'force'], options: ['out'] },
+  discover: { run: discover, usage: 'discover [--out mapping.json [--force]] [--json]', summary: 'list Kommo stages and fields and the accounting organizations, taxes and currencies, with IDs; print a starter mapping', flags: [...COMMON, 'force'], options: ['out'] },
   check: { run: check, usage: 'check [--json]', summary: 'check the settings, the mapping and both connections; exit 1 on any problem', flags: COMMON, options: [] },
-  webhooks: { run: webhooks, usage: 'webhooks [--url https://relay.example.com] [--no-register] [--json]', summary: 'register the Kommo webhook and print the Zoho Books workflow webhook set-up', flags: [...COMMON, 'no-register'], options: ['url'] },
-  deal: { run: deal, usage: 'deal <deal id> [--json]', summary: "a deal's state, Zoho IDs and timeline", flags: COMMON, options: [] },
+  webhooks: { run: webhooks, usage: 'webhooks [--url https://relay.example.com] [--no-register] [--json]', summary: "register the Kommo webhook and print the accounting backend's webhook set-up", flags: [...COMMON, 'no-register'], options: ['url'] },
+  deal: { run: deal, usage: 'deal <deal id> [--json]', summary: "a deal's state, accounting IDs and timeline", flags: COMMON, options: [] },
   retry: { run: retry, usage: 'retry job <job id> | retry deal <deal id> [--wait [--timeout 60]] [--json]', summary: 're-run a failed or dead job', flags: [...COMMON, 'wait'], options: ['timeout'] },
   status: { run: status, usage: 'status [--json]', summary: 'queue depth, failures, last reconcile', flags: COMMON, options: [] },
 };

@@ -1,6 +1,6 @@
 // A first mapping file from what `discover` found: the stages and fields whose names say what they are
 // (Invoice, Payment Received, Invoice ID, Invoice URL, Paid, Country, in a few languages), the Kommo
-// account's country, and the Zoho organization's default tax for it. What it cannot guess becomes a
+// account's country, and the accounting organization's default tax for it. What it cannot guess becomes a
 // placeholder that `relay check` rejects with the list of what exists, plus a to-do line — never a guess
 // that would invoice deals from the wrong stage.
 import type { KommoFieldDefinition, KommoPipeline } from '../kommo/types.js';
@@ -24,8 +24,9 @@ export interface StarterMapping {
 const CLOSED_STAGES = new Set([142, 143]);
 const INVOICE_STAGE = /invoice|invoic|rechnung|factur|fattur|fatura|сч[её]т/i;
 const PAID_WORDS = /paid|payment|bezahlt|zahlung|pagad|pagamento|pay[ée]|оплач/i;
-const INVOICE_ID_FIELD = /^(zoho\s+)?(invoice|rechnung)\s*-?\s*(id|no\.?|nr\.?|number|nummer|#)$/i;
-const INVOICE_URL_FIELD = /^(zoho\s+)?(invoice|rechnung)\s*-?\s*(url|link)$/i;
+/** "Invoice ID", also with the accounting system's name before it ("Books Invoice ID"). */
+const INVOICE_ID_FIELD = /^([a-z]{2,12}\s+)?(invoice|rechnung)\s*-?\s*(id|no\.?|nr\.?|number|nummer|#)$/i;
+const INVOICE_URL_FIELD = /^([a-z]{2,12}\s+)?(invoice|rechnung)\s*-?\s*(url|link)$/i;
 const PAID_FIELD = /^(paid|bezahlt|pagado|pay[ée]|оплачено|оплачен)$/i;
 const COUNTRY_FIELD = /^(country|land|pays|pa[ií]s|paese|страна)$/i;
 

@@ -1,6 +1,6 @@
 // `relay webhooks`: points both systems at this relay. Kommo's webhook is registered through its API
 // (POST /api/v4/webhooks, Advanced and Enterprise plans); on a plan that refuses it, the manual steps are
-// printed instead. Zoho Books has no API for workflow rules, so its set-up is printed, exactly.
+// printed instead. The accounting backend says how to set up its side (webhookSetup).
 // The URLs carry WEBHOOK_SECRET: this command prints them because the operator must paste them.
 import type { Env } from '../config/env.js';
 import { RelayError } from '../errors.js';
@@ -16,9 +16,10 @@ type KommoOutcome = { kind: 'registered' | 'already_registered' | 'manual'; reas
 
 export async function webhooks(ctx: CliContext, args: Args): Promise<number> {
   const env = ctx.settings();
-  const base = publicUrl(args.options.get('url'), env);
+  const { backend, settings } = env.accounting;
+  const base = publicUrl(args.options.get('url'), env, backend.publicUrl(settings));
   const kommoUrl = `${base}/webhooks/kommo/${env.WEBHOOK_SECRET}`;
-  const zohoUrl = `${base}/webhooks/zoho/${env.WEBHOOK_SECRET}`;
+  const accounting = backend.webhookSetup(settings, { url: base, secret: env.WEBHOOK_SECRET });
   const kommo: KommoOutcome = args.flags.has('no-register')
     ? { kind: 'manual', reason: 'not registered through the API (--no-register)' }
     : await registerKommo((await ctx.clients()).kommo, kommoUrl);
@@ -27,7 +28,7 @@ export async function webhooks(ctx: CliContext, args: Args): Promise<number> {
       JSON.stringify(
         {
           kommo: { url: kommoUrl, events: KOMMO_WEBHOOK_EVENTS, ...kommo },
-          zoho: { url: zohoUrl, method: 'POST', body: 'default (entire invoice record as JSON)', signed: env.ZOHO_WEBHOOK_SIGNING_SECRET !== undefined },
+          [backend.names.id]: accounting.json,
         },
         null,
         2,
@@ -46,26 +47,15 @@ export async function webhooks(ctx: CliContext, args: Args): Promise<number> {
       '    3. Tick "Lead added" and "Lead status changed", then save.',
     );
   }
-  lines.push(
-    '',
-    'Zoho Books workflow webhook (Zoho has no API for it: set it up by hand)',
-    '  1. In Zoho Books open Settings › Automation › Workflow Rules › New Rule; module: Invoices.',
-    '  2. When: a payment is recorded (or: when Status is updated to Paid / Partially Paid).',
-    '  3. Action: Webhook, with',
-    `       URL     ${zohoUrl}`,
-    '       Method  POST',
-    '       Body    the default (entire invoice record as JSON); form fields or a raw body also work if they contain invoice_id',
-  );
-  if (env.ZOHO_WEBHOOK_SIGNING_SECRET) lines.push('       Secret  the value of ZOHO_WEBHOOK_SIGNING_SECRET in the relay\'s settings (checked in X-Zoho-Webhook-Signature)');
-  lines.push('  4. Save and activate the rule.');
-  if (!/^https:\/\//.test(base)) lines.push('', `Warning: ${base} is not HTTPS. Kommo and Zoho must reach the relay at its public https:// address (see --url).`);
+  lines.push('', ...accounting.lines);
+  if (!/^https:\/\//.test(base)) lines.push('', `Warning: ${base} is not HTTPS. Kommo and ${backend.names.short} must reach the relay at its public https:// address (see --url).`);
   ctx.io.out(lines.join('\n'));
   return 0;
 }
 
 /** --url, else the origin of an OAuth redirect URI (which is the relay's public URL by definition). */
-function publicUrl(given: string | undefined, env: Env): string {
-  const raw = given ?? env.KOMMO_REDIRECT_URI?.replace(/\/connect\/kommo\/callback$/, '') ?? env.ZOHO_REDIRECT_URI?.replace(/\/connect\/zoho\/callback$/, '');
+function publicUrl(given: string | undefined, env: Env, accountingUrl: string | undefined): string {
+  const raw = given ?? env.KOMMO_REDIRECT_URI?.replace(/\/connect\/kommo\/callback$/, '') ?? accountingUrl;
   if (!raw) throw new UsageError('pass the relay\'s public URL, e.g. --url https://relay.example.com');
   let url: URL;
   try {

@@ -2,38 +2,18 @@
 // message that names the setting and what is wrong (never the secret value itself).
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { accountingBackend, ACCOUNTING_IDS, allAccountingBackends, DEFAULT_ACCOUNTING } from '../accounting/registry.js';
+import type { AccountingBackend } from '../accounting/backend.js';
 import { ENCRYPTION_KEY_FORMAT, parseEncryptionKey } from '../security/crypto.js';
+import { checkSettingCapabilities } from './capabilities.js';
+import { ConfigError } from './config-error.js';
+import { GENERATE_ADMIN_TOKEN, httpUrl, int, optionalString, redirectUri, settingProblems } from './env-parts.js';
 import { adminTokenWeakness } from './token-strength.js';
 
-export const ZOHO_DATA_CENTRES = ['com', 'eu', 'in', 'com.au', 'jp', 'ca', 'sa', 'com.cn'] as const;
-export type ZohoDataCentre = (typeof ZOHO_DATA_CENTRES)[number];
+export { ConfigError } from './config-error.js';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const optionalString = z
-  .string()
-  .transform((s) => s.trim())
-  .optional()
-  .transform((s) => (s ? s : undefined));
-const httpUrl = z
-  .string()
-  .trim()
-  .url({ message: 'must be a URL such as https://example.com' })
-  .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
-  .transform((u) => u.replace(/\/+$/, ''));
-
-/** A scheme and host (and port) only: the relay appends the paths itself, so a path would be doubled. */
-const origin = (example: string) =>
-  httpUrl.refine((u) => {
-    const url = new URL(u);
-    return url.pathname === '/' && !url.search && !url.hash;
-  }, `must be a bare origin with no path, such as ${example} (the relay adds the paths)`);
-
-/** Where the OAuth providers send the browser back: the redirect URIs registered with them must end so. */
+/** Where Kommo sends the browser back: the redirect URI registered with Kommo must end so. */
 export const KOMMO_CALLBACK_PATH = '/connect/kommo/callback';
-export const ZOHO_CALLBACK_PATH = '/connect/zoho/callback';
-const redirectUri = (path: string) => httpUrl.refine((u) => new URL(u).pathname === path, `must be the relay's public URL followed by ${path}, e.g. https://relay.example.com${path}`);
-
-const GENERATE_ADMIN_TOKEN = 'generate one with: openssl rand -hex 32';
 
 /**
  * TRUST_PROXY, as Express's `trust proxy`: off, a number of proxy hops in front of the relay, or the
@@ -96,22 +76,13 @@ export const envSchema = z.object({
   KOMMO_ACCOUNT_ID: int(1, Number.MAX_SAFE_INTEGER).optional(),
   KOMMO_RATE_LIMIT_PER_SECOND: int(1, 50).default(7),
 
-  ZOHO_DC: z.enum(ZOHO_DATA_CENTRES, { message: `must be one of ${ZOHO_DATA_CENTRES.join(', ')}` }).default('com'),
-  ZOHO_CLIENT_ID: z.string({ message: 'is required (Zoho API console client)' }).trim().min(1, 'must not be empty'),
-  ZOHO_CLIENT_SECRET: z.string({ message: 'is required (Zoho API console client)' }).trim().min(1, 'must not be empty'),
-  /** A Self Client's offline refresh token; when set, it is used instead of a connection made on /connect. */
-  ZOHO_REFRESH_TOKEN: optionalString,
-  ZOHO_REDIRECT_URI: redirectUri(ZOHO_CALLBACK_PATH).optional(),
-  ZOHO_ORGANIZATION_ID: z
+  /** Which accounting backend this relay works with; its own settings are named after it (see the README). */
+  ACCOUNTING: z
     .string()
     .trim()
-    .regex(/^\d{1,20}$/, 'must be the numeric organization ID shown in Zoho Books (Settings > Organization Profile)')
-    .optional(),
-  ZOHO_ACCOUNTS_URL: origin('https://accounts.zoho.eu').optional(),
-  ZOHO_API_URL: origin('https://www.zohoapis.eu').optional(),
-  ZOHO_WEBHOOK_SIGNING_SECRET: optionalString,
-  ZOHO_RATE_LIMIT_REQUESTS: int(1, 10_000).default(100),
-  ZOHO_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().positive().max(86_400).default(60),
+    .toLowerCase()
+    .refine((id) => accountingBackend(id) !== undefined, `must be one of ${ACCOUNTING_IDS.join(', ')}`)
+    .default(DEFAULT_ACCOUNTING),
 
   MAPPING_FILE: z.string().trim().default('./mapping.json'),
 
@@ -148,48 +119,51 @@ export const envSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 });
 
-export type Env = z.infer<typeof envSchema>;
+/** The configured accounting backend and its settings (parsed with the backend's own schema). */
+export interface ConfiguredAccounting {
+  backend: AccountingBackend;
+  settings: unknown;
+}
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Configuration error:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
+export type Env = z.infer<typeof envSchema> & { accounting: ConfiguredAccounting };
+
+/** Every setting name: the relay's and each backend's (for the docs test and .env.example). */
+export function allSettingNames(): string[] {
+  return [...Object.keys(envSchema.shape), ...allAccountingBackends().flatMap((b) => Object.keys(b.settings.schema.shape))];
 }
 
 /** Parses the environment; throws ConfigError listing every bad setting at once. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
   // Empty strings in .env files mean "not set".
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== '')) as Record<string, string>;
   const result = envSchema.safeParse(cleaned);
+  const backend = accountingBackend((cleaned.ACCOUNTING ?? DEFAULT_ACCOUNTING).trim().toLowerCase());
+  const accounting = backend?.settings.schema.safeParse(cleaned);
+  const given = new Set(Object.keys(cleaned));
   // Checked on the raw values, so they are reported together with every other problem.
-  const problems = [...connectionProblems(new Set(Object.keys(cleaned))), ...serverProblems(result.success ? result.data : undefined)];
-  if (result.success && problems.length === 0) return result.data;
-  const fieldProblems = result.success
-    ? []
-    : result.error.issues.map((issue) => {
-        const name = issue.path.join('.') || '(environment)';
-        const message = issue.code === 'invalid_type' && cleaned[name] === undefined ? issue.message.replace(/^Invalid input.*$/, 'is required') : issue.message;
-        return `${name}: ${message}`;
-      });
+  const problems = [
+    ...connectionProblems(given, backend),
+    ...serverProblems(result.success ? result.data : undefined),
+    ...(backend && result.success ? checkSettingCapabilities(backend, result.data.RECONCILE_INTERVAL_SECONDS) : []),
+  ];
+  if (result.success && accounting?.success && problems.length === 0) return { ...result.data, accounting: { backend: backend!, settings: accounting.data } };
+  const fieldProblems = [...(result.success ? [] : settingProblems(result.error.issues, cleaned)), ...(accounting && !accounting.success ? settingProblems(accounting.error.issues, cleaned) : [])];
   throw new ConfigError([...fieldProblems, ...problems]);
 }
 
 export type KommoAuthMode = 'long_lived' | 'oauth';
-export type ZohoAuthMode = 'self_client' | 'oauth';
 
 /** A credential in the environment wins: it is the operator's explicit choice, shown as such on /connect. */
 export const kommoAuthMode = (env: Pick<Env, 'KOMMO_ACCESS_TOKEN'>): KommoAuthMode => (env.KOMMO_ACCESS_TOKEN ? 'long_lived' : 'oauth');
-export const zohoAuthMode = (env: Pick<Env, 'ZOHO_REFRESH_TOKEN'>): ZohoAuthMode => (env.ZOHO_REFRESH_TOKEN ? 'self_client' : 'oauth');
 
 const KOMMO_CLIENT = ['KOMMO_CLIENT_ID', 'KOMMO_CLIENT_SECRET', 'KOMMO_REDIRECT_URI'] as const;
 
 /** How each side gets its credentials, and what that requires of the other settings. */
-function connectionProblems(set: Set<string>): string[] {
+function connectionProblems(set: Set<string>, backend: AccountingBackend | undefined): string[] {
   const problems: string[] = [];
   const clientGiven = KOMMO_CLIENT.filter((k) => set.has(k));
   const kommoOAuth = !set.has('KOMMO_ACCESS_TOKEN');
-  const zohoOAuth = !set.has('ZOHO_REFRESH_TOKEN');
+  const accountingOAuth = backend?.settings.usesOAuth(set) ?? false;
   if (clientGiven.length > 0 && clientGiven.length < KOMMO_CLIENT.length) {
     for (const k of KOMMO_CLIENT.filter((k) => !set.has(k))) problems.push(`${k}: is required with ${clientGiven.join(', ')} (Kommo OAuth needs ${KOMMO_CLIENT.join(', ')} together)`);
   }
@@ -203,13 +177,10 @@ function connectionProblems(set: Set<string>): string[] {
   if (!kommoOAuth && set.has('KOMMO_REFRESH_TOKEN')) {
     problems.push('KOMMO_REFRESH_TOKEN: set either KOMMO_ACCESS_TOKEN (a long-lived token) or KOMMO_REFRESH_TOKEN (OAuth), not both');
   }
-  if (zohoOAuth && !set.has('ZOHO_REDIRECT_URI')) {
-    problems.push(
-      `ZOHO_REFRESH_TOKEN: is required unless Zoho OAuth is set up. Zoho is not connected: set ZOHO_REFRESH_TOKEN (a Self Client's refresh token), or set ZOHO_REDIRECT_URI and open /connect`,
-    );
-  }
-  if (kommoOAuth || zohoOAuth) {
-    const which = kommoOAuth && zohoOAuth ? 'Kommo and Zoho use' : kommoOAuth ? 'Kommo uses' : 'Zoho uses';
+  problems.push(...(backend?.settings.problems(set) ?? []));
+  if (kommoOAuth || accountingOAuth) {
+    const other = backend?.names.short ?? 'the accounting side';
+    const which = kommoOAuth && accountingOAuth ? `Kommo and ${other} use` : kommoOAuth ? 'Kommo uses' : `${other} uses`;
     if (!set.has('ENCRYPTION_KEY')) problems.push(`ENCRYPTION_KEY: is required because ${which} OAuth, whose tokens are stored encrypted (generate one with: openssl rand -hex 32)`);
     if (!set.has('ADMIN_TOKEN')) problems.push(`ADMIN_TOKEN: is required because ${which} OAuth, connected on the /connect page it protects (${GENERATE_ADMIN_TOKEN})`);
   }
@@ -217,7 +188,7 @@ function connectionProblems(set: Set<string>): string[] {
 }
 
 /** Node refuses a headers timeout longer than the request timeout it is part of. */
-function serverProblems(env: Env | undefined): string[] {
+function serverProblems(env: z.infer<typeof envSchema> | undefined): string[] {
   if (!env || env.SERVER_HEADERS_TIMEOUT_MS <= env.SERVER_REQUEST_TIMEOUT_MS) return [];
   return [`SERVER_HEADERS_TIMEOUT_MS: must not be longer than SERVER_REQUEST_TIMEOUT_MS (${env.SERVER_REQUEST_TIMEOUT_MS}): the headers are part of the request`];
 }
@@ -233,14 +204,4 @@ export function databaseTarget(url: string): DatabaseTarget {
   const path = url.replace(/^sqlite:(\/\/)?/, '').replace(/^file:/, '');
   if (!path) throw new ConfigError(["DATABASE_URL: must be 'sqlite:<path>' or 'postgres://...'"]);
   return { dialect: 'sqlite', location: path };
-}
-
-export function zohoAccountsUrl(env: Pick<Env, 'ZOHO_DC' | 'ZOHO_ACCOUNTS_URL'>): string {
-  if (env.ZOHO_ACCOUNTS_URL) return env.ZOHO_ACCOUNTS_URL;
-  return env.ZOHO_DC === 'ca' ? 'https://accounts.zohocloud.ca' : `https://accounts.zoho.${env.ZOHO_DC}`;
-}
-
-/** Used until a token response names the api_domain of the account. */
-export function zohoDefaultApiDomain(dc: ZohoDataCentre): string {
-  return `https://www.zohoapis.${dc}`;
 }

@@ -2,7 +2,10 @@
 // may be named or given by ID; names are resolved against the Kommo API at start-up (resolve-mapping.ts).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from './env.js';
+import type { AccountingBackend, CustomerFields } from '../accounting/backend.js';
+import { accountingBackend, DEFAULT_ACCOUNTING } from '../accounting/registry.js';
+import { checkCapabilities } from './capabilities.js';
+import { ConfigError } from './config-error.js';
 
 const idOrName = z.union([z.number().int().positive(), z.string().trim().min(1)]);
 
@@ -17,20 +20,17 @@ export type PaidFieldRef = FieldRef | z.infer<typeof paidFieldObject>;
 
 const currencyCode = z.string().trim().toUpperCase().regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO currency code such as EUR');
 
-/** Edition-specific customer fields Zoho wants for some countries (UK vat_treatment, India gst_treatment, …). */
-const customerTaxFields = z.partialRecord(
-  z.enum(['vat_treatment', 'tax_treatment', 'gst_treatment', 'gst_no', 'place_of_contact', 'country_code', 'vat_reg_no', 'tax_reg_no', 'is_taxable']),
-  z.union([z.string(), z.boolean()]),
-);
-
-/** How one country is taxed: a Zoho tax by name or percentage, an exemption by name, or no tax. */
-export const taxRule = z.union([
-  z.literal('none'),
-  z.object({ tax: z.string().trim().min(1), customer: customerTaxFields.optional() }).strict(),
-  z.object({ percentage: z.number().min(0).max(100), customer: customerTaxFields.optional() }).strict(),
-  z.object({ exemption: z.string().trim().min(1), customer: customerTaxFields.optional() }).strict(),
-  z.object({ none: z.literal(true), customer: customerTaxFields.optional() }).strict(),
-]);
+/** How one country is taxed: a tax by name or percentage, an exemption by name, or no tax; `customer`
+ *  holds the backend's own customer settings for that country (its mapping's customerFields). */
+const taxRuleWith = (customer: z.ZodType<CustomerFields>) =>
+  z.union([
+    z.literal('none'),
+    z.object({ tax: z.string().trim().min(1), customer: customer.optional() }).strict(),
+    z.object({ percentage: z.number().min(0).max(100), customer: customer.optional() }).strict(),
+    z.object({ exemption: z.string().trim().min(1), customer: customer.optional() }).strict(),
+    z.object({ none: z.literal(true), customer: customer.optional() }).strict(),
+  ]);
+export const taxRule = taxRuleWith(z.record(z.string(), z.union([z.string(), z.boolean()])));
 export type TaxRule = z.infer<typeof taxRule>;
 
 export const LINE_SOURCES = ['products', 'fields', 'deal'] as const;
@@ -54,16 +54,15 @@ const lines = z
   .strict()
   .default({ sources: ['products', 'deal'], products: {}, whenTotalDiffers: 'record' });
 
-export const mappingSchema = z
-  .object({
+const mappingShape = (customer: z.ZodType<CustomerFields>) => ({
     invoice: z
       .object({
         /** Entering any of these stages creates the deal's invoice. */
         stages: z.array(stageRef).min(1, 'list at least one stage that triggers an invoice'),
-        /** Email the invoice on creation (Zoho `send=true`). */
+        /** Email the invoice to the client once it is created. */
         send: z.boolean().default(true),
         lines,
-        /** Zoho numbers invoices by default; a template such as "INV-{deal_id}" numbers them by deal. */
+        /** The accounting system numbers invoices by default; a template such as "INV-{deal_id}" numbers them by deal. */
         number: z
           .object({ template: z.string().trim().min(1).refine((t) => t.includes('{deal_id}'), 'must contain {deal_id}') })
           .strict()
@@ -80,7 +79,7 @@ export const mappingSchema = z
         countryFrom: z.array(z.object({ entity: z.enum(['contact', 'company', 'deal']), field: idOrName }).strict()).default([]),
         defaultCountry: z.string().trim().min(2).optional(),
         /** Country (ISO code or name) -> rule; "*" for every other country. */
-        rules: z.record(z.string(), taxRule).default({}),
+        rules: z.record(z.string(), taxRuleWith(customer)).default({}),
       })
       .strict()
       .default({ countryFrom: [], rules: {} }),
@@ -105,7 +104,7 @@ export const mappingSchema = z
         endDateField: idOrName.optional(),
         /** The deal field that receives the recurring invoice's ID. */
         recurringIdField: idOrName,
-        /** Name of the recurring profile in Zoho ({deal_id} replaced); unique per deal. */
+        /** Name of the recurring profile in the accounting system ({deal_id} replaced); unique per deal. */
         nameTemplate: z.string().trim().refine((t) => t.includes('{deal_id}'), 'must contain {deal_id}').default('Kommo deal {deal_id}'),
         /** A fully paid invoice of the retainer moves the deal to payment.stage too (default: notes only). */
         moveOnPayment: z.boolean().default(false),
@@ -122,33 +121,32 @@ export const mappingSchema = z
       })
       .strict()
       .default({}),
-    zoho: z
-      .object({
-        /** api_name of an invoice custom field (e.g. cf_kommo_deal_id) that receives the Kommo deal ID. */
-        dealIdField: z.string().trim().regex(/^cf_[a-z0-9_]+$/, "must be a Zoho custom field api_name such as 'cf_kommo_deal_id'").optional(),
-        /** Reference number written on every invoice: {deal_id} is replaced. */
-        referenceTemplate: z
-          .string()
-          .trim()
-          .refine((t) => t.includes('{deal_id}'), 'must contain {deal_id}')
-          .default('KOMMO-{deal_id}'),
-      })
-      .strict()
-      .default({ referenceTemplate: 'KOMMO-{deal_id}' }),
-  })
-  .strict();
+});
 
-export type Mapping = z.infer<typeof mappingSchema>;
-
-export function parseMapping(raw: unknown, source: string): Mapping {
-  const result = mappingSchema.safeParse(raw);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((i) => `MAPPING_FILE ${source}: ${i.path.join('.') || '(top level)'}: ${i.message}`),
-  );
+/** The mapping file's schema for a backend: the shared sections plus the backend's own (its mapping.key). */
+export function mappingSchemaFor(backend: AccountingBackend) {
+  return z.object({ ...mappingShape(backend.mapping.customerFields), [backend.mapping.key]: backend.mapping.schema }).strict();
 }
 
-export function loadMappingFile(path: string): Mapping {
+/** The default backend's: what mapping.example.json is checked against. */
+export const mappingSchema = mappingSchemaFor(accountingBackend(DEFAULT_ACCOUNTING)!);
+
+const sharedSchema = z.object(mappingShape(z.record(z.string(), z.union([z.string(), z.boolean()]))));
+
+/** The mapping as parsed: the shared sections, and the backend's own section (opaque outside its folder). */
+export type Mapping = z.infer<typeof sharedSchema> & { accounting: unknown };
+
+export function parseMapping(raw: unknown, source: string, backend: AccountingBackend = accountingBackend(DEFAULT_ACCOUNTING)!): Mapping {
+  const result = mappingSchemaFor(backend).safeParse(raw);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `MAPPING_FILE ${source}: ${i.path.join('.') || '(top level)'}: ${i.message}`));
+  const { [backend.mapping.key]: section, ...shared } = result.data as Record<string, unknown>;
+  const mapping = { ...(shared as z.infer<typeof sharedSchema>), accounting: section };
+  const problems = checkCapabilities(backend, mapping);
+  if (problems.length) throw new ConfigError(problems.map((p) => `MAPPING_FILE ${source}: ${p}`));
+  return mapping;
+}
+
+export function loadMappingFile(path: string, backend?: AccountingBackend): Mapping {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -161,5 +159,5 @@ export function loadMappingFile(path: string): Mapping {
   } catch (err) {
     throw new ConfigError([`MAPPING_FILE ${path}: not valid JSON (${(err as Error).message}).`]);
   }
-  return parseMapping(raw, path);
+  return parseMapping(raw, path, backend);
 }

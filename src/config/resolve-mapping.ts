@@ -1,7 +1,7 @@
 // Turns the mapping's names into Kommo IDs at start-up. A name that does not exist is a start-up error
 // that lists what does exist, so the fix is one copy-paste away.
 import type { KommoFieldDefinition, KommoPipeline } from '../kommo/types.js';
-import { ConfigError } from './env.js';
+import { ConfigError } from './config-error.js';
 import type { FieldRef, Mapping, StageRef } from './mapping.js';
 import { paidFieldRef, resolvePaidField, type ResolvedPaidField } from './resolve-paid-field.js';
 
@@ -44,13 +44,12 @@ export interface ResolvedMapping {
   numberTemplate?: string;
   currency: { field?: ResolvedField; default?: string };
   paymentTerms: { field?: ResolvedField; defaultDays?: number };
-  /** Country sources resolved to field IDs; the tax rules themselves are resolved against Zoho (resolve-zoho.ts). */
+  /** Country sources resolved to field IDs; the tax rules themselves are resolved against the accounting system (sync/tax-rules.ts). */
   tax: { countryFrom: Array<{ entity: 'contact' | 'company' | 'deal'; field: ResolvedField }>; defaultCountry?: string; rules: Mapping['tax']['rules'] };
   /** Where a fully paid deal goes: at most one stage per pipeline. */
   payment: { stages: ResolvedStage[]; paidField?: ResolvedPaidField };
   sendInvoice: boolean;
   dealFields: { invoiceId: ResolvedField; invoiceUrl: ResolvedField; invoiceNumber?: ResolvedField };
-  zoho: { dealIdField?: string; referenceTemplate: string };
 }
 
 export interface KommoCatalogue {
@@ -183,7 +182,6 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
     payment: { stages: paymentStages, ...(paidField ? { paidField } : {}) },
     sendInvoice: m.invoice.send,
     dealFields: { invoiceId, invoiceUrl, ...(invoiceNumber ? { invoiceNumber } : {}) },
-    zoho: { dealIdField: m.zoho.dealIdField, referenceTemplate: m.zoho.referenceTemplate },
   };
 }
 

@@ -1,6 +1,8 @@
-// Wires both connect flows, their status read model and the routes of the connection page. What happens
-// once a side is connected (mapping resolved, reference data reloaded, waiting jobs woken) is the caller's.
+// Wires both connect flows (Kommo's and the accounting backend's), their status read model and the routes
+// of the connection page. What happens once a side is connected (mapping resolved, reference data
+// reloaded, waiting jobs woken) is the caller's.
 import type { Router } from 'express';
+import type { AccountingSide } from '../accounting/backend.js';
 import type { Env } from '../config/env.js';
 import type { AdminAuth } from '../http/admin-auth.js';
 import { connectRoutes } from '../http/connect.js';
@@ -11,32 +13,29 @@ import type { MappingState } from '../startup/mapping-state.js';
 import type { Connections } from '../store/connections.js';
 import type { Db } from '../store/db.js';
 import { OAuthStates } from '../store/oauth-states.js';
-import type { ZohoAuth } from '../zoho/auth.js';
-import type { ZohoBooksClient } from '../zoho/client.js';
-import type { ZohoConnection } from '../zoho/connection.js';
+import type { AccountingNames } from '../sync/ports.js';
 import { KommoConnectFlow } from './kommo-flow.js';
 import { connectionsStatus } from './status.js';
-import { ZohoConnectFlow } from './zoho-flow.js';
 
 export interface ConnectionRoutesDeps {
   env: Env;
   db: Db;
   connections: Connections;
   kommo: { client: KommoClient; credentials: KommoCredentials };
-  zoho: { client: ZohoBooksClient; auth: ZohoAuth; connection: ZohoConnection };
+  accounting: { side: AccountingSide; names: AccountingNames };
   mapping: MappingState;
   log: Logger;
   /** Built from ADMIN_TOKEN and shared with /admin: one login, one count of wrong tokens. */
   auth: AdminAuth | undefined;
   onKommoConnected: () => Promise<void>;
-  onZohoConnected: () => Promise<void>;
+  onAccountingConnected: () => Promise<void>;
 }
 
 export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
-  const { env, connections, kommo, zoho } = deps;
+  const { env, connections, kommo, accounting } = deps;
   const states = new OAuthStates(deps.db);
   const log = deps.log.child({ component: 'connect' });
-  const zohoFlow = new ZohoConnectFlow({ env, states, connections, auth: zoho.auth, books: zoho.client, connection: zoho.connection, log, onConnected: deps.onZohoConnected });
+  const accountingFlow = accounting.side.connectFlow({ states, log, onConnected: deps.onAccountingConnected });
   const kommoFlow = new KommoConnectFlow({
     env,
     states,
@@ -49,18 +48,17 @@ export function connectionRoutes(deps: ConnectionRoutesDeps): Router {
   });
   return connectRoutes({
     auth: deps.auth,
-    zoho: zohoFlow,
+    accounting: { names: accounting.names, flow: accountingFlow },
     kommo: kommoFlow,
     log,
     status: () =>
       connectionsStatus({
         env,
         connections,
-        zohoAuth: zoho.auth,
-        zohoConnection: zoho.connection,
+        accounting,
         kommoTokens: kommo.credentials.tokens,
         mapping: deps.mapping,
-        unavailable: { kommo: () => kommoFlow.unavailable(), zoho: () => zohoFlow.unavailable() },
+        unavailable: { kommo: () => kommoFlow.unavailable(), accounting: () => accountingFlow.unavailable() },
       }),
   });
 }

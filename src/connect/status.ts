@@ -1,12 +1,12 @@
 // What the connection page shows for each side: connected or not, how, data centre, organization or
-// account, when the token expires, the last error. Built from settings, the store and the token holders;
-// it never carries a token or a secret, only facts about them.
-import { kommoAuthMode, zohoAuthMode, type Env } from '../config/env.js';
+// account, when the token expires, the last error. Built from settings, the store and the token holders
+// (the accounting side's by its backend); it never carries a token or a secret, only facts about them.
+import type { AccountingSide } from '../accounting/backend.js';
+import { kommoAuthMode, type Env } from '../config/env.js';
 import type { KommoTokens } from '../kommo/tokens.js';
 import type { Connections, Organization } from '../store/connections.js';
 import type { MappingState } from '../startup/mapping-state.js';
-import type { ZohoAuth } from '../zoho/auth.js';
-import type { ZohoConnection } from '../zoho/connection.js';
+import type { AccountingNames } from '../sync/ports.js';
 
 export interface SideStatus {
   connected: boolean;
@@ -27,28 +27,32 @@ export interface SideStatus {
 
 export interface ConnectionsStatus {
   kommo: SideStatus;
-  zoho: SideStatus;
+  accounting: { names: AccountingNames; status: SideStatus };
   mapping: { state: 'resolved' | 'cached' | 'waiting_for_kommo'; stages: string[] };
 }
 
 export interface StatusDeps {
-  env: Pick<Env, 'KOMMO_ACCESS_TOKEN' | 'KOMMO_BASE_URL' | 'ZOHO_REFRESH_TOKEN' | 'ZOHO_DC' | 'ZOHO_ORGANIZATION_ID'>;
+  env: Pick<Env, 'KOMMO_ACCESS_TOKEN' | 'KOMMO_BASE_URL'>;
   connections: Connections;
-  zohoAuth: ZohoAuth;
-  zohoConnection: ZohoConnection;
+  accounting: { side: AccountingSide; names: AccountingNames };
   kommoTokens: KommoTokens | undefined;
   mapping: MappingState;
-  unavailable: { kommo: () => string | undefined; zoho: () => string | undefined };
+  unavailable: { kommo: () => string | undefined; accounting: () => string | undefined };
 }
 
-const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
-const errorOf = (message: string | undefined, at: number | undefined) => (message ? { message, ...(at ? { at: iso(at) } : {}) } : undefined);
+export const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
+export const errorOf = (message: string | undefined, at: number | undefined) => (message ? { message, ...(at ? { at: iso(at) } : {}) } : undefined);
+
+/** As /connect/status answers it: each side under its ID ("kommo", and the backend's). */
+export function statusJson(status: ConnectionsStatus): Record<string, unknown> {
+  return { kommo: status.kommo, [status.accounting.names.id]: status.accounting.status, mapping: status.mapping };
+}
 
 export async function connectionsStatus(deps: StatusDeps): Promise<ConnectionsStatus> {
   const current = deps.mapping.current;
   return {
     kommo: await kommoStatus(deps),
-    zoho: await zohoStatus(deps),
+    accounting: { names: deps.accounting.names, status: await deps.accounting.side.status(deps.unavailable.accounting) },
     mapping: {
       state: !current ? 'waiting_for_kommo' : current.from === 'cache' ? 'cached' : 'resolved',
       stages: current?.mapping.invoiceStages.map((s) => s.label) ?? [],
@@ -73,45 +77,6 @@ async function kommoStatus(deps: StatusDeps): Promise<SideStatus> {
     ...(unavailable ? { connectUnavailable: unavailable } : {}),
     ...(c?.accessExpiresAt ? { accessTokenExpiresAt: iso(c.accessExpiresAt) } : {}),
     ...(c?.refreshExpiresAt ? { refreshTokenExpiresAt: iso(c.refreshExpiresAt) } : {}),
-    ...(lastError ? { lastError } : {}),
-  };
-}
-
-async function zohoStatus(deps: StatusDeps): Promise<SideStatus> {
-  const unavailable = deps.unavailable.zoho();
-  const authError = errorOf(deps.zohoAuth.lastError?.message, deps.zohoAuth.lastError?.at);
-  if (zohoAuthMode(deps.env) === 'self_client') {
-    let organization: Organization | undefined;
-    try {
-      const id = deps.zohoConnection.organizationId();
-      organization = id ? { id, name: id } : undefined;
-    } catch {
-      organization = undefined;
-    }
-    return {
-      connected: true,
-      method: 'Self Client refresh token (ZOHO_REFRESH_TOKEN)',
-      dataCentre: deps.env.ZOHO_DC,
-      ...(deps.zohoAuth.apiDomain ? { apiDomain: deps.zohoAuth.apiDomain } : {}),
-      ...(organization ? { organization } : {}),
-      ...(unavailable ? { connectUnavailable: unavailable } : {}),
-      ...(deps.zohoAuth.expiresAt ? { accessTokenExpiresAt: iso(deps.zohoAuth.expiresAt) } : {}),
-      ...(authError ? { lastError: authError } : {}),
-    };
-  }
-  const c = await deps.connections.describe('zoho');
-  const configured = deps.env.ZOHO_ORGANIZATION_ID;
-  const organization = configured ? (c?.organizations.find((o) => o.id === configured) ?? { id: configured, name: configured }) : c?.organizationId ? { id: c.organizationId, name: c.organizationName ?? c.organizationId } : undefined;
-  const lastError = errorOf(c?.lastError, c?.lastErrorAt) ?? authError;
-  return {
-    connected: c?.status === 'connected' && c.hasRefreshToken,
-    method: 'OAuth',
-    ...(c?.dataCentre ? { dataCentre: c.dataCentre } : {}),
-    ...(c?.apiDomain ? { apiDomain: c.apiDomain } : {}),
-    ...(organization ? { organization } : {}),
-    ...(!organization && c && c.organizations.length > 1 ? { chooseFrom: c.organizations } : {}),
-    ...(unavailable ? { connectUnavailable: unavailable } : {}),
-    ...(c?.accessExpiresAt ? { accessTokenExpiresAt: iso(c.accessExpiresAt) } : {}),
     ...(lastError ? { lastError } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { DealTimeline } from '../ops/deal-timeline.js';
 import type { JobView } from '../ops/job-view.js';
 import type { DealSummary } from '../ops/recent-deals.js';
 import type { RelayStatus } from '../ops/relay-status.js';
+import type { AccountingNames } from '../sync/ports.js';
 import { escapeHtml } from './connect-page.js';
 
 export const ADMIN_TITLE = 'Relay admin';
@@ -84,15 +85,15 @@ export function overviewPage(data: { status: RelayStatus; failures: JobView[]; d
   );
 }
 
-export function dealPage(t: DealTimeline, notice?: string): string {
-  const z = t.zoho;
+export function dealPage(t: DealTimeline, names: AccountingNames, notice?: string): string {
+  const z = t.accounting;
   const facts: Array<[string, string | null]> = [
     ['State', `<span class="state state-${escapeHtml(t.state.kind)}">${escapeHtml(t.state.label)}</span>`],
     ['Invoice', z.invoiceId ? invoiceLink(z.invoiceNumber, z.invoiceId, z.invoiceUrl) : null],
-    ['Zoho invoice ID', z.invoiceId && escapeHtml(z.invoiceId)],
+    [`${names.short} invoice ID`, z.invoiceId && escapeHtml(z.invoiceId)],
     ['Invoice status', z.invoiceStatus && `${escapeHtml(z.invoiceStatus)}${z.emailed ? ', emailed' : ''}`],
     ['Reference', z.reference && escapeHtml(z.reference)],
-    ['Zoho customer ID', z.customerId && escapeHtml(z.customerId)],
+    [`${names.short} customer ID`, z.customerId && escapeHtml(z.customerId)],
     ['Recurring invoice', z.recurring && `${escapeHtml(z.recurring.name)} (${escapeHtml(z.recurring.state)}${z.recurring.recurrenceId ? `, ${escapeHtml(z.recurring.recurrenceId)}` : ''})`],
     ['Paid invoices', z.invoices.some((i) => i.paidAt) ? z.invoices.filter((i) => i.paidAt).map((i) => `${escapeHtml(i.invoiceId)} (${time(i.paidAt!)})`).join(', ') : null],
     ['Refused by Kommo', t.refused.length ? t.refused.map((r) => `<span class="refused">${escapeHtml(r.what)}: ${escapeHtml(r.reason)}</span>`).join('<br>') : null],

@@ -1,13 +1,14 @@
 // The operator's HTTP side, behind ADMIN_TOKEN like /connect (same AdminAuth: a bearer token for scripts,
 // the login form's SameSite=Strict session cookie for a browser; every POST is refused cross-site):
 //   GET  /admin                  recent deals with their state, unsettled failures with a retry button
-//   GET  /admin/deals/:id        a deal's events, jobs, attempts, Zoho IDs and errors (JSON, or a page)
+//   GET  /admin/deals/:id        a deal's events, jobs, attempts, accounting IDs and errors (JSON, or a page)
 //   GET  /admin/jobs?state=…     jobs by state (JSON);  GET /admin/jobs/:id  one job and its attempts
 //   POST /admin/jobs/:id/retry   re-run a failed or dead job;  POST /admin/deals/:id/retry  a deal's failure
 //   GET  /metrics                Prometheus (bearer token: scrapers send `Authorization: Bearer …`)
 import express, { type Request, type Response, type Router } from 'express';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../log.js';
+import type { AccountingNames } from '../sync/ports.js';
 import { requestLogger } from './request-log.js';
 import type { RelayMetrics } from '../metrics.js';
 import { dealTimeline } from '../ops/deal-timeline.js';
@@ -29,6 +30,8 @@ export interface AdminRouteDeps {
   queue: JobQueue;
   metrics: RelayMetrics;
   log: Logger;
+  /** The accounting backend's names, for the deal page's labels. */
+  accounting: AccountingNames;
 }
 
 const DEAL_ID = /^\d{1,20}$/;
@@ -94,7 +97,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     }
     if (!wantsPage(req)) return void res.set('Cache-Control', 'no-store').json(timeline);
     const retried = typeof req.query.retried === 'string' && JOB_ID.test(req.query.retried) ? req.query.retried : undefined;
-    sendPage(res, 200, `${ADMIN_TITLE}: deal ${id}`, dealPage(timeline, retried ? `Job ${retried} is queued again and runs now.` : undefined));
+    sendPage(res, 200, `${ADMIN_TITLE}: deal ${id}`, dealPage(timeline, deps.accounting, retried ? `Job ${retried} is queued again and runs now.` : undefined));
   });
 
   router.get('/admin/jobs', admin, async (req, res) => {

@@ -20,8 +20,8 @@ export interface AppDeps {
   connect?: Router;
   /** The admin pages, API and /metrics (http/admin.ts). */
   admin?: Router;
-  /** Each side's state for /readyz: 'connected', 'not_connected' or (Zoho) 'no_organization'. */
-  connections?: () => Promise<Record<'kommo' | 'zoho', string>>;
+  /** Each side's state for /readyz, by side (`kommo`, the backend's ID): 'connected', 'not_connected' or 'no_organization'. */
+  connections?: () => Promise<Record<string, string>>;
   /** Express's `trust proxy` (TRUST_PROXY): false, a hop count, or the proxies' addresses. */
   trustProxy?: false | number | string;
 }
@@ -59,8 +59,8 @@ export function createApp(deps: AppDeps): Express {
       return;
     }
     // Webhooks are stored either way, but no job gets done until both sides are connected.
-    const sides = (await deps.connections?.()) ?? { kommo: 'connected', zoho: 'connected' };
-    const ready = sides.kommo === 'connected' && sides.zoho === 'connected';
+    const sides = (await deps.connections?.()) ?? {};
+    const ready = Object.values(sides).every((state) => state === 'connected');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_connected', database: 'ok', ...sides });
   });
 

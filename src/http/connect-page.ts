@@ -3,6 +3,7 @@
 import type { Response } from 'express';
 import type { ConnectionsStatus, SideStatus } from '../connect/status.js';
 import type { Organization } from '../store/connections.js';
+import type { AccountingNames } from '../sync/ports.js';
 
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -44,13 +45,13 @@ export function connectionPage(status: ConnectionsStatus): string {
       : `<p>Mapping ${status.mapping.state === 'cached' ? '(last resolution, Kommo not reachable now)' : 'resolved'}: invoices for ${escapeHtml(status.mapping.stages.join(', ') || 'no stage')}.</p>`;
   return (
     side('Kommo', 'kommo', status.kommo) +
-    side('Zoho Books', 'zoho', status.zoho) +
+    side(status.accounting.names.system, status.accounting.names.id, status.accounting.status, status.accounting.names) +
     mapping +
     '<form method="post" action="/connect/logout"><button type="submit">Log out</button></form>'
   );
 }
 
-function side(title: string, path: 'kommo' | 'zoho', s: SideStatus): string {
+function side(title: string, path: string, s: SideStatus, accounting?: AccountingNames): string {
   const rows: Array<[string, string | undefined]> = [
     ['Status', s.connected ? '<span class="ok">connected</span>' : '<span class="no">not connected</span>'],
     ['Method', escapeHtml(s.method)],
@@ -69,21 +70,21 @@ function side(title: string, path: 'kommo' | 'zoho', s: SideStatus): string {
   const action = s.connectUnavailable
     ? `<p>${escapeHtml(s.connectUnavailable)}</p>`
     : `<p><a class="button" href="/connect/${path}">${s.connected ? 'Reconnect' : 'Connect'} ${escapeHtml(title)}</a></p>`;
-  return `<section id="${path}"><h2>${escapeHtml(title)}</h2><dl>${list}</dl>${s.chooseFrom ? organizationPicker(s.chooseFrom) : ''}${action}</section>`;
+  return `<section id="${path}"><h2>${escapeHtml(title)}</h2><dl>${list}</dl>${s.chooseFrom && accounting ? organizationPicker(s.chooseFrom, accounting) : ''}${action}</section>`;
 }
 
-export function organizationPicker(organizations: Organization[]): string {
+export function organizationPicker(organizations: Organization[], accounting: AccountingNames): string {
   const options = organizations
     .map((o, i) => `<label><input type="radio" name="organization_id" value="${escapeHtml(o.id)}"${i === 0 ? ' checked' : ''}> ${escapeHtml(o.name)} (${escapeHtml(o.id)})</label><br>`)
     .join('');
-  return `<form method="post" action="/connect/zoho/organization"><p>This Zoho account has several Books organizations. Which one should the relay work in?</p>${options}<p><button type="submit">Use this organization</button></p></form>`;
+  return `<form method="post" action="/connect/${escapeHtml(accounting.id)}/organization"><p>This ${escapeHtml(accounting.short)} account has several ${escapeHtml(accounting.organization)}s. Which one should the relay work in?</p>${options}<p><button type="submit">Use this organization</button></p></form>`;
 }
 
-export function outcomePage(message: string, extra: { problem?: string; chooseFrom?: Organization[] } = {}): string {
+export function outcomePage(message: string, extra: { problem?: string; chooseFrom?: Organization[]; accounting?: AccountingNames } = {}): string {
   return (
     `<p>${escapeHtml(message)}</p>` +
     (extra.problem ? `<p class="error">${escapeHtml(extra.problem)}</p>` : '') +
-    (extra.chooseFrom ? organizationPicker(extra.chooseFrom) : '') +
+    (extra.chooseFrom && extra.accounting ? organizationPicker(extra.chooseFrom, extra.accounting) : '') +
     '<p><a class="button" href="/connect">Back to the connection page</a></p>'
   );
 }

@@ -3,11 +3,12 @@
 // be (the provider's redirect is a cross-site navigation, which carries no SameSite=Strict cookie) and are
 // authenticated by their single-use `state`.
 import express, { type Request, type Response, type Router } from 'express';
+import type { AccountingConnectFlow } from '../accounting/backend.js';
+import { KOMMO_CALLBACK_PATH } from '../config/env.js';
 import type { KommoConnectFlow } from '../connect/kommo-flow.js';
 import type { ConnectOutcome } from '../connect/outcome.js';
-import type { ConnectionsStatus } from '../connect/status.js';
-import type { ZohoConnectFlow } from '../connect/zoho-flow.js';
-import { KOMMO_CALLBACK_PATH, ZOHO_CALLBACK_PATH } from '../config/env.js';
+import { statusJson, type ConnectionsStatus } from '../connect/status.js';
+import type { AccountingNames } from '../sync/ports.js';
 import type { Logger } from '../log.js';
 import { requestLogger } from './request-log.js';
 import { tooManyAttempts, type AdminAuth } from './admin-auth.js';
@@ -17,7 +18,8 @@ import { connectionPage, loginPage, outcomePage, sendPage } from './connect-page
 export interface ConnectRouteDeps {
   /** Built from ADMIN_TOKEN; without it the page is off. */
   auth: AdminAuth | undefined;
-  zoho: ZohoConnectFlow;
+  /** The accounting backend's flow, on /connect/<its ID>. */
+  accounting: { names: AccountingNames; flow: AccountingConnectFlow };
   kommo: KommoConnectFlow;
   status: () => Promise<ConnectionsStatus>;
   log: Logger;
@@ -43,7 +45,8 @@ export function connectRoutes(deps: ConnectRouteDeps): Router {
 
   // Every POST, and the GETs that start a connection (they create an OAuth state and leave for the provider).
   router.post(['/connect', '/connect/*rest'], refuseCrossSite);
-  router.get(['/connect/zoho', '/connect/kommo'], refuseCrossSite);
+  const accountingPath = `/connect/${deps.accounting.names.id}`;
+  router.get([accountingPath, '/connect/kommo'], refuseCrossSite);
   router.post('/connect/login', form, async (req, res) => {
     const token = typeof req.body?.token === 'string' ? req.body.token : '';
     const result = auth.checkToken(req, token);
@@ -59,11 +62,11 @@ export function connectRoutes(deps: ConnectRouteDeps): Router {
 
   router.get('/connect', admin, async (_req, res) => sendPage(res, 200, TITLE, connectionPage(await deps.status())));
   router.get('/connect/status', admin, async (_req, res) => {
-    res.set('Cache-Control', 'no-store').json(await deps.status());
+    res.set('Cache-Control', 'no-store').json(statusJson(await deps.status()));
   });
 
   for (const [side, flow, callbackPath] of [
-    ['zoho', deps.zoho, ZOHO_CALLBACK_PATH],
+    [deps.accounting.names.id, deps.accounting.flow, deps.accounting.flow.callbackPath],
     ['kommo', deps.kommo, KOMMO_CALLBACK_PATH],
   ] as const) {
     router.get(`/connect/${side}`, admin, async (_req, res) => {
@@ -73,13 +76,13 @@ export function connectRoutes(deps: ConnectRouteDeps): Router {
     });
     router.get(callbackPath, async (req, res) => {
       const outcome = await flow.complete(stringsOf(req.query));
-      showOutcome(res, outcome);
+      showOutcome(res, outcome, deps.accounting.names);
     });
   }
 
-  router.post('/connect/zoho/organization', admin, form, async (req, res) => {
+  router.post(`${accountingPath}/organization`, admin, form, async (req, res) => {
     const id = typeof req.body?.organization_id === 'string' ? req.body.organization_id : '';
-    if (!(await deps.zoho.choose(id))) return sendPage(res, 400, TITLE, outcomePage('That organization is not one of the connected Zoho account\'s organizations.'));
+    if (!(await deps.accounting.flow.choose(id))) return sendPage(res, 400, TITLE, outcomePage('That organization is not one of the connected account\'s organizations.'));
     res.redirect(303, '/connect');
   });
 
@@ -92,9 +95,9 @@ export function connectRoutes(deps: ConnectRouteDeps): Router {
   return router;
 }
 
-function showOutcome(res: Response, outcome: ConnectOutcome): void {
+function showOutcome(res: Response, outcome: ConnectOutcome, accounting: AccountingNames): void {
   if (!outcome.ok) return sendPage(res, outcome.status, TITLE, outcomePage(outcome.message));
-  sendPage(res, 200, TITLE, outcomePage(outcome.message, outcome));
+  sendPage(res, 200, TITLE, outcomePage(outcome.message, { ...outcome, accounting }));
 }
 
 /** Query values as single strings; repeated or nested ones are dropped. */

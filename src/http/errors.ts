@@ -17,7 +17,7 @@ export function errorHandler(log: Logger) {
       return;
     }
     requestLogger(res, log).error({ err }, 'request failed');
-    // 5xx tells the sender (Kommo, Zoho) to deliver again: nothing was acknowledged.
+    // 5xx tells the sender (Kommo, the accounting backend) to deliver again: nothing was acknowledged.
     res.status(503).json({ error: 'unavailable', message: 'The relay could not store the event; deliver it again later.' });
   };
 }

@@ -1,6 +1,7 @@
 // What a webhook sender looks like to the intake route: a name (its URL is /webhooks/<name>/<secret>),
 // an optional check on the raw bytes, and a parser from body to inbox items. Kommo's source lives beside
-// this file; each accounting backend brings its own (Zoho's verifies an optional HMAC and routes invoices).
+// this file; each accounting backend brings its own (in its folder under src/accounting/).
+import type { AccountingId } from '../accounting/registry.js';
 import type { Request } from 'express';
 import type { InboxItem } from '../jobs/inbox.js';
 
@@ -16,7 +17,7 @@ export class WebhookRejection extends Error {
 }
 
 export interface WebhookSource {
-  name: 'kommo' | 'zoho';
+  name: 'kommo' | AccountingId;
   /** Checks that need the raw bytes (signatures). Throw a WebhookRejection to refuse. */
   verify?(raw: string, req: Request): void;
   /** Raw body -> inbox items. Throw a WebhookRejection to refuse; may read the store (e.g. to route a job). */

@@ -2,12 +2,13 @@
 // by a key derived from it) and, when it calls for work, a job enqueued in the same transaction. Only
 // after the commit is the sender answered, so an acknowledged event is never lost.
 import type { Insertable } from 'kysely';
+import type { AccountingId } from '../accounting/registry.js';
 import { withSqlite, type Db } from '../store/db.js';
 import type { EventsTable, JobsTable } from '../store/schema.js';
 import type { EnqueueInput, JobQueue } from './queue.js';
 
 export interface InboxItem {
-  source: 'kommo' | 'zoho' | 'reconciler' | 'admin';
+  source: 'kommo' | AccountingId | 'reconciler' | 'admin';
   dedupKey: string;
   kind: string;
   dealId?: string | null;

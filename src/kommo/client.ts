@@ -25,6 +25,7 @@ export class KommoClient {
   constructor(opts: KommoClientOptions) {
     this.http = new HttpService({
       service: 'kommo',
+      label: 'Kommo',
       baseUrl: () => `${opts.baseUrl}/api/v4`,
       timeoutMs: opts.timeoutMs,
       limiter: new SlidingWindowLimiter(opts.ratePerSecond, withMargin(1000)),

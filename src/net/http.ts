@@ -1,6 +1,7 @@
-// The one way the relay talks HTTP to Kommo and Zoho: client-side rate limit, timeout, retries with
+// The one way the relay talks HTTP to Kommo and the accounting backends: client-side rate limit, timeout, retries with
 // backoff and jitter where a retry is safe, and translation of every failure into a RelayError.
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
+import type { AccountingId } from '../accounting/registry.js';
 import { backoffDelay } from '../jobs/backoff.js';
 import { RelayError, retryable } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -9,7 +10,8 @@ import { parseBody } from './json-body.js';
 
 export { parseBody };
 
-export type Service = 'kommo' | 'zoho' | 'xero';
+/** Who is called: Kommo or an accounting backend (its registry ID). A metrics and error label. */
+export type Service = 'kommo' | AccountingId;
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface CallOptions {
@@ -29,6 +31,8 @@ export interface CallObserver {
 
 export interface HttpServiceOptions {
   service: Service;
+  /** The service's name in messages ("Kommo did not answer …"): each client gives its own. */
+  label: string;
   baseUrl: () => string;
   timeoutMs: number;
   limiter: SlidingWindowLimiter;
@@ -59,7 +63,7 @@ export class HttpService {
       axios.create({
         timeout: opts.timeoutMs,
         validateStatus: () => true,
-        // Zoho IDs exceed 2^53: parse JSON ourselves so 19-digit numbers can never be rounded.
+        // Some IDs exceed 2^53: parse JSON ourselves so 19-digit numbers can never be rounded.
         transformResponse: [(data) => data],
         responseType: 'text',
         maxRedirects: 0,
@@ -103,7 +107,7 @@ export class HttpService {
         }
         throw retryable(
           `${this.opts.service}_unreachable`,
-          `${label(this.opts.service)} did not answer ${call.method} ${call.path} (${code === 'ECONNABORTED' ? 'timed out' : code}); will try again.`,
+          `${this.opts.label} did not answer ${call.method} ${call.path} (${code === 'ECONNABORTED' ? 'timed out' : code}); will try again.`,
           { cause: err, uncertain: !notSent && !idempotent, service: this.opts.service },
         );
       }
@@ -124,7 +128,7 @@ export class HttpService {
         this.opts.limiter.pauseUntil(Date.now() + resetMs);
         this.opts.log.warn({ remote: this.opts.service, path: call.path, resetMs }, 'rate limited by the server');
         if (attempt <= maxRetries) continue; // the limiter holds us until the reset
-        throw retryable(`${this.opts.service}_rate_limited`, `${label(this.opts.service)} kept answering 429 (rate limit); will try again later.`, {
+        throw retryable(`${this.opts.service}_rate_limited`, `${this.opts.label} kept answering 429 (rate limit); will try again later.`, {
           retryAfterMs: resetMs,
           status: 429,
           service: this.opts.service,
@@ -137,7 +141,7 @@ export class HttpService {
         }
         throw retryable(
           `${this.opts.service}_unavailable`,
-          `${label(this.opts.service)} answered ${res.status} to ${call.method} ${call.path}; will try again.`,
+          `${this.opts.label} answered ${res.status} to ${call.method} ${call.path}; will try again.`,
           { uncertain: !idempotent, status: res.status, service: this.opts.service },
         );
       }
@@ -150,5 +154,4 @@ export class HttpService {
   }
 }
 
-const label = (s: Service) => ({ kommo: 'Kommo', zoho: 'Zoho Books', xero: 'Xero' })[s];
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

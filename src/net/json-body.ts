@@ -1,5 +1,5 @@
-// JSON from outside the relay — Kommo's and Zoho's answers, Zoho's webhooks — parsed in one linear pass.
-// Zoho's IDs are 19-digit integers, beyond what a JS number holds exactly, so every whole integer token
+// JSON from outside the relay — Kommo's and the accounting backends' answers and webhooks — parsed in one
+// linear pass. Some backends' IDs are 19-digit integers, beyond what a JS number holds exactly, so every whole integer token
 // of 16 or more digits is kept as its own text. A backtracking regular expression did this before and was
 // quadratic on a run of `\"` (a 256 KB webhook body held the event loop for 28 s). JSON.parse's reviver
 // (which sees each number's source text) would do it too, but calling it for every value costs ~15 times
@@ -15,7 +15,7 @@ export interface JsonLimits {
 
 export class JsonLimitError extends Error {}
 
-/** JSON with any integer longer than 15 digits kept as a string, so Zoho's 19-digit IDs survive. Text
+/** JSON with any integer longer than 15 digits kept as a string, so 19-digit IDs survive. Text
  *  that is not JSON (Kommo's HTML 403 page) is returned as it is. */
 export function parseBody<T>(text: unknown): T {
   if (typeof text !== 'string') return text as T;

@@ -1,5 +1,6 @@
 // Everything the relay knows about one deal, for "where is the invoice for deal 123?": the webhooks and
-// reconciler findings that concerned it, its jobs and every attempt, the IDs created in Zoho, the notes
+// reconciler findings that concerned it, its jobs and every attempt, the IDs created in the accounting
+// system, the notes
 // and other writes made on the deal (and what Kommo refused, with its reason), the errors — and one
 // merged, time-ordered timeline of all that.
 import { toJob } from '../jobs/queue.js';
@@ -15,7 +16,8 @@ export interface EventView {
   payload: unknown;
 }
 
-export interface ZohoView {
+/** What the relay created in the accounting system for the deal (its intent records). */
+export interface AccountingView {
   reference: string | null;
   customerId: string | null;
   invoiceId: string | null;
@@ -49,7 +51,7 @@ export interface TimelineEntry {
 export interface DealTimeline {
   dealId: string;
   state: DealState;
-  zoho: ZohoView;
+  accounting: AccountingView;
   events: EventView[];
   jobs: Array<JobView & { attemptLog: AttemptView[] }>;
   notes: Array<{ key: string; state: string; text: string; reason: string | null; createdAt: string }>;
@@ -96,7 +98,7 @@ export async function dealTimeline(db: Db, dealId: string): Promise<DealTimeline
   return {
     dealId,
     state: dealState({ jobs, ...(invoice ? { invoice } : {}), paid, ...(recurring ? { recurring } : {}) }),
-    zoho: {
+    accounting: {
       reference: invoice?.reference ?? null,
       customerId: invoice?.customer_id ?? recurring?.customer_id ?? null,
       invoiceId: invoice?.invoice_id ?? null,

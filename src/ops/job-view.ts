@@ -1,6 +1,6 @@
 // Jobs and their attempts as the operator sees them (admin API, page and CLI): times as ISO strings, the
 // error as code + message. Built from the store only; nothing here holds a token or a secret (job payloads
-// carry IDs and note texts, results carry Zoho IDs and outcomes).
+// carry IDs and note texts, results carry accounting IDs and outcomes).
 import type { Selectable } from 'kysely';
 import { toJob, type Job } from '../jobs/queue.js';
 import type { Db } from '../store/db.js';

@@ -1,18 +1,21 @@
 // A wrong or missing ENCRYPTION_KEY must stop start-up with a clear message, not surface hours later as a
 // token that cannot be decrypted. A known plaintext, encrypted with the key, is stored next to the tokens:
 // if it does not decrypt, the key is not the one the tokens were written with.
-import { ConfigError } from '../config/env.js';
+import { ConfigError } from '../config/config-error.js';
 import type { Logger } from '../log.js';
 import type { Connections } from '../store/connections.js';
+import type { ConnectionSide } from '../store/schema.js';
 import type { KeyValue } from '../store/kv.js';
 import { DecryptionError, type TokenCipher } from './crypto.js';
 
 const KEY_CHECK = 'crypto:key_check';
 const PURPOSE = 'key-check';
+/** Stored encrypted by every relay since the first version: it may not change (it is the project's old name). */
 const KNOWN_PLAINTEXT = 'kommo-zoho-relay encryption key check v1';
 const START_OVER = 'or, to start over, delete the rows of the connections table and connect both sides again on /connect';
 
-export async function checkEncryptionKey(kv: KeyValue, connections: Connections, cipher: TokenCipher | undefined, log: Logger): Promise<void> {
+/** `sides`: the connections this relay uses (Kommo and its accounting backend). */
+export async function checkEncryptionKey(kv: KeyValue, connections: Connections, cipher: TokenCipher | undefined, log: Logger, sides: ConnectionSide[]): Promise<void> {
   const holdsTokens = await connections.holdsTokens();
   if (!cipher) {
     if (holdsTokens) {
@@ -29,7 +32,7 @@ export async function checkEncryptionKey(kv: KeyValue, connections: Connections,
   }
   if (stored === undefined && holdsTokens) {
     // Tokens without a check value (written before the check existed): the tokens themselves are the check.
-    for (const side of ['kommo', 'zoho'] as const) {
+    for (const side of sides) {
       try {
         await connections.get(side);
       } catch (err) {

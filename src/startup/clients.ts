@@ -1,7 +1,9 @@
-// The two API clients and where their credentials come from, built the same way for the relay and the
-// CLI: long-lived tokens from the environment, or the OAuth connections stored (encrypted) by /connect.
-// Both processes share the store, so a token one of them refreshes is the one the other uses next.
-import { ConfigError, zohoAccountsUrl, zohoDefaultApiDomain, type Env } from '../config/env.js';
+// The API clients and where their credentials come from, built the same way for the relay and the CLI:
+// Kommo's here, the accounting side's by the configured backend (src/accounting/registry.ts). Long-lived
+// tokens come from the environment, OAuth connections from the store (encrypted), so a token one process
+// refreshes is the one the other uses next.
+import type { AccountingBackend, AccountingSide } from '../accounting/backend.js';
+import type { Env } from '../config/env.js';
 import { KommoClient } from '../kommo/client.js';
 import { kommoCredentials, type KommoCredentials } from '../kommo/credentials.js';
 import { registerSecret, type Logger } from '../log.js';
@@ -11,19 +13,14 @@ import { checkEncryptionKey } from '../security/key-check.js';
 import { Connections } from '../store/connections.js';
 import type { Store } from '../store/db.js';
 import { KeyValue } from '../store/kv.js';
-import { ZohoAuth } from '../zoho/auth.js';
-import { ZohoBooksClient } from '../zoho/client.js';
-import { ZohoConnection } from '../zoho/connection.js';
-import type { ZohoOrganization } from '../zoho/types.js';
 
 export interface Clients {
   kv: KeyValue;
   connections: Connections;
   kommoAuth: KommoCredentials;
   kommo: KommoClient;
-  zohoConnection: ZohoConnection;
-  zohoAuth: ZohoAuth;
-  zoho: ZohoBooksClient;
+  backend: AccountingBackend;
+  accounting: AccountingSide;
 }
 
 export async function createClients(env: Env, store: Store, log: Logger, observer?: CallObserver): Promise<Clients> {
@@ -31,7 +28,8 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
   // parseEnv has checked the key's format.
   const cipher = env.ENCRYPTION_KEY ? new TokenCipher(parseEncryptionKey(env.ENCRYPTION_KEY)!) : undefined;
   const connections = new Connections(store.db, cipher);
-  await checkEncryptionKey(kv, connections, cipher, log);
+  const backend = env.accounting.backend;
+  await checkEncryptionKey(kv, connections, cipher, log, ['kommo', backend.names.id]);
 
   const kommoAuth = kommoCredentials(env, connections, log.child({ component: 'kommo-auth' }));
   if (kommoAuth.tokens && env.KOMMO_REFRESH_TOKEN) await kommoAuth.tokens.seedFromEnvironment(env.KOMMO_REFRESH_TOKEN);
@@ -44,60 +42,11 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
     log: log.child({ component: 'kommo-client' }),
     ...(observer ? { observer } : {}),
   });
-  const zohoConnection = new ZohoConnection(connections, env, log.child({ component: 'zoho-auth' }));
-  const zohoAuth = new ZohoAuth({
-    accountsUrl: zohoAccountsUrl(env),
-    clientId: env.ZOHO_CLIENT_ID,
-    clientSecret: env.ZOHO_CLIENT_SECRET,
-    grant: zohoConnection.grant,
-    onToken: zohoConnection.onToken,
-    onRefused: zohoConnection.onRefused,
-    apiDomainRule: { dataCentre: env.ZOHO_DC, override: env.ZOHO_API_URL },
-    timeoutMs: env.HTTP_TIMEOUT_MS,
-    log: log.child({ component: 'zoho-auth' }),
-  });
-  const zoho = new ZohoBooksClient({
-    auth: zohoAuth,
-    apiUrlOverride: env.ZOHO_API_URL,
-    defaultApiDomain: zohoDefaultApiDomain(env.ZOHO_DC),
-    organizationId: zohoConnection.organizationId,
-    rateLimit: { requests: env.ZOHO_RATE_LIMIT_REQUESTS, windowMs: env.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000 },
-    timeoutMs: env.HTTP_TIMEOUT_MS,
-    log: log.child({ component: 'zoho-client' }),
-    ...(observer ? { observer } : {}),
-  });
-  return { kv, connections, kommoAuth, kommo, zohoConnection, zohoAuth, zoho };
-}
-
-/** Which Books organization to work in: ZOHO_ORGANIZATION_ID, the stored connection's, or a Self Client's only one. */
-export async function loadZohoOrganization(env: Env, clients: Pick<Clients, 'zoho' | 'zohoConnection'>): Promise<void> {
-  const { zoho, zohoConnection } = clients;
-  if (zohoConnection.mode === 'self_client' && !env.ZOHO_ORGANIZATION_ID) zohoConnection.useSelfClientOrganization(await pickOrganization(() => zoho.listOrganizations()));
-  await zohoConnection.load();
-}
-
-async function pickOrganization(listOrganizations: () => Promise<ZohoOrganization[]>): Promise<string> {
-  const orgs = await listOrganizations();
-  if (orgs.length === 1) return orgs[0]!.organization_id;
-  throw new ConfigError([
-    orgs.length === 0
-      ? 'ZOHO_ORGANIZATION_ID: the Zoho account has no Books organization.'
-      : `ZOHO_ORGANIZATION_ID: is required because the Zoho account has several organizations: ${orgs.map((o) => `${o.organization_id} (${o.name})`).join(', ')}`,
-  ]);
+  const accounting = await backend.create({ settings: env.accounting.settings, env, connections, log, ...(observer ? { observer } : {}) });
+  return { kv, connections, kommoAuth, kommo, backend, accounting };
 }
 
 /** Every secret the environment holds is scrubbed from every log line of this process. */
 export function registerEnvSecrets(env: Env): void {
-  for (const s of [
-    env.WEBHOOK_SECRET,
-    env.KOMMO_ACCESS_TOKEN,
-    env.KOMMO_CLIENT_SECRET,
-    env.KOMMO_REFRESH_TOKEN,
-    env.ZOHO_CLIENT_SECRET,
-    env.ZOHO_REFRESH_TOKEN,
-    env.ZOHO_WEBHOOK_SIGNING_SECRET,
-    env.ENCRYPTION_KEY,
-    env.ADMIN_TOKEN,
-  ])
-    registerSecret(s);
+  for (const s of [env.WEBHOOK_SECRET, env.KOMMO_ACCESS_TOKEN, env.KOMMO_CLIENT_SECRET, env.KOMMO_REFRESH_TOKEN, env.ENCRYPTION_KEY, env.ADMIN_TOKEN, ...env.accounting.backend.settings.secrets(env.accounting.settings)]) registerSecret(s);
 }

@@ -126,7 +126,7 @@ export class MappingState {
       try {
         await listener(this.current);
       } catch (err) {
-        // e.g. a tax rule of the mapping that matches nothing in Zoho: the same error would stop a start-up.
+        // e.g. a tax rule of the mapping that matches nothing in the accounting system: the same error would stop a start-up.
         this.deps.log.error({ err, problems: (err as ConfigError).problems }, 'the mapping is resolved, but starting the work that needs it failed: fix the configuration and restart');
       }
     }

@@ -217,7 +217,7 @@ export class Connections {
       .execute();
   }
 
-  /** Caches an access token minted from the stored refresh token (Zoho), unless the connection changed. */
+  /** Caches an access token minted from the stored refresh token, unless the connection changed. */
   async saveAccessToken(side: ConnectionSide, generation: number, accessToken: string, expiresAt: number, apiDomain?: string): Promise<void> {
     const now = this.now();
     await this.db
@@ -275,29 +275,29 @@ export class Connections {
   }
 
   /**
-   * A Zoho Self Client's access token (ZOHO_REFRESH_TOKEN in the environment, so no connection row),
-   * sealed like every other token and bound to that refresh token, so a restart reuses it instead of
-   * minting another: Zoho refuses the 11th access token within 10 minutes. Without ENCRYPTION_KEY nothing
+   * The access token minted from a refresh token given in the environment (no connection row), sealed
+   * like every other token and bound to that refresh token, so a restart reuses it instead of minting
+   * another (a provider may refuse the 11th access token within 10 minutes). Without ENCRYPTION_KEY nothing
    * is kept (each start mints one).
    */
-  async saveSelfClientToken(refreshToken: string, token: { accessToken: string; expiresAt: number; apiDomain?: string }): Promise<void> {
+  async saveEnvRefreshedToken(side: ConnectionSide, refreshToken: string, token: { accessToken: string; expiresAt: number; apiDomain?: string }): Promise<void> {
     if (!this.cipher) return;
-    const value: SelfClientToken = {
-      accessToken: this.cipher.encrypt(token.accessToken, selfClientPurpose(refreshToken)),
+    const value: EnvRefreshedToken = {
+      accessToken: this.cipher.encrypt(token.accessToken, envTokenPurpose(side, refreshToken)),
       expiresAt: token.expiresAt,
       ...(token.apiDomain ? { apiDomain: token.apiDomain } : {}),
     };
-    await new KeyValue(this.db).set(SELF_CLIENT_TOKEN_KEY, value);
+    await new KeyValue(this.db).set(envTokenKey(side), value);
   }
 
-  /** The stored Self Client token of this refresh token; undefined if none, or of another token or key. */
-  async selfClientToken(refreshToken: string): Promise<{ value: string; expiresAt: number; apiDomain?: string } | undefined> {
+  /** The stored token of this refresh token; undefined if none, or of another token or key. */
+  async envRefreshedToken(side: ConnectionSide, refreshToken: string): Promise<{ value: string; expiresAt: number; apiDomain?: string } | undefined> {
     if (!this.cipher) return undefined;
-    const stored = await new KeyValue(this.db).get<SelfClientToken>(SELF_CLIENT_TOKEN_KEY);
+    const stored = await new KeyValue(this.db).get<EnvRefreshedToken>(envTokenKey(side));
     if (!stored) return undefined;
     let value: string;
     try {
-      value = this.cipher.decrypt(stored.accessToken, selfClientPurpose(refreshToken));
+      value = this.cipher.decrypt(stored.accessToken, envTokenPurpose(side, refreshToken));
     } catch {
       return undefined; // another refresh token (or ENCRYPTION_KEY) since: mint a new one
     }
@@ -348,15 +348,16 @@ export class Connections {
   }
 }
 
-const SELF_CLIENT_TOKEN_KEY = 'zoho:self_client_token';
+/** The names predate other backends (a "Self Client" token): kept, so stored tokens are found after an upgrade. */
+const envTokenKey = (side: ConnectionSide) => `${side}:self_client_token`;
 
-interface SelfClientToken {
+interface EnvRefreshedToken {
   accessToken: string;
   expiresAt: number;
   apiDomain?: string;
 }
 
 /** The token's authenticated purpose names its refresh token (by hash): another one cannot open it. */
-function selfClientPurpose(refreshToken: string): string {
-  return `zoho:self_client_access_token:${createHash('sha256').update(refreshToken).digest('base64url')}`;
+function envTokenPurpose(side: ConnectionSide, refreshToken: string): string {
+  return `${side}:self_client_access_token:${createHash('sha256').update(refreshToken).digest('base64url')}`;
 }

@@ -113,7 +113,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('deal_notes_deal').on('deal_notes').column('deal_id').execute();
-        // Every Zoho invoice the relay has tied to a deal, with the version last handled and when the
+        // Every accounting invoice the relay has tied to a deal, with the version last handled and when the
         // deal was marked paid (so the stage moves once, however many webhooks arrive).
         await db.schema
           .createTable('invoice_links')

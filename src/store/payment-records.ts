@@ -1,4 +1,4 @@
-// Notes the relay has added (or is adding) to deals, and the Zoho invoices it has tied to deals.
+// Notes the relay has added (or is adding) to deals, and the accounting invoices it has tied to deals.
 import type { Selectable } from 'kysely';
 import type { Db } from './db.js';
 import type { DealNotesTable, InvoiceLinksTable } from './schema.js';

@@ -1,10 +1,11 @@
-// Table types for the query layer. Times are epoch milliseconds (BIGINT); Zoho IDs are TEXT; Kommo IDs are
+// Table types for the query layer. Times are epoch milliseconds (BIGINT); accounting IDs are TEXT; Kommo IDs are
 // stored as TEXT too so one column type serves both systems and nothing is ever rounded.
+import type { AccountingId } from '../accounting/registry.js';
 import type { Generated } from 'kysely';
 
 export interface EventsTable {
   id: Generated<number>;
-  source: 'kommo' | 'zoho' | 'reconciler' | 'admin';
+  source: 'kommo' | AccountingId | 'reconciler' | 'admin';
   dedup_key: string;
   kind: string;
   deal_id: string | null;
@@ -132,7 +133,8 @@ export interface InvoiceLinksTable {
   updated_at: number;
 }
 
-export type ConnectionSide = 'kommo' | 'zoho';
+/** Kommo, or the accounting backend (its registry ID). */
+export type ConnectionSide = 'kommo' | AccountingId;
 
 /** One row per side connected through OAuth. Token columns hold AES-256-GCM ciphertext (security/crypto.ts). */
 export interface ConnectionsTable {
@@ -148,15 +150,15 @@ export interface ConnectionsTable {
   /** A process refreshing right now holds this lease, so no other spends the same single-use refresh token. */
   refresh_lease_until: number | null;
   refresh_lease_owner: string | null;
-  /** Zoho: the accounts server that issued the refresh token, its data centre and api_domain. */
+  /** Where the backend has them: the accounts server that issued the refresh token, its data centre and api_domain. */
   accounts_server: string | null;
   data_centre: string | null;
   api_domain: string | null;
-  /** Zoho Books organization chosen for this connection, and the ones to choose from (JSON). */
+  /** The organization (tenant) chosen for this connection, and the ones to choose from (JSON). */
   organization_id: string | null;
   organization_name: string | null;
   organizations: string | null;
-  /** Kommo account (or Zoho user) the tokens belong to, for the connection page. */
+  /** The account (Kommo) or user (accounting side) the tokens belong to, for the connection page. */
   account_id: string | null;
   account_name: string | null;
   /** sha256 of the KOMMO_REFRESH_TOKEN that seeded this row: the same value is never used twice. */

@@ -40,10 +40,11 @@ export class BillingParty {
   async customer(party: Party, dealId: number, ctx: { log: Logger }): Promise<Customer> {
     const customer = await this.ensureCustomer(party.person, party.email, dealId, party.billing, ctx);
     const wanted = party.billing.currency.code;
+    const system = this.deps.accounting.names.system;
     if (customer.currencyCode && customer.currencyCode !== wanted) {
       throw permanent(
         'customer_currency_mismatch',
-        `Invoice not created: the deal is in ${wanted}, but the Zoho Books customer "${customer.name}" (${party.email}) is kept in ${customer.currencyCode}, and Zoho Books cannot change a customer's currency. Invoice this deal in ${customer.currencyCode}, or create a separate customer for ${wanted} in Zoho Books, then move the deal into the invoicing stage again.`,
+        `Invoice not created: the deal is in ${wanted}, but the ${system} customer "${customer.name}" (${party.email}) is kept in ${customer.currencyCode}, and ${system} cannot change a customer's currency. Invoice this deal in ${customer.currencyCode}, or create a separate customer for ${wanted} in ${system}, then move the deal into the invoicing stage again.`,
       );
     }
     return customer;
@@ -87,19 +88,19 @@ export class BillingParty {
       return { id: claim.customerId, name: person.name, ...(claim.currencyCode ? { currencyCode: claim.currencyCode } : {}) };
     }
     if (claim.kind === 'busy') {
-      throw retryable('customer_being_created', `Another deal is creating the Zoho customer for ${email} right now; will try again in a moment.`, { retryAfterMs: 1000 });
+      throw retryable('customer_being_created', `Another deal is creating the ${accounting.names.short} customer for ${email} right now; will try again in a moment.`, { retryAfterMs: 1000 });
     }
     let found, customer;
     try {
       found = await accounting.findCustomerByEmail(email);
-      customer = found ?? (await accounting.createCustomer(customerFromPerson(person, email, billing)));
+      customer = found ?? (await accounting.createCustomer(customerFromPerson(person, email, billing), { idempotencyKey: `customer:contact:${contactKey}` }));
     } catch (err) {
       // Nothing was created for certain: let another deal of the same client go ahead at once.
       if (!(err instanceof RelayError && err.uncertain)) await customers.release(email, owner);
       throw err;
     }
     await customers.save(email, customer.id, contactKey, customer.currencyCode ?? (found ? undefined : billing.currency.code));
-    ctx.log.info({ customer_id: customer.id, created: !found }, found ? 'customer found in Zoho by email' : 'customer created in Zoho');
+    ctx.log.info({ customer_id: customer.id, created: !found }, found ? `customer found in ${accounting.names.short} by email` : `customer created in ${accounting.names.short}`);
     return customer;
   }
 

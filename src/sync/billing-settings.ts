@@ -5,14 +5,14 @@
 // matches nothing in fresh data stops the relay there.
 // Refreshed now and then (exchange rates and items change); if the accounting side cannot be reached, the
 // stored copy is used; with none, invoice jobs wait (retryable) until it can be loaded.
-import { ConfigError } from '../config/env.js';
+import { ConfigError } from '../config/config-error.js';
 import type { Mapping } from '../config/mapping.js';
-import { resolveTaxRules } from '../config/resolve-taxes.js';
 import { RelayError, retryable } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { KeyValue } from '../store/kv.js';
 import type { DraftSettings } from './invoice-draft.js';
 import type { AccountingPort, AccountingReference } from './ports.js';
+import { resolveTaxRules } from './tax-rules.js';
 
 const CACHE_KEY = 'accounting:reference';
 
@@ -120,7 +120,7 @@ export class BillingSettings {
     const settings = (async () => {
       const reference = await this.accounting.reference({ exemptions });
       if ((this.organization() ?? null) !== organizationId) {
-        throw retryable('accounting_settings_unavailable', 'The Zoho organization changed while its currencies and taxes were read; they are read again.');
+        throw retryable('accounting_settings_unavailable', `The ${this.accounting.names.short} organization changed while its currencies and taxes were read; they are read again.`);
       }
       const resolved = this.resolve(reference);
       const stored: Stored = { organizationId, withExemptions: exemptions, reference };
@@ -144,7 +144,8 @@ export class BillingSettings {
   }
 
   private resolve(reference: AccountingReference): DraftSettings {
-    return { reference, taxRules: resolveTaxRules(this.tax, reference), ...(this.accountCurrency ? { accountCurrency: this.accountCurrency } : {}) };
+    const system = this.accounting.names.system;
+    return { system, reference, taxRules: resolveTaxRules(this.tax, reference, system), ...(this.accountCurrency ? { accountCurrency: this.accountCurrency } : {}) };
   }
 }
 

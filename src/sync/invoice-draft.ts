@@ -2,16 +2,19 @@
 // client's country, currency and its precision, payment terms, number. No I/O here; every rule that
 // cannot be met is a permanent error that says what to fix.
 import type { ResolvedMapping } from '../config/resolve-mapping.js';
-import type { ResolvedTaxRule, TaxRules } from '../config/resolve-taxes.js';
 import { permanent } from '../errors.js';
 import { normaliseCountry } from './country.js';
+import { fillDealTemplate } from './deal-template.js';
 import { formatMinor } from './money.js';
 import { days, termsFromValue, type Terms } from './payment-terms.js';
-import type { AccountingReference, CustomerInput, Deal, DealProduct, InvoiceDraft, InvoiceLine, Person } from './ports.js';
+import type { AccountingReference, CustomerInput, Deal, DealProduct, DealStamp, InvoiceDraft, InvoiceLine, Person } from './ports.js';
+import type { ResolvedTaxRule, TaxRules } from './tax-rules.js';
 
-export type DraftMapping = Pick<ResolvedMapping, 'lines' | 'numberTemplate' | 'currency' | 'paymentTerms' | 'tax' | 'zoho'>;
+export type DraftMapping = Pick<ResolvedMapping, 'lines' | 'numberTemplate' | 'currency' | 'paymentTerms' | 'tax'>;
 
 export interface DraftSettings {
+  /** The accounting system's name, for the messages ("… is not enabled in <system>"). */
+  system: string;
   reference: AccountingReference;
   taxRules: TaxRules;
   /** The Kommo account's currency, the last fallback for a deal's currency. */
@@ -25,11 +28,6 @@ export function normaliseEmail(raw: string): string {
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export function isEmail(value: string): boolean {
   return EMAIL.test(value);
-}
-
-export function referenceFor(template: string, dealId: number, generation: number): string {
-  const base = template.replaceAll('{deal_id}', String(dealId));
-  return generation > 1 ? `${base}-${generation}` : base;
 }
 
 /** The main contact, else the first one. */
@@ -50,7 +48,7 @@ export function decideBilling(deal: Deal, person: Person, mapping: DraftMapping,
   const code = (first(deal.fields, mapping.currency.field?.id) ?? mapping.currency.default ?? settings.accountCurrency ?? settings.reference.baseCurrency).toUpperCase();
   const currency = settings.reference.currencies.find((c) => c.code === code);
   if (!currency) {
-    throw permanent('currency_not_enabled', `Invoice not created: the deal's currency ${code} is not enabled in Zoho Books (enabled: ${settings.reference.currencies.map((c) => c.code).join(', ')}). Enable it in Zoho Books or change the deal's currency.`);
+    throw permanent('currency_not_enabled', `Invoice not created: the deal's currency ${code} is not enabled in ${settings.system} (enabled: ${settings.reference.currencies.map((c) => c.code).join(', ')}). Enable it in ${settings.system} or change the deal's currency.`);
   }
   const country = clientCountry(deal, person, mapping);
   return { currency, ...(country ? { country } : {}), tax: taxFor(country, settings.taxRules) };
@@ -102,7 +100,7 @@ export interface DraftInput {
   deal: Deal;
   products: DealProduct[];
   customerId: string;
-  reference: string;
+  stamp: DealStamp;
   generation: number;
   billing: Billing;
 }
@@ -139,13 +137,12 @@ export function buildInvoiceDraft(input: DraftInput, mapping: DraftMapping, sett
   const terms = paymentTerms(deal, mapping);
   const draft: InvoiceDraft = {
     customerId: input.customerId,
-    reference: input.reference,
+    stamp: input.stamp,
     lines: taxed,
-    customFields: mapping.zoho.dealIdField ? [{ apiName: mapping.zoho.dealIdField, value: String(deal.id) }] : [],
     currencyId: billing.currency.id,
     ...(billing.currency.isBase ? {} : { exchangeRate: billing.currency.exchangeRate }),
     ...(terms ?? {}),
-    ...(mapping.numberTemplate ? { invoiceNumber: referenceFor(mapping.numberTemplate, deal.id, input.generation) } : {}),
+    ...(mapping.numberTemplate ? { invoiceNumber: fillDealTemplate(mapping.numberTemplate, deal.id, input.generation) } : {}),
     ...(discount !== undefined ? { discount } : {}),
     ...(billing.tax.kind === 'exempt' ? { taxExemptionId: billing.tax.exemptionId } : {}),
   };
@@ -169,7 +166,7 @@ function productLines(input: DraftInput, mapping: DraftMapping, settings: DraftS
     const item = findItem(settings, sku, p.name);
     const rate = rawPrice !== undefined ? parseAmount(rawPrice) : item?.rate;
     if (rate === undefined || Number.isNaN(rate)) {
-      throw permanent('product_without_price', `Invoice not created: the product "${p.name}" has ${rawPrice === undefined ? 'no price' : `an unreadable price ("${rawPrice}")`} in Kommo and no Zoho Books item with its SKU or name. Set its price, then move the deal into the invoicing stage again.`);
+      throw permanent('product_without_price', `Invoice not created: the product "${p.name}" has ${rawPrice === undefined ? 'no price' : `an unreadable price ("${rawPrice}")`} in Kommo and no ${settings.system} item with its SKU or name. Set its price, then move the deal into the invoicing stage again.`);
     }
     const description = first(p.fields, cfg.descriptionFieldId) ?? (sku ? `SKU ${sku}` : undefined);
     return { name: p.name, rate, quantity: p.quantity > 0 ? p.quantity : 1, ...(description ? { description } : {}), ...(item ? { itemId: item.id } : {}) };
@@ -185,7 +182,7 @@ function fieldLines(deal: Deal, mapping: DraftMapping, settings: DraftSettings):
       const item = findItem(settings, undefined, option);
       const rate = cfg.prices[option] ?? item?.rate;
       if (rate === undefined) {
-        throw permanent('option_without_price', `Invoice not created: "${option}" (field "${cfg.multiselect.name}") has no price in the mapping (invoice.lines.fields.prices) and no Zoho Books item of that name.`);
+        throw permanent('option_without_price', `Invoice not created: "${option}" (field "${cfg.multiselect.name}") has no price in the mapping (invoice.lines.fields.prices) and no ${settings.system} item of that name.`);
       }
       return { name: option, rate, quantity: 1, ...(item ? { itemId: item.id } : {}) };
     });

@@ -1,14 +1,14 @@
 // Use case "invoice for deal": read fresh state, decide, write — every step safe to run again. The
 // deal_invoices row is the intent record: it is written before each remote write, so after a crash or an
-// uncertain answer the next attempt looks in Zoho before it creates anything.
+// uncertain answer the next attempt looks in the accounting system before it creates anything.
 import type { ResolvedField, ResolvedMapping } from '../config/resolve-mapping.js';
 import { permanent, RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DealInvoice, DealInvoices } from '../store/invoice-records.js';
 import type { BillingParty } from './billing-party.js';
 import { WriteProblems, type DealWriter, type DealWriteStep } from './deal-writer.js';
-import { buildInvoiceDraft, referenceFor, type Billing, type DraftSettings } from './invoice-draft.js';
-import type { AccountingPort, CrmPort, Deal } from './ports.js';
+import { buildInvoiceDraft, type Billing, type DraftSettings } from './invoice-draft.js';
+import type { AccountingPort, CrmPort, Deal, DealStamp } from './ports.js';
 
 export interface InvoiceForDealDeps {
   crm: CrmPort;
@@ -44,14 +44,14 @@ export class InvoiceForDeal {
       if (!(inStage && cleared)) return { outcome: 'already_invoiced', invoiceId: record.invoice_id };
       const generation = record.generation + 1;
       ctx.log.info({ generation, previous_invoice_id: record.invoice_id }, 'Invoice ID was cleared on the deal: invoicing it again');
-      record = await invoices.restart(key, referenceFor(mapping.zoho.referenceTemplate, dealId, generation), generation);
+      record = await invoices.restart(key, this.deps.accounting.stamp(dealId, generation).key, generation);
     }
     if (!record) {
       if (!inStage) {
         // The webhook is only a hint: by now the deal is elsewhere, and nobody asked for an invoice.
         return { outcome: 'skipped', reason: `deal is no longer in an invoicing stage (now status ${deal.statusId} in pipeline ${deal.pipelineId})` };
       }
-      record = await invoices.start(key, referenceFor(mapping.zoho.referenceTemplate, dealId, 1));
+      record = await invoices.start(key, this.deps.accounting.stamp(dealId, 1).key);
     }
 
     const party = await this.deps.party.of(deal);
@@ -93,7 +93,7 @@ export class InvoiceForDeal {
     );
     const problems = new WriteProblems();
     problems.add(await this.deps.writer.apply(dealId, steps));
-    problems.throwIfAny(dealId, `Invoice ${record.invoice_number ?? record.invoice_id} was created in Zoho Books${record.emailed === EMAILED ? ' and emailed' : ''} (${record.invoice_url}), and the other fields were written.`);
+    problems.throwIfAny(dealId, `Invoice ${record.invoice_number ?? record.invoice_id} was created in ${this.deps.accounting.names.system}${record.emailed === EMAILED ? ' and emailed' : ''} (${record.invoice_url}), and the other fields were written.`);
   }
 
   private async ensureInvoice(
@@ -109,8 +109,8 @@ export class InvoiceForDeal {
     const key = record.deal_id;
     if (record.invoice_id) return record;
     if (record.state === 'creating') {
-      // A previous attempt may have reached Zoho before it died or timed out: look before creating.
-      const existing = await accounting.findInvoiceByReference(record.reference, customerId);
+      // A previous attempt may have reached the accounting system before it died or timed out: look before creating.
+      const existing = await accounting.findDealInvoice(stampOf(record), customerId);
       if (existing) {
         ctx.log.warn({ invoice_id: existing.id }, 'adopted the invoice an earlier attempt created');
         return invoices.update(key, {
@@ -124,14 +124,14 @@ export class InvoiceForDeal {
       }
     }
     const products = mapping.lines.sources.includes('products') && deal.products.length ? await this.deps.crm.dealProducts(deal) : [];
-    const built = buildInvoiceDraft({ deal, products, customerId, reference: record.reference, generation: record.generation, billing }, mapping, settings);
+    const built = buildInvoiceDraft({ deal, products, customerId, stamp: stampOf(record), generation: record.generation, billing }, mapping, settings);
     remarks.push(...built.remarks);
     if (built.remarks.length) ctx.log.info({ remarks: built.remarks, lines_from: built.source }, 'invoice lines differ from the deal amount');
     const draft = built.draft;
     await invoices.update(key, { state: 'creating' });
     let created;
     try {
-      created = await accounting.createInvoice(draft, { send: mapping.sendInvoice });
+      created = await accounting.createInvoice(draft, { send: mapping.sendInvoice, idempotencyKey: `invoice:${key}:${record.generation}` });
     } catch (err) {
       // Only an answer that may have been acted on keeps the 'creating' mark (and costs a lookup later).
       if (!(err instanceof RelayError && err.uncertain)) await invoices.update(key, { state: 'pending' });
@@ -151,15 +151,20 @@ export class InvoiceForDeal {
     const { accounting, invoices, mapping } = this.deps;
     if (!mapping.sendInvoice || record.emailed === EMAILED) return record;
     if (record.emailed === EMAIL_ATTEMPTED) {
-      // An earlier send may have gone out before its answer was lost: Zoho marks a sent invoice.
+      // An earlier send may have gone out before its answer was lost: a sent invoice is no longer a draft.
       const current = await accounting.getInvoice(record.invoice_id!);
       if (current.status !== 'draft') return invoices.update(record.deal_id, { emailed: EMAILED, invoice_status: current.status });
     }
     await invoices.update(record.deal_id, { emailed: EMAIL_ATTEMPTED });
-    await accounting.emailInvoice(record.invoice_id!, [email]);
+    await accounting.emailInvoice(record.invoice_id!, [email], { idempotencyKey: `email:${record.deal_id}:${record.generation}` });
     ctx.log.info({ invoice_id: record.invoice_id }, 'invoice emailed');
-    return invoices.update(record.deal_id, { emailed: EMAILED, invoice_status: 'sent' });
+    return invoices.update(record.deal_id, { emailed: EMAILED, invoice_status: 'open' });
   }
+}
+
+/** The stamp the intent record keeps (its `reference`): the same key every attempt of this generation. */
+function stampOf(record: DealInvoice): DealStamp {
+  return { key: record.reference, dealId: Number(record.deal_id) };
 }
 
 /** deal_invoices.emailed: 0 not sent, 1 sent, 2 a send was attempted and its outcome is unknown. */

@@ -1,4 +1,4 @@
-// Money as integer minor units. Zoho sends amounts as JSON numbers (1234.5); we convert once, on purpose,
+// Money as integer minor units. Accounting APIs send amounts as JSON numbers (1234.5); we convert once, on purpose,
 // and add and compare only integers.
 
 /** Minor-unit digits of a currency (ISO 4217 via Intl): EUR 2, JPY 0, KWD 3. Unknown codes: 2. */

@@ -1,5 +1,5 @@
 // What goes into the mapping's paid field (payment.paidField), by the field's Kommo type. Pure.
-// Dates: Zoho's payment date is a calendar day with no time. Kommo's reference leaves open whether date
+// Dates: an accounting payment date is a calendar day with no time. Kommo's reference leaves open whether date
 // values are written as Unix seconds or RFC 3339; Kommo's own PHP SDK (amocrm-api-php,
 // DateCustomFieldValueModel::toApi) sends RFC 3339, so the relay does too. The time is noon UTC, which is
 // the same calendar day in every account time zone from UTC-11 to UTC+11, so the date Kommo shows is the

@@ -1,4 +1,4 @@
-// A deal's payment terms as managers write them -> Zoho's payment_terms (days + label) or a due date.
+// A deal's payment terms as managers write them -> payment terms (days + label) or a due date.
 
 export type Terms = { paymentTerms: number; paymentTermsLabel: string } | { dueDate: string };
 

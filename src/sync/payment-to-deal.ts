@@ -1,28 +1,26 @@
-// Use case "payment to deal": Zoho says an invoice changed; re-read it and its payments, find the deal,
-// note every payment exactly once (keyed by the Zoho payment ID), and when the invoice is fully paid
+// Use case "payment to deal": the accounting system says an invoice changed; re-read it and its payments,
+// find the deal (invoice-owner.ts), note every payment exactly once (keyed by the backend's payment ID), and when the invoice is fully paid
 // mark the deal paid and move it to the paid stage of its own pipeline, once. Each note, the paid field and
 // the stage move are separate recorded steps (deal-writer.ts): Kommo refusing one never loses the others.
 import type { ResolvedMapping } from '../config/resolve-mapping.js';
 import { permanent } from '../errors.js';
 import { withContext, type Logger } from '../log.js';
-import type { DealInvoices } from '../store/invoice-records.js';
 import type { InvoiceLinks } from '../store/payment-records.js';
-import type { DealRecurringProfiles } from '../store/recurring-records.js';
 import type { NoteOnce } from './deal-notes.js';
 import { WriteProblems, type DealWriter, type DealWriteStep } from './deal-writer.js';
 import { currencyDigits, formatMinor, toMinor } from './money.js';
 import { describePaidFieldWrite, paidFieldValue, type PaidState } from './paid-field-value.js';
-import type { AccountingInvoiceDetail, AccountingPayment, AccountingPort, CrmPort } from './ports.js';
+import type { InvoiceOwners } from './invoice-owner.js';
+import type { AccountingInvoiceDetail, AccountingNames, AccountingPayment, AccountingPort, CrmPort } from './ports.js';
 
 export interface PaymentToDealDeps {
   crm: CrmPort;
   accounting: AccountingPort;
-  invoices: DealInvoices;
   links: InvoiceLinks;
-  profiles: DealRecurringProfiles;
+  owners: InvoiceOwners;
   notes: NoteOnce;
   writer: DealWriter;
-  mapping: Pick<ResolvedMapping, 'payment' | 'zoho' | 'retainer'>;
+  mapping: Pick<ResolvedMapping, 'payment' | 'retainer'>;
 }
 
 export type PaymentOutcome =
@@ -36,24 +34,26 @@ export class PaymentToDeal {
   async run(invoiceId: string, ctx: { log: Logger }): Promise<PaymentOutcome> {
     const { accounting, links } = this.deps;
     const invoice = await accounting.getInvoice(invoiceId);
-    const { dealId, retainer } = await this.findDeal(invoice);
-    if (dealId === undefined) {
+    const owner = await this.deps.owners.of(invoice, { clues: 'fresh' });
+    if (!owner) {
       ctx.log.info({ invoice_id: invoiceId }, 'invoice is not linked to any Kommo deal; nothing to do');
       return { outcome: 'not_ours', invoiceId };
     }
+    const dealId = Number(owner.dealId);
+    const retainer = owner.retainer;
     const log = withContext(ctx.log, { deal_id: dealId, invoice_id: invoiceId });
     const problems = new WriteProblems();
 
     if (invoice.status === 'void') {
-      const noteAdded = await this.note(dealId, `void:${invoice.id}`, `Invoice ${invoice.number} was voided in Zoho Books.`, problems);
-      await links.upsert(invoice.id, String(dealId), { version: invoiceVersion(invoice) });
+      const noteAdded = await this.note(dealId, `void:${invoice.id}`, `Invoice ${invoice.number} was voided in ${accounting.names.system}.`, problems);
+      await links.upsert(invoice.id, String(dealId), { version: invoice.version });
       problems.throwIfAny(dealId, `Invoice ${invoice.number} is void.`);
       return { outcome: 'voided', dealId, noteAdded };
     }
 
     const payments = invoice.status === 'draft' ? [] : await accounting.invoicePayments(invoice.id);
     let notesAdded = 0;
-    for (const { payment, text } of paymentNotes(invoice, payments)) {
+    for (const { payment, text } of paymentNotes(invoice, payments, accounting.names)) {
       if (await this.note(dealId, `payment:${payment.paymentId}`, text, problems)) notesAdded++;
     }
 
@@ -61,7 +61,7 @@ export class PaymentToDeal {
     let moved = false;
     // A retainer's invoices are noted; they mark and move the deal only when the mapping asks for it.
     if (state && (!retainer || this.deps.mapping.retainer?.moveOnPayment)) moved = await this.markPaid(dealId, invoice, state, problems, log);
-    await links.upsert(invoice.id, String(dealId), { version: invoiceVersion(invoice) });
+    await links.upsert(invoice.id, String(dealId), { version: invoice.version });
     problems.throwIfAny(dealId, `Invoice ${invoice.number} (${state ? (state.state === 'full' ? 'paid' : 'partially paid') : invoice.status}): every other write to the deal was made.`);
     const paid = state?.state === 'full';
     log.info({ notes_added: notesAdded, paid, moved }, 'payments brought to the deal');
@@ -76,22 +76,6 @@ export class PaymentToDeal {
       problems.addError(`note "${text.length > 60 ? `${text.slice(0, 57)}...` : text}"`, err);
       return false;
     }
-  }
-
-  /** The relay's own records first (invoices it created, retainer profiles), then the invoice's deal
-   *  custom field, then the reference number. */
-  private async findDeal(invoice: AccountingInvoiceDetail): Promise<{ dealId?: number; retainer: boolean }> {
-    if (invoice.recurringInvoiceId) {
-      const profile = await this.deps.profiles.findByRecurrenceId(invoice.recurringInvoiceId);
-      if (profile) return { dealId: Number(profile.deal_id), retainer: true };
-    }
-    const known = (await this.deps.links.get(invoice.id))?.deal_id ?? (await this.deps.invoices.findByInvoiceId(invoice.id))?.deal_id;
-    if (known) return { dealId: Number(known), retainer: false };
-    const field = this.deps.mapping.zoho.dealIdField;
-    const fromField = field ? invoice.customFields.find((f) => f.apiName === field)?.value : undefined;
-    if (fromField && /^\d+$/.test(fromField.trim())) return { dealId: Number(fromField.trim()), retainer: invoice.recurringInvoiceId !== undefined };
-    const fromReference = dealIdFromReference(invoice.reference, this.deps.mapping.zoho.referenceTemplate);
-    return { ...(fromReference !== undefined ? { dealId: fromReference } : {}), retainer: invoice.recurringInvoiceId !== undefined };
   }
 
   /**
@@ -138,7 +122,7 @@ export class PaymentToDeal {
   }
 }
 
-/** Full, partial or (undefined) no payment yet; the amount paid from Zoho's total and balance. */
+/** Full, partial or (undefined) no payment yet; the amount paid from the invoice's total and balance. */
 export function paidState(invoice: Pick<AccountingInvoiceDetail, 'status' | 'total' | 'balance' | 'currencyCode'>, payments: AccountingPayment[]): PaidState | undefined {
   const full = invoice.status === 'paid' || (invoice.balance <= 0 && payments.length > 0);
   if (!full && (payments.length === 0 || invoice.balance <= 0)) return undefined;
@@ -149,7 +133,7 @@ export function paidState(invoice: Pick<AccountingInvoiceDetail, 'status' | 'tot
 }
 
 /** One note per payment, in date order, each with the balance that was left after it. */
-export function paymentNotes(invoice: Pick<AccountingInvoiceDetail, 'number' | 'total' | 'currencyCode'>, payments: AccountingPayment[]) {
+export function paymentNotes(invoice: Pick<AccountingInvoiceDetail, 'number' | 'total' | 'currencyCode'>, payments: AccountingPayment[], names: Pick<AccountingNames, 'short'>) {
   const digits = currencyDigits(invoice.currencyCode);
   const total = toMinor(invoice.total, digits);
   const sorted = [...payments].sort((a, b) => a.date.localeCompare(b.date) || a.paymentId.localeCompare(b.paymentId));
@@ -161,20 +145,8 @@ export function paymentNotes(invoice: Pick<AccountingInvoiceDetail, 'number' | '
     const money = (m: bigint) => formatMinor(m, digits, invoice.currencyCode);
     const text =
       due > 0n
-        ? `Partial payment received: ${money(amount)} on ${payment.date} for invoice ${invoice.number}; ${money(due)} still due. (Zoho payment ${payment.paymentId})`
-        : `Payment received: ${money(amount)} on ${payment.date} for invoice ${invoice.number}. (Zoho payment ${payment.paymentId})`;
+        ? `Partial payment received: ${money(amount)} on ${payment.date} for invoice ${invoice.number}; ${money(due)} still due. (${names.short} payment ${payment.paymentId})`
+        : `Payment received: ${money(amount)} on ${payment.date} for invoice ${invoice.number}. (${names.short} payment ${payment.paymentId})`;
     return { payment, text };
   });
-}
-
-export function dealIdFromReference(reference: string, template: string): number | undefined {
-  const [before, after] = template.split('{deal_id}') as [string, string];
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const m = new RegExp(`^${escape(before)}(\\d+)${escape(after)}(?:-\\d+)?$`).exec(reference.trim());
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Two payments within one second share last_modified_time; the balance tells them apart. */
-export function invoiceVersion(i: { lastModified: string; balance: number }): string {
-  return `${i.lastModified}|${i.balance}`;
 }

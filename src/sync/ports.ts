@@ -1,5 +1,6 @@
 // What the use cases need from the outside world, named for the use cases rather than for either API.
-// Kommo and Zoho Books implement these; tests use in-memory doubles.
+// Kommo and each accounting backend (src/accounting/<backend>/) implement these; tests use in-memory doubles.
+import type { AccountingId } from '../accounting/registry.js';
 
 export interface DealContactRef {
   id: number;
@@ -73,7 +74,7 @@ export interface CustomerInput {
   /** ISO 3166-1 alpha-2. */
   country?: string;
   currencyId?: string;
-  /** Edition-specific tax fields from the mapping (vat_treatment, gst_treatment, …). */
+  /** The backend's own customer settings for the client's country, from its mapping section (opaque here). */
   taxFields?: Record<string, string | boolean>;
 }
 
@@ -92,11 +93,20 @@ export interface InvoiceLine {
   taxId?: string;
 }
 
+/**
+ * How a deal is written on an invoice so it can be found again. The backend makes it (`stamp`) and decides
+ * where it goes (a reference, a custom field, the number); `key` is what the intent record keeps and the
+ * look-up after a lost answer searches for. Use cases carry it without reading it.
+ */
+export interface DealStamp {
+  key: string;
+  dealId: number;
+}
+
 export interface InvoiceDraft {
   customerId: string;
-  reference: string;
+  stamp: DealStamp;
   lines: InvoiceLine[];
-  customFields: Array<{ apiName: string; value: string }>;
   currencyId?: string;
   exchangeRate?: number;
   date?: string;
@@ -132,22 +142,38 @@ export interface AccountingReference {
   items: Array<{ id: string; name: string; sku?: string; rate: number }>;
 }
 
+/** Every backend's invoice states, in the use cases' words (`open`: final, sent or not yet paid). */
+export type InvoiceStatus = 'draft' | 'open' | 'partially_paid' | 'paid' | 'void';
+
 export interface AccountingInvoice {
   id: string;
   number: string;
   url: string;
-  status: string;
+  status: InvoiceStatus;
 }
 
-export interface AccountingInvoiceDetail extends AccountingInvoice {
+/** What an invoice says about the deal it belongs to, read by the backend from its own stamp. */
+export interface InvoiceClue {
+  invoiceId: string;
+  /** The recurring profile (template) the invoice came from, when the backend knows it. */
+  recurringId?: string;
+  /** The deal the invoice's stamp names; `retainer` when the stamp is a retainer profile's. */
+  stamped?: { dealId: string; retainer: boolean };
+}
+
+export interface AccountingInvoiceDetail extends AccountingInvoice, InvoiceClue {
   customerId: string;
-  reference: string;
   total: number;
   balance: number;
   currencyCode: string;
-  lastModified: string;
-  recurringInvoiceId?: string;
-  customFields: Array<{ apiName: string; value: string }>;
+  /** Changes whenever the invoice does (payments included); opaque, compared for equality only. */
+  version: string;
+}
+
+/** A row of the changes the reconciler asks for. */
+export interface InvoiceChange extends InvoiceClue {
+  status: InvoiceStatus;
+  version: string;
 }
 
 export interface AccountingPayment {
@@ -156,20 +182,48 @@ export interface AccountingPayment {
   date: string;
 }
 
+/** Names a person reads in notes and errors: the system's full name, and a short one (as in "<short> payment 123"). */
+export interface AccountingNames {
+  /** The backend's ID (the registry's key): keys of stored records and events start with it. */
+  id: AccountingId;
+  system: string;
+  short: string;
+  /** What the system calls the books the relay works in ("Books organization", "organisation"). */
+  organization: string;
+}
+
+/** A change cursor is the backend's own (a time, a token): the reconciler stores it and hands it back. */
+export type ChangeCursor = string;
+
+/** Keys a backend that honours them sends with a write, so a resent write is done once. */
+export interface WriteOptions {
+  idempotencyKey?: string;
+}
+
 export interface AccountingPort {
+  readonly names: AccountingNames;
+  /** The stamp of a deal's invoice (generation > 1: the deal was invoiced again after its Invoice ID was cleared). */
+  stamp(dealId: number, generation: number): DealStamp;
+  /** The stamp of a deal's retainer profile, which the invoices it generates carry. */
+  retainerStamp(dealId: number): DealStamp;
   findCustomerByEmail(email: string): Promise<Customer | undefined>;
-  createCustomer(input: CustomerInput): Promise<Customer>;
+  createCustomer(input: CustomerInput, opts?: WriteOptions): Promise<Customer>;
   /** The deal's invoice if one was already created (after a crash between the create and our record of it). */
-  findInvoiceByReference(reference: string, customerId: string): Promise<AccountingInvoice | undefined>;
-  /** `send`: email it to the customer's contact persons as part of the create. */
-  createInvoice(draft: InvoiceDraft, opts: { send: boolean }): Promise<AccountingInvoice & { emailed: boolean }>;
-  emailInvoice(invoiceId: string, to: string[]): Promise<void>;
+  findDealInvoice(stamp: DealStamp, customerId: string): Promise<AccountingInvoice | undefined>;
+  /** `send`: email it to the customer as part of the create, where the backend can (capabilities.emailOnCreate). */
+  createInvoice(draft: InvoiceDraft, opts: { send: boolean } & WriteOptions): Promise<AccountingInvoice & { emailed: boolean }>;
+  emailInvoice(invoiceId: string, to: string[], opts?: WriteOptions): Promise<void>;
   getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail>;
   reference(opts: { exemptions: boolean }): Promise<AccountingReference>;
   invoicePayments(invoiceId: string): Promise<AccountingPayment[]>;
-  createRecurring(draft: RecurringDraft): Promise<RecurringProfile>;
+  createRecurring(draft: RecurringDraft, opts?: WriteOptions): Promise<RecurringProfile>;
   findRecurringByName(name: string): Promise<RecurringProfile | undefined>;
-  setRecurringActive(id: string, active: boolean): Promise<void>;
-  /** Invoices modified at or after `since` (Zoho's last_modified_time format), oldest first. */
-  invoicesModifiedSince(since: string, page: number): Promise<{ invoices: Array<Pick<AccountingInvoiceDetail, 'id' | 'status' | 'reference' | 'lastModified' | 'balance' | 'recurringInvoiceId'>>; hasMore: boolean }>;
+  /** Stopping may end the profile for good (a backend that cannot pause); resuming then answers a new ID. */
+  setRecurringActive(id: string, active: boolean): Promise<{ id: string }>;
+  /**
+   * Invoices changed since `cursor` (undefined: the first sweep, which looks back `firstLookbackMs`), oldest
+   * first. Every page of one sweep is asked with the same cursor; `next` (the cursor after this page) of the
+   * last page read is what the reconciler stores.
+   */
+  changedInvoices(cursor: ChangeCursor | undefined, page: number, firstLookbackMs: number): Promise<{ invoices: InvoiceChange[]; hasMore: boolean; next: ChangeCursor }>;
 }

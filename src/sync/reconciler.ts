@@ -1,6 +1,6 @@
 // The reconciler is one more producer of jobs. Every interval it asks both systems what webhooks may have
-// missed — deals sitting in an invoicing stage without an invoice, and Zoho invoices paid since the last
-// checkpoint whose payments the deal has not seen — and feeds them through the same inbox, with the same
+// missed — deals sitting in an invoicing stage without an invoice, and invoices paid since the backend's
+// change cursor whose payments the deal has not seen — and feeds them through the same inbox, with the same
 // dedup keys, so a deal found both ways is still one job. An idle sweep costs two API calls.
 import type { ResolvedMapping } from '../config/resolve-mapping.js';
 import { acceptEvents, type InboxItem } from '../jobs/inbox.js';
@@ -10,10 +10,10 @@ import type { Db } from '../store/db.js';
 import type { DealInvoices } from '../store/invoice-records.js';
 import type { KeyValue } from '../store/kv.js';
 import type { InvoiceLinks } from '../store/payment-records.js';
-import { dealIdFromReference, invoiceVersion } from './payment-to-deal.js';
-import { PAYMENT_JOB, zohoVersionDedupKey } from './payment-triggers.js';
-import type { AccountingPort, CrmPort } from './ports.js';
 import type { DealRecurringProfiles } from '../store/recurring-records.js';
+import type { InvoiceOwners } from './invoice-owner.js';
+import { invoiceChangedItem } from './payment-triggers.js';
+import type { AccountingPort, ChangeCursor, CrmPort } from './ports.js';
 import { dealInStageItem, dealLane, INVOICE_JOB, RETAINER_JOB, stageTriggers, triggerFor } from '../intake/triggers.js';
 
 export interface ReconcilerDeps {
@@ -24,8 +24,9 @@ export interface ReconcilerDeps {
   invoices: DealInvoices;
   links: InvoiceLinks;
   profiles: DealRecurringProfiles;
+  owners: InvoiceOwners;
   kv: KeyValue;
-  mapping: Pick<ResolvedMapping, 'invoiceStages' | 'retainer' | 'zoho'>;
+  mapping: Pick<ResolvedMapping, 'invoiceStages' | 'retainer'>;
   log: Logger;
   /** How far back the first sweep looks for paid invoices. */
   firstLookbackMs?: number;
@@ -41,7 +42,8 @@ export interface SweepResult {
   errors: string[];
 }
 
-const CHECKPOINT = 'reconcile:zoho:last_modified';
+/** Where the backend's change cursor is kept (the key's end predates the opaque cursor, when it was a time). */
+const cursorKey = (backendId: string) => `reconcile:${backendId}:last_modified`;
 export const LAST_SWEEP = 'reconcile:last_sweep';
 
 export class Reconciler {
@@ -80,7 +82,7 @@ export class Reconciler {
     try {
       await this.missedPayments(result);
     } catch (err) {
-      result.errors.push(`Zoho Books: ${(err as Error).message}`);
+      result.errors.push(`${this.deps.accounting.names.system}: ${(err as Error).message}`);
     }
     await this.deps.kv.set(LAST_SWEEP, result).catch(() => undefined);
     const level = result.errors.length ? 'warn' : result.invoiceJobs || result.paymentJobs ? 'info' : 'debug';
@@ -115,49 +117,26 @@ export class Reconciler {
   }
 
   private async missedPayments(result: SweepResult): Promise<void> {
-    const { accounting, kv, links, invoices, mapping } = this.deps;
-    const since = (await kv.get<string>(CHECKPOINT)) ?? zohoTime(Date.now() - (this.deps.firstLookbackMs ?? 24 * 3600_000));
-    let newest = since;
+    const { accounting, kv, links, owners } = this.deps;
+    const key = cursorKey(accounting.names.id);
+    const since = await kv.get<ChangeCursor>(key);
+    let next: ChangeCursor | undefined;
     const items: InboxItem[] = [];
     for (let page = 1; page <= (this.deps.maxInvoicePages ?? 20); page++) {
-      const { invoices: changed, hasMore } = await accounting.invoicesModifiedSince(since, page);
+      const { invoices: changed, hasMore, next: after } = await accounting.changedInvoices(since ?? undefined, page, this.deps.firstLookbackMs ?? 24 * 3600_000);
+      next = after;
       result.invoicesChecked += changed.length;
-      for (const inv of changed) {
-        // Zoho writes times in the organization's offset (…-0800): compare instants, store UTC.
-        const modified = Date.parse(inv.lastModified);
-        if (Number.isFinite(modified) && modified > Date.parse(newest)) newest = zohoTime(modified);
-        if (inv.status !== 'paid' && inv.status !== 'partially_paid') continue;
-        const version = invoiceVersion(inv);
-        const link = await links.get(inv.id);
-        if (link?.version === version) continue; // this version was handled
-        const fromProfile = inv.recurringInvoiceId ? (await this.deps.profiles.findByRecurrenceId(inv.recurringInvoiceId))?.deal_id : undefined;
-        // Zoho's invoice list does not carry recurring_invoice_id (only the single invoice does): an invoice
-        // a retainer's profile generated is known by the reference it inherits, the profile's name.
-        const dealId =
-          link?.deal_id ??
-          (await invoices.findByInvoiceId(inv.id))?.deal_id ??
-          fromProfile ??
-          dealIdFromReference(inv.reference, mapping.zoho.referenceTemplate) ??
-          (mapping.retainer ? dealIdFromReference(inv.reference, mapping.retainer.nameTemplate) : undefined);
-        if (dealId === undefined) continue; // not an invoice of ours
-        items.push({
-          source: 'reconciler',
-          dedupKey: zohoVersionDedupKey(inv.id, version),
-          kind: 'zoho_invoice_changed',
-          dealId: String(dealId),
-          payload: { invoiceId: inv.id, version, found: 'paid invoice not yet on the deal' },
-          job: { kind: PAYMENT_JOB, lane: dealLane(dealId), payload: { invoiceId: inv.id } },
-        });
+      const paid = changed.filter((inv) => inv.status === 'paid' || inv.status === 'partially_paid');
+      const found = await owners.ofAll(paid, { clues: 'fresh' });
+      for (const inv of paid) {
+        const owner = found.get(inv.invoiceId);
+        if (!owner) continue; // not an invoice of ours
+        if ((await links.get(inv.invoiceId))?.version === inv.version) continue; // this version was handled
+        items.push(invoiceChangedItem(accounting.names.id, { invoiceId: inv.invoiceId, dealId: owner.dealId, version: inv.version, source: 'reconciler', found: 'paid invoice not yet on the deal' }));
       }
       if (!hasMore) break;
     }
     result.paymentJobs = (await acceptEvents(this.deps.db, this.deps.queue, items)).jobIds.length;
-    // Zoho's filter is "modified at or after": keep the newest time seen; its invoices are skipped by version.
-    if (newest !== since) await kv.set(CHECKPOINT, newest);
+    if (next !== undefined && next !== since) await kv.set(key, next);
   }
-}
-
-/** Zoho's last_modified_time format: 2026-11-20T10:15:00+0000 */
-export function zohoTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}+0000`;
 }

@@ -1,4 +1,4 @@
-// A retainer's schedule as managers write it -> Zoho's recurrence_frequency + repeat_every.
+// A retainer's schedule as managers write it -> a frequency (days, weeks, months, years) + how many of them.
 
 export type Frequency = 'days' | 'weeks' | 'months' | 'years';
 export interface Recurrence {

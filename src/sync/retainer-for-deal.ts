@@ -1,4 +1,4 @@
-// Use case "retainer": a deal in a retainer stage has an active recurring invoice in Zoho Books; in a stop
+// Use case "retainer": a deal in a retainer stage has an active recurring invoice in the accounting system; in a stop
 // stage, a stopped one. The job converges on the deal's current stage, so duplicate, late or reordered
 // events cannot create a second profile: the intent is recorded first, and after an uncertain create the
 // profile is looked up by its per-deal name.
@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { DealRecurringProfiles } from '../store/recurring-records.js';
 import type { BillingParty } from './billing-party.js';
 import { buildInvoiceDraft } from './invoice-draft.js';
-import type { AccountingPort, CrmPort, Deal, RecurringDraft } from './ports.js';
+import type { AccountingPort, CrmPort, Deal, DealStamp, RecurringDraft } from './ports.js';
 import { dateFromValue, recurrenceFromValue } from './recurrence.js';
 
 export interface RetainerDeps {
@@ -39,10 +39,15 @@ export class RetainerForDeal {
     if (here(retainer.startStages)) {
       if (profile?.state === 'active') return { outcome: 'already_active', recurrenceId: profile.recurrence_id! };
       if (profile?.state === 'stopped') {
-        await this.deps.accounting.setRecurringActive(profile.recurrence_id!, true);
+        // A backend that cannot pause made a new profile: its ID replaces the old one, here and on the deal.
+        const { id } = await this.deps.accounting.setRecurringActive(profile.recurrence_id!, true);
+        if (id !== profile.recurrence_id) {
+          await this.deps.profiles.update(String(dealId), { recurrence_id: id });
+          await this.deps.crm.writeDealFields(dealId, [{ fieldId: retainer.recurringIdField.id, value: id }]);
+        }
         await this.deps.profiles.update(String(dealId), { state: 'active' });
-        ctx.log.info({ recurrence_id: profile.recurrence_id }, 'recurring invoice resumed');
-        return { outcome: 'resumed', recurrenceId: profile.recurrence_id! };
+        ctx.log.info({ recurrence_id: id }, 'recurring invoice resumed');
+        return { outcome: 'resumed', recurrenceId: id };
       }
       return this.create(deal, retainer, ctx);
     }
@@ -59,7 +64,8 @@ export class RetainerForDeal {
   private async create(deal: Deal, retainer: ResolvedRetainer, ctx: { log: Logger }): Promise<RetainerOutcome> {
     const { accounting, profiles, crm } = this.deps;
     const key = String(deal.id);
-    const name = retainer.nameTemplate.replaceAll('{deal_id}', key);
+    const stamp = accounting.retainerStamp(deal.id);
+    const name = stamp.key;
     let profile = (await profiles.get(key)) ?? (await profiles.start(key, name));
 
     const party = await this.deps.party.of(deal);
@@ -74,11 +80,11 @@ export class RetainerForDeal {
       if (existing) recurrenceId = existing.id;
     }
     if (!recurrenceId) {
-      const draft = await this.draft(deal, retainer, customerId, name, party, remarks);
+      const draft = await this.draft(deal, retainer, customerId, stamp, party, remarks);
       try {
-        recurrenceId = (await accounting.createRecurring(draft)).id;
+        recurrenceId = (await accounting.createRecurring(draft, { idempotencyKey: `recurring:${key}` })).id;
       } catch (err) {
-        if (err instanceof RelayError && !err.uncertain && err.code === 'zoho_rejected') throw retainerError(err);
+        if (err instanceof RelayError && !err.uncertain && err.code === 'accounting_rejected') throw retainerError(err, accounting.names.system);
         throw err;
       }
     }
@@ -89,7 +95,7 @@ export class RetainerForDeal {
     return { outcome: 'started', recurrenceId, remarks };
   }
 
-  private async draft(deal: Deal, retainer: ResolvedRetainer, customerId: string, name: string, party: Awaited<ReturnType<BillingParty['of']>>, remarks: string[]): Promise<RecurringDraft> {
+  private async draft(deal: Deal, retainer: ResolvedRetainer, customerId: string, stamp: DealStamp, party: Awaited<ReturnType<BillingParty['of']>>, remarks: string[]): Promise<RecurringDraft> {
     const field = (f: ResolvedRetainer['startDateField']) => (f ? deal.fields.get(f.id)?.find((v) => v.trim()) : undefined);
     let recurrence;
     let start: string | undefined;
@@ -108,25 +114,25 @@ export class RetainerForDeal {
     }
     if (end && end <= start) throw permanent('retainer_dates', `Recurring invoice not created: the end date ${end} is not after the start date ${start}.`);
     const products = this.deps.mapping.lines.sources.includes('products') && deal.products.length ? await this.deps.crm.dealProducts(deal) : [];
-    const built = buildInvoiceDraft({ deal, products, customerId, reference: name, generation: 1, billing: party.billing }, this.deps.mapping, party.settings);
+    const built = buildInvoiceDraft({ deal, products, customerId, stamp, generation: 1, billing: party.billing }, this.deps.mapping, party.settings);
     remarks.push(...built.remarks);
     const d = built.draft;
     return {
       customerId: d.customerId,
-      reference: d.reference,
+      stamp: d.stamp,
       lines: d.lines,
-      customFields: d.customFields,
       currencyId: d.currencyId,
       exchangeRate: d.exchangeRate,
       paymentTerms: d.paymentTerms,
       paymentTermsLabel: d.paymentTermsLabel,
       discount: d.discount,
       taxExemptionId: d.taxExemptionId,
-      name,
+      name: stamp.key,
       frequency: recurrence.frequency, repeatEvery: recurrence.repeatEvery, startDate: start, ...(end ? { endDate: end } : {}) };
   }
 }
 
-function retainerError(err: RelayError): RelayError {
-  return permanent(err.code, err.message.replace(/^Zoho Books rejected/, 'Recurring invoice not created: Zoho Books rejected'), { cause: err.cause, service: 'zoho' });
+function retainerError(err: RelayError, system: string): RelayError {
+  const message = err.message.startsWith(`${system} rejected`) ? `Recurring invoice not created: ${err.message}` : err.message;
+  return permanent(err.code, message, { cause: err.cause, ...(err.service ? { service: err.service } : {}) });
 }

@@ -110,7 +110,7 @@ describe('the admin API', () => {
       ['deal_note', 'done', ['done']],
     ]);
     expect(record.errors.map((e: { jobId: number; code: string; message: string }) => [e.jobId, e.code, e.message])).toEqual([[jobId, 'contact_missing_email', reason]]);
-    expect(record.zoho).toEqual({ reference: `KOMMO-${dealId}`, customerId: null, invoiceId: null, invoiceNumber: null, invoiceUrl: null, invoiceStatus: null, emailed: false, invoices: [], recurring: null });
+    expect(record.accounting).toEqual({ reference: `KOMMO-${dealId}`, customerId: null, invoiceId: null, invoiceNumber: null, invoiceUrl: null, invoiceStatus: null, emailed: false, invoices: [], recurring: null });
 
     const failed = await json(get(e2e.relay, '/admin/jobs?state=failed', asAdmin));
     expect(failed.jobs.map((j: { id: number; state: string; lastError: unknown }) => [j.id, j.state, j.lastError])).toEqual([[jobId, 'failed', { code: 'contact_missing_email', message: reason }]]);
@@ -126,13 +126,13 @@ describe('the admin API', () => {
     const invoice = invoicesOf(s, dealId)[0]!;
     const after = await json(get(e2e.relay, `/admin/deals/${dealId}`, asAdmin));
     expect(after.state).toEqual({ kind: 'invoiced', label: `invoiced: ${invoice.invoiceNumber}` });
-    expect(after.zoho).toEqual({
+    expect(after.accounting).toEqual({
       reference: `KOMMO-${dealId}`,
       customerId: invoice.customerId,
       invoiceId: invoice.invoiceId,
       invoiceNumber: invoice.invoiceNumber,
       invoiceUrl: invoice.invoiceUrl,
-      invoiceStatus: 'sent',
+      invoiceStatus: 'open',
       emailed: true,
       invoices: [],
       recurring: null,

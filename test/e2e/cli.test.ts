@@ -241,7 +241,7 @@ describe('relay deal, retry and status on what the running relay did', () => {
     const lines = after.stdout.split('\n');
     expect(lines.slice(0, 5)).toEqual([
       `Deal ${dealId}: invoiced: ${invoice[0]!.invoiceNumber}`,
-      `  Invoice    ${invoice[0]!.invoiceNumber} (Zoho id ${invoice[0]!.invoiceId}), sent, emailed`,
+      `  Invoice    ${invoice[0]!.invoiceNumber} (Zoho id ${invoice[0]!.invoiceId}), open, emailed`,
       `  Link       ${invoice[0]!.invoiceUrl}`,
       `  Reference  KOMMO-${dealId}`,
       `  Customer   Zoho id ${invoice[0]!.customerId}`,
@@ -257,7 +257,7 @@ describe('relay deal, retry and status on what the running relay did', () => {
       `write  invoice field 'Invoice URL' = "${invoice[0]!.invoiceUrl}" (done)`,
     ]);
     const json = await runCli(['deal', String(dealId), '--json'], env);
-    expect(JSON.parse(json.stdout)).toMatchObject({ dealId: String(dealId), state: { kind: 'invoiced' }, zoho: { invoiceId: invoice[0]!.invoiceId, emailed: true } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ dealId: String(dealId), state: { kind: 'invoiced' }, accounting: { invoiceId: invoice[0]!.invoiceId, emailed: true } });
 
     const twice = await runCli(['retry', 'job', String(job.id)], env);
     expect([twice.code, twice.stderr]).toEqual([1, `Job ${job.id} is done: only failed or dead jobs can be retried (it finished successfully).\n`]);

@@ -2,6 +2,7 @@
 // single use, 60 s; scopes enforced on every Books call; the mint limit), with the relay in-process on a
 // real SQLite file and every log line captured. ZOHO_ACCOUNTS_URL points at the fake, which names itself
 // as the accounts server in its redirect (test/integration/oauth-zoho-eu.test.ts covers Zoho's real hosts).
+import { zohoOf } from '../support/zoho-side.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RelayError } from '../../src/errors.js';
 import type { Relay } from '../../src/relay.js';
@@ -160,7 +161,7 @@ describe('connecting Zoho on /connect', () => {
     expect(page).toContain(`value="${second}"> Acme &#60;Holding&#62; &#38; &#34;Co&#34; (${second})`);
     expect(page).not.toContain('<Holding>');
 
-    const err = (await relay.zoho.listTaxes().catch((e: unknown) => e)) as RelayError;
+    const err = (await zohoOf(relay).client.listTaxes().catch((e: unknown) => e)) as RelayError;
     expect(err).toBeInstanceOf(RelayError);
     expect([err.code, err.retryable]).toEqual(['zoho_organization_not_chosen', true]);
 
@@ -196,15 +197,15 @@ describe('connecting Zoho on /connect', () => {
     expect(s.zoho.state.tokenGrants).toBe(1);
 
     s.zoho.expireAccessTokens(); // Zoho refuses the token (401): one refresh between all of them
-    const taxes = await Promise.all(Array.from({ length: 20 }, () => relay.zoho.listTaxes()));
+    const taxes = await Promise.all(Array.from({ length: 20 }, () => zohoOf(relay).client.listTaxes()));
     expect(taxes).toHaveLength(20);
     expect(s.zoho.state.tokenGrants).toBe(2);
 
     // The stored token has expired and nothing is in memory (as in a process just started): one refresh
     // before the first call, shared by all twenty, and stored for the next.
     await relay.store.db.updateTable('connections').set({ access_expires_at: Date.now() - 1000 }).where('side', '=', 'zoho').execute();
-    relay.zohoAuth.reset();
-    await Promise.all(Array.from({ length: 20 }, () => relay.zoho.listTaxes()));
+    zohoOf(relay).auth.reset();
+    await Promise.all(Array.from({ length: 20 }, () => zohoOf(relay).client.listTaxes()));
     expect(s.zoho.state.tokenGrants).toBe(3);
     const refreshes = tokenRequests(s).filter((r) => (r.body as { grant_type: string }).grant_type === 'refresh_token');
     expect(refreshes).toHaveLength(2);
@@ -217,16 +218,16 @@ describe('connecting Zoho on /connect', () => {
     const { s, relay } = await setup({ tokenMintLimit: { limit: 2, windowMs: 600_000 } });
     await connectZohoThroughFake(relay); // 1 of 2
     s.zoho.expireAccessTokens();
-    await relay.zoho.listTaxes(); // 2 of 2
+    await zohoOf(relay).client.listTaxes(); // 2 of 2
     s.zoho.expireAccessTokens();
-    const err = (await relay.zoho.listTaxes().catch((e: unknown) => e)) as RelayError;
+    const err = (await zohoOf(relay).client.listTaxes().catch((e: unknown) => e)) as RelayError;
     expect(err).toBeInstanceOf(RelayError);
     expect(err.code).toBe('zoho_auth_access_denied');
     expect(err.retryable).toBe(true);
     expect(err.retryAfterMs).toBe(300_000);
     expect(err.message).toBe('Zoho accounts server says too many token requests: waiting before asking again.');
     const asked = tokenRequests(s).length;
-    for (let i = 0; i < 5; i++) expect(((await relay.zoho.listTaxes().catch((e: unknown) => e)) as RelayError).code).toBe('zoho_auth_access_denied');
+    for (let i = 0; i < 5; i++) expect(((await zohoOf(relay).client.listTaxes().catch((e: unknown) => e)) as RelayError).code).toBe('zoho_auth_access_denied');
     expect(tokenRequests(s).length).toBe(asked);
     expect((await statusOf(relay)).zoho!.lastError).toEqual({ message: err.message, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
   });
@@ -262,7 +263,7 @@ describe('connecting Zoho on /connect', () => {
     const logs: string[] = [];
     const relay = await startCapturedRelay(s.env({ ADMIN_TOKEN }), { logs });
     current = { s, logs, env: {}, relay, restart: async () => relay, cleanup: async () => (await relay.stop(), await s.close(), dir.cleanup()) };
-    expect(await relay.zoho.listTaxes()).toEqual([]);
+    expect(await zohoOf(relay).client.listTaxes()).toEqual([]);
     const st = await statusOf(relay);
     expect(st.zoho).toMatchObject({
       connected: true,

@@ -4,7 +4,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET } from '../../sandbox/scenario.js';
-import { MAX_INVOICES_PER_WEBHOOK } from '../../src/zoho/webhook.js';
+import { MAX_INVOICES_PER_WEBHOOK } from '../../src/accounting/zoho/webhook.js';
 import { invoicesOf, startE2E, waitFor, type E2E } from '../support/e2e.js';
 
 let e2e: E2E | undefined;

@@ -37,6 +37,7 @@ class HeldAccounting {
   }
 
   readonly port = {
+    names: { id: 'zoho', system: 'Zoho Books', short: 'Zoho', organization: 'Books organization' },
     reference: () => new Promise<AccountingReference>((resolve, reject) => this.calls.push({ resolve, reject })),
   } as unknown as AccountingPort;
 }

@@ -1,6 +1,7 @@
 // The connection page through real HTTP: who may see it (ADMIN_TOKEN as a bearer token, or the login
 // form's session cookie), how the cookie is made, the headers that keep the page to itself, escaping of
 // every value, and that no secret is ever on it.
+import { zohoBackend } from '../../src/accounting/zoho/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionsStatus } from '../../src/connect/status.js';
 import { SESSION_COOKIE } from '../../src/http/admin-auth.js';
@@ -121,7 +122,7 @@ describe('what the page shows', () => {
     const hostile = '<img src=x onerror=alert(1)>"\'&';
     const status: ConnectionsStatus = {
       kommo: { connected: true, method: 'OAuth', account: hostile, lastError: { message: hostile, at: hostile } },
-      zoho: { connected: false, method: 'OAuth', dataCentre: hostile, apiDomain: hostile, organization: { id: hostile, name: hostile }, chooseFrom: [{ id: hostile, name: hostile }] },
+      accounting: { names: zohoBackend.names, status: { connected: false, method: 'OAuth', dataCentre: hostile, apiDomain: hostile, organization: { id: hostile, name: hostile }, chooseFrom: [{ id: hostile, name: hostile }] } },
       mapping: { state: 'resolved', stages: [hostile] },
     };
     const html = connectionPage(status);

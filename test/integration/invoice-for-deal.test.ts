@@ -21,7 +21,6 @@ const mapping: ResolvedMapping = {
   tax: { countryFrom: [], rules: {} },
   sendInvoice: true,
   dealFields: { invoiceId: { id: 900, name: 'Invoice ID', type: 'text' }, invoiceUrl: { id: 901, name: 'Invoice URL', type: 'url' } },
-  zoho: { dealIdField: 'cf_kommo_deal_id', referenceTemplate: 'KOMMO-{deal_id}' },
 };
 const log = createLogger({ level: 'silent' });
 
@@ -39,7 +38,7 @@ describe('invoice for deal', () => {
     accounting = new MemoryAccounting();
     crm.deals.set(31700125, sampleDeal());
     crm.people.set(501, samplePerson());
-    const party = new BillingParty({ crm, accounting, customers: new CustomerLinks(store.db), mapping, settings: { get: async () => ({ reference: sampleReference(), taxRules: new Map() }) }, customerClaimStaleMs: 60_000 });
+    const party = new BillingParty({ crm, accounting, customers: new CustomerLinks(store.db), mapping, settings: { get: async () => ({ system: 'Zoho Books', reference: sampleReference(), taxRules: new Map() }) }, customerClaimStaleMs: 60_000 });
     useCase = new InvoiceForDeal({ crm, accounting, invoices: new DealInvoices(store.db), party, writer: new DealWriter(crm, new DealWrites(store.db)), mapping });
   });
   afterEach(async () => store.cleanup());
@@ -62,7 +61,7 @@ describe('invoice for deal', () => {
     expectExactlyOnce();
     expect(accounting.calls).toEqual({ findCustomerByEmail: 1, createCustomer: 1, createInvoice: 1 });
     const draft = accounting.invoices[0]!.draft;
-    expect(draft).toMatchObject({ reference: 'KOMMO-31700125', customFields: [{ apiName: 'cf_kommo_deal_id', value: '31700125' }] });
+    expect(draft).toMatchObject({ stamp: { key: 'KOMMO-31700125', dealId: 31700125 } });
     expect(draft.lines).toEqual([{ name: 'Аудит сайта + SEO', rate: 4800, quantity: 1 }]);
     expect(accounting.customers[0]!.input).toMatchObject({ name: 'Schmidt GmbH', email: 'anna.schmidt@example.de', firstName: 'Anna', lastName: 'Schmidt', phone: '+49 30 1234567' });
   });
@@ -97,7 +96,7 @@ describe('invoice for deal', () => {
     await run();
     crm.deals.get(31700125)!.fields.set(900, ['']);
     expect(await run()).toMatchObject({ outcome: 'invoiced' });
-    expect(accounting.invoices.map((i) => i.draft.reference)).toEqual(['KOMMO-31700125', 'KOMMO-31700125-2']);
+    expect(accounting.invoices.map((i) => i.draft.stamp.key)).toEqual(['KOMMO-31700125', 'KOMMO-31700125-2']);
     expect(accounting.customers).toHaveLength(1);
     expect(crm.fieldWrites.at(-1)!.values[0]).toEqual({ fieldId: 900, value: accounting.invoices[1]!.id });
     // Not cleared (our own write-back is there): nothing more.
@@ -176,7 +175,7 @@ describe('invoice for deal', () => {
     accounting.faults.failOnce('createInvoice', 'before', new RelayError('retryable', 'zoho_rate_limited', '429'));
     await expect(run()).rejects.toThrow('429');
     await run();
-    expect(accounting.calls.findInvoiceByReference).toBeUndefined();
+    expect(accounting.calls.findDealInvoice).toBeUndefined();
     expectExactlyOnce();
   });
 

@@ -3,6 +3,7 @@
 // the Books calls go to the api_domain it answers (https://www.zohoapis.eu). nock stands in for those two
 // hosts (no request leaves the machine; an unexpected host fails the request), so every URL, header and
 // form field the relay sends there is asserted. Kommo is the fake, with its long-lived token.
+import { zohoOf } from '../support/zoho-side.js';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RelayError } from '../../src/errors.js';
@@ -118,7 +119,7 @@ describe('the EU flow end to end', () => {
     expect(await relay!.connections.describe('zoho')).toMatchObject({ accountsServer: ACCOUNTS_EU, dataCentre: 'eu', apiDomain: API_EU, organizationId: ORG });
 
     const taxes = books('/settings/taxes', ACCESS, { code: 0, taxes: [{ tax_id: '9834000000000000101', tax_name: 'VAT 19', tax_percentage: 19 }] });
-    expect(await relay!.zoho.listTaxes()).toEqual([{ tax_id: '9834000000000000101', tax_name: 'VAT 19', tax_percentage: 19 }]);
+    expect(await zohoOf(relay!).client.listTaxes()).toEqual([{ tax_id: '9834000000000000101', tax_name: 'VAT 19', tax_percentage: 19 }]);
     expect(taxes.isDone()).toBe(true);
 
     // Restart: start-up uses the stored reference data and reads it again behind, through the stored
@@ -130,10 +131,10 @@ describe('the EU flow end to end', () => {
 
     // Once the token has expired, the refresh goes to the stored EU accounts server with the stored refresh token.
     await relay.store.db.updateTable('connections').set({ access_expires_at: Date.now() - 1000 }).where('side', '=', 'zoho').execute();
-    relay.zohoAuth.reset();
+    zohoOf(relay).auth.reset();
     const refresh = tokenEndpoint(ACCOUNTS_EU, [[200, { access_token: '1000.eu-access-token-00000000000000000002', api_domain: API_EU, token_type: 'Bearer', expires_in: 3600 }]]);
     const after = books('/settings/taxes', '1000.eu-access-token-00000000000000000002', { code: 0, taxes: [] });
-    expect(await relay.zoho.listTaxes()).toEqual([]);
+    expect(await zohoOf(relay).client.listTaxes()).toEqual([]);
     expect(refresh.forms).toEqual([{ grant_type: 'refresh_token', client_id: CLIENT_ID, client_secret: CLIENT_SECRET, refresh_token: REFRESH }]);
     expect(after.isDone()).toBe(true);
     expect(nock.pendingMocks()).toEqual([]);
@@ -186,15 +187,15 @@ describe('callbacks the relay refuses', () => {
     expect((await callback(state, ACCOUNTS_EU)).status).toBe(200);
 
     await relay!.store.db.updateTable('connections').set({ access_expires_at: Date.now() - 1000 }).where('side', '=', 'zoho').execute();
-    relay!.zohoAuth.reset();
+    zohoOf(relay!).auth.reset();
     const refresh = tokenEndpoint(ACCOUNTS_EU, [[200, { error: 'invalid_client' }]]);
-    const err = (await relay!.zoho.listTaxes().catch((e: unknown) => e)) as RelayError;
+    const err = (await zohoOf(relay!).client.listTaxes().catch((e: unknown) => e)) as RelayError;
     expect(err).toBeInstanceOf(RelayError);
     expect([err.code, err.retryable, err.retryAfterMs]).toEqual(['zoho_auth_invalid_client', true, 60_000]);
     expect(err.message).toBe(
       'Zoho refused the client (invalid_client) at https://accounts.zoho.eu: check ZOHO_CLIENT_ID / ZOHO_CLIENT_SECRET and that ZOHO_DC matches the data centre where the client was created (an EU account needs ZOHO_DC=eu).',
     );
-    expect(((await relay!.zoho.listTaxes().catch((e: unknown) => e)) as RelayError).code).toBe('zoho_auth_invalid_client');
+    expect(((await zohoOf(relay!).client.listTaxes().catch((e: unknown) => e)) as RelayError).code).toBe('zoho_auth_invalid_client');
     expect(refresh.forms).toHaveLength(1); // the second call did not ask again
     const status = (await (await get(relay!, '/connect/status', asAdmin)).json()) as { zoho: { lastError: { message: string } } };
     expect(status.zoho.lastError.message).toBe(err.message);

@@ -3,21 +3,19 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResolvedMapping } from '../../src/config/resolve-mapping.js';
 import { RelayError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import { DealInvoices } from '../../src/store/invoice-records.js';
 import { DealNotes, InvoiceLinks } from '../../src/store/payment-records.js';
 import { NoteOnce } from '../../src/sync/deal-notes.js';
 import { PaymentToDeal } from '../../src/sync/payment-to-deal.js';
 import { DealWriter } from '../../src/sync/deal-writer.js';
 import { DealWrites } from '../../src/store/deal-write-records.js';
 import type { ResolvedPaidField } from '../../src/config/resolve-paid-field.js';
-import { DealRecurringProfiles } from '../../src/store/recurring-records.js';
+import { InvoiceOwners } from '../../src/sync/invoice-owner.js';
 import { MemoryAccounting, MemoryCrm, sampleDeal } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
 
 const log = createLogger({ level: 'silent' });
-const mapping: Pick<ResolvedMapping, 'payment' | 'zoho'> = {
+const mapping: Pick<ResolvedMapping, 'payment'> = {
   payment: { stages: [{ pipelineId: 7710021, statusId: 61234599, label: 'Sales / Payment Received' }], paidField: { id: 905, name: 'Paid', type: 'checkbox' } },
-  zoho: { dealIdField: 'cf_kommo_deal_id', referenceTemplate: 'KOMMO-{deal_id}' },
 };
 
 describe('payment to deal', () => {
@@ -33,8 +31,8 @@ describe('payment to deal', () => {
     accounting = new MemoryAccounting();
     crm.deals.set(31700125, sampleDeal());
     const customer = await accounting.createCustomer({ name: 'A', email: 'a@example.com' });
-    invoiceId = (await accounting.createInvoice({ customerId: customer.id, reference: 'KOMMO-31700125', lines: [{ name: 'x', rate: 1000, quantity: 1 }], customFields: [] }, { send: true })).id;
-    useCase = new PaymentToDeal({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), profiles: new DealRecurringProfiles(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)), writer: new DealWriter(crm, new DealWrites(store.db)), mapping });
+    invoiceId = (await accounting.createInvoice({ customerId: customer.id, stamp: accounting.stamp(31700125, 1), lines: [{ name: 'x', rate: 1000, quantity: 1 }] }, { send: true })).id;
+    useCase = new PaymentToDeal({ crm, accounting, links: new InvoiceLinks(store.db), owners: new InvoiceOwners(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)), writer: new DealWriter(crm, new DealWrites(store.db)), mapping });
   });
   afterEach(async () => store.cleanup());
   const run = () => useCase.run(invoiceId, { log });
@@ -81,7 +79,7 @@ describe('payment to deal', () => {
   });
 
   it('an invoice with no deal reference is not ours: no Kommo call', async () => {
-    const other = (await accounting.createInvoice({ customerId: 'c', reference: 'PO-1', lines: [{ name: 'x', rate: 1, quantity: 1 }], customFields: [] }, { send: false })).id;
+    const other = (await accounting.createInvoice({ customerId: 'c', stamp: { key: 'PO-1', dealId: 1 }, lines: [{ name: 'x', rate: 1, quantity: 1 }] }, { send: false })).id;
     const before = crm.calls;
     expect(await useCase.run(other, { log })).toEqual({ outcome: 'not_ours', invoiceId: other });
     expect(crm.calls).toBe(before);
@@ -94,7 +92,7 @@ describe('payment to deal', () => {
       useCase = new PaymentToDeal({ ...deps(), writer: new DealWriter(crm, writes), mapping: { ...mapping, payment: { ...mapping.payment, paidField } } });
       return writes;
     };
-    const deps = () => ({ crm, accounting, invoices: new DealInvoices(store.db), links: new InvoiceLinks(store.db), profiles: new DealRecurringProfiles(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)) });
+    const deps = () => ({ crm, accounting, links: new InvoiceLinks(store.db), owners: new InvoiceOwners(store.db), notes: new NoteOnce(crm, new DealNotes(store.db)) });
 
     it('Kommo refuses the paid field: the deal is still moved and noted, the refusal kept with its reason; once Kommo takes it, a retry writes only the field', async () => {
       const writes = withPaidField(select);

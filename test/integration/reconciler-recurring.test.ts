@@ -1,6 +1,7 @@
 // The reconciler is the safety net for payment webhooks the intake settled as "not ours" or that never
-// came: it must find the paid invoices a retainer's recurring profile generated, although Zoho's invoice
-// list (GET /invoices) carries no recurring_invoice_id — by the reference they inherit, the profile's name.
+// came: it must find the paid invoices a retainer's recurring profile generated, although a backend's
+// invoice list may carry no recurring profile ID (Zoho's GET /invoices does not) — by the stamp they
+// inherit, the profile's name.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResolvedMapping } from '../../src/config/resolve-mapping.js';
 import { JobQueue } from '../../src/jobs/queue.js';
@@ -9,15 +10,18 @@ import { DealInvoices } from '../../src/store/invoice-records.js';
 import { KeyValue } from '../../src/store/kv.js';
 import { InvoiceLinks } from '../../src/store/payment-records.js';
 import { DealRecurringProfiles } from '../../src/store/recurring-records.js';
+import { InvoiceOwners } from '../../src/sync/invoice-owner.js';
+import type { InvoiceChange } from '../../src/sync/ports.js';
 import { Reconciler } from '../../src/sync/reconciler.js';
 import { MemoryAccounting, MemoryCrm } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
 
-/** Paid invoices as GET /invoices lists them: no recurring_invoice_id in a list row. */
+/** Paid invoices as a list answers them: no recurring profile ID in a row, only the reference's stamp. */
 class ListedInvoices extends MemoryAccounting {
-  listed: Array<{ id: string; status: string; reference: string; lastModified: string; balance: number }> = [];
-  override async invoicesModifiedSince() {
-    return { invoices: this.listed, hasMore: false };
+  listed: Array<{ id: string; reference: string }> = [];
+  override async changedInvoices() {
+    const invoices = this.listed.map((i): InvoiceChange => ({ invoiceId: i.id, status: 'paid', version: '2026-12-01T10:00:00+0000|0', ...this.stampedOf(i.reference) }));
+    return { invoices, hasMore: false, next: '2026-12-01T10:00:00+0000' };
   }
 }
 
@@ -36,8 +40,7 @@ describe('reconciler and recurring-generated invoices', () => {
     const mapping = {
       invoiceStages: [],
       retainer: { startStages: [], stopStages: [], nameTemplate: 'Kommo deal {deal_id}' },
-      zoho: { referenceTemplate: 'KOMMO-{deal_id}' },
-    } as unknown as Pick<ResolvedMapping, 'invoiceStages' | 'retainer' | 'zoho'>;
+    } as unknown as Pick<ResolvedMapping, 'invoiceStages' | 'retainer'>;
     reconciler = new Reconciler({
       db: store.db,
       queue,
@@ -46,6 +49,7 @@ describe('reconciler and recurring-generated invoices', () => {
       invoices: new DealInvoices(store.db),
       links: new InvoiceLinks(store.db),
       profiles,
+      owners: new InvoiceOwners(store.db),
       kv: new KeyValue(store.db),
       mapping,
       log: createLogger({ level: 'silent' }),
@@ -55,8 +59,8 @@ describe('reconciler and recurring-generated invoices', () => {
 
   it("a paid invoice named after a retainer's profile becomes a payment job in that deal's lane; a stranger's does not", async () => {
     accounting.listed = [
-      { id: '6000000000000000001', status: 'paid', reference: 'Kommo deal 55', lastModified: '2026-12-01T10:00:00+0000', balance: 0 },
-      { id: '6000000000000000002', status: 'paid', reference: 'PO-7', lastModified: '2026-12-01T10:00:00+0000', balance: 0 },
+      { id: '6000000000000000001', reference: 'Kommo deal 55' },
+      { id: '6000000000000000002', reference: 'PO-7' },
     ];
     const result = await reconciler.sweep();
     expect(result.errors).toEqual([]);

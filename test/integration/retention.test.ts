@@ -144,9 +144,9 @@ describe.each(databaseUrls)('retention through the relay on %s', (_name, makeDat
     const result = await e2e.relay.retention.sweep();
     expect(result.jobs).toBeGreaterThan(0);
     expect(result.events).toBeGreaterThan(0);
-    const record = (await (await get(e2e.relay, `/admin/deals/${dealId}`, asAdmin)).json()) as { events: unknown[]; jobs: unknown[]; zoho: { invoiceId: string | null } };
+    const record = (await (await get(e2e.relay, `/admin/deals/${dealId}`, asAdmin)).json()) as { events: unknown[]; jobs: unknown[]; accounting: { invoiceId: string | null } };
     expect([record.events, record.jobs]).toEqual([[], []]);
-    expect(record.zoho.invoiceId).toBe(invoicesOf(s, dealId)[0]!.invoiceId);
+    expect(record.accounting.invoiceId).toBe(invoicesOf(s, dealId)[0]!.invoiceId);
     expect(await e2e.relay.store.db.selectFrom('deal_invoices').select('state').where('deal_id', '=', String(dealId)).execute()).toEqual([{ state: 'linked' }]);
 
     // Kommo delivers the same stage change again: its dedup key went with the event, so a job runs, and finds the invoice.

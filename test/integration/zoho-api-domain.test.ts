@@ -3,6 +3,7 @@
 // overrides it. Anything else fails the connection with the reason and nothing is sent there. nock stands
 // in for Zoho's hosts (nothing leaves the machine); the last test runs against the sandbox, whose fake
 // accounts server names itself (loopback) as api_domain: admitted only through ZOHO_API_URL.
+import { zohoOf } from '../support/zoho-side.js';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RelayError } from '../../src/errors.js';
@@ -110,16 +111,16 @@ describe('the api_domain of a refresh', () => {
     nock.cleanAll();
 
     await r.store.db.updateTable('connections').set({ access_expires_at: Date.now() - 1000 }).where('side', '=', 'zoho').execute();
-    r.zohoAuth.reset();
+    zohoOf(r).auth.reset();
     nock(ACCOUNTS_EU).post('/oauth/v2/token').reply(200, { access_token: '1000.second', api_domain: 'https://books.evil.example', expires_in: 3600 });
     const evil = nock('https://books.evil.example').get(/.*/).reply(200, {});
-    const err = (await r.zoho.listTaxes().catch((e: unknown) => e)) as RelayError;
+    const err = (await zohoOf(r).client.listTaxes().catch((e: unknown) => e)) as RelayError;
     expect(err).toBeInstanceOf(RelayError);
     expect([err.code, err.retryable]).toEqual(['zoho_untrusted_api_domain', true]);
     expect(err.message).toContain('"https://books.evil.example" as the API domain');
     expect(evil.isDone()).toBe(false);
     // No second token is minted meanwhile: Zoho allows ten per ten minutes.
-    expect(((await r.zoho.listTaxes().catch((e: unknown) => e)) as RelayError).code).toBe('zoho_untrusted_api_domain');
+    expect(((await zohoOf(r).client.listTaxes().catch((e: unknown) => e)) as RelayError).code).toBe('zoho_untrusted_api_domain');
     expect(evil.isDone()).toBe(false);
     const status = (await (await get(r, '/connect/status', asAdmin)).json()) as { zoho: { lastError: { message: string } } };
     expect(status.zoho.lastError.message).toBe(err.message);
@@ -131,13 +132,13 @@ describe('the sandbox', () => {
     relay = await startCapturedRelay(s.env({ ZOHO_API_URL: '' }), { logs }, { worker: false });
     const booksCalls = () => s.zoho.requests.filter((q) => q.path.startsWith('/books/')).length;
     const before = booksCalls();
-    const err = (await relay.zoho.listOrganizations().catch((e: unknown) => e)) as RelayError;
+    const err = (await zohoOf(relay).client.listOrganizations().catch((e: unknown) => e)) as RelayError;
     expect(err.code).toBe('zoho_untrusted_api_domain');
     expect(err.message).toContain(`Zoho's token answer names "${s.zohoUrl}" as the API domain, which is not Zoho's API host for data centre eu (https://www.zohoapis.eu)`);
     expect(booksCalls()).toBe(before);
     await relay.stop();
 
     relay = await startCapturedRelay(s.env(), { logs }, { worker: false });
-    expect((await relay.zoho.listOrganizations()).map((o) => o.organization_id)).toEqual([s.zoho.organizationId]);
+    expect((await zohoOf(relay).client.listOrganizations()).map((o) => o.organization_id)).toEqual([s.zoho.organizationId]);
   });
 });

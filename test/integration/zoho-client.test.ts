@@ -2,13 +2,14 @@
 // asserted (URL, headers, query, body), and so is what the relay makes of each answer.
 import nock from 'nock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { zohoAccountsUrl, zohoDefaultApiDomain } from '../../src/config/env.js';
+import { zohoAccountsUrl, zohoDefaultApiDomain } from '../../src/accounting/zoho/settings.js';
+import { ZohoStamps } from '../../src/accounting/zoho/stamp.js';
 import { RelayError } from '../../src/errors.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { CallObserver } from '../../src/net/http.js';
-import { ZohoAccounting } from '../../src/zoho/accounting.js';
-import { ZohoAuth, type ZohoAuthOptions } from '../../src/zoho/auth.js';
-import { ZohoBooksClient, type ZohoClientOptions } from '../../src/zoho/client.js';
+import { ZohoAccounting } from '../../src/accounting/zoho/accounting.js';
+import { ZohoAuth, type ZohoAuthOptions } from '../../src/accounting/zoho/auth.js';
+import { ZohoBooksClient, type ZohoClientOptions } from '../../src/accounting/zoho/client.js';
 
 const ACCOUNTS_EU = 'https://accounts.zoho.eu';
 const API_EU = 'https://www.zohoapis.eu';
@@ -748,7 +749,7 @@ describe('ZohoAccounting', () => {
         { 'Content-Type': 'application/json' },
       );
     const { client } = setup();
-    const accounting = new ZohoAccounting(client);
+    const accounting = new ZohoAccounting(client, stamps());
 
     const customer = await accounting.findCustomerByEmail('  Anna.K@Example.COM ');
 
@@ -763,7 +764,7 @@ describe('ZohoAccounting', () => {
       .query({ organization_id: ORG, email: 'anna@example.com', contact_type: 'customer' })
       .reply(200, { code: 0, contacts: [{ contact_id: '1', contact_name: 'Joanna', email: 'joanna@example.com' }] });
     const { client } = setup();
-    expect(await new ZohoAccounting(client).findCustomerByEmail('Anna@Example.com')).toBeUndefined();
+    expect(await new ZohoAccounting(client, stamps()).findCustomerByEmail('Anna@Example.com')).toBeUndefined();
   });
 
   // GET /contacts?email= matches the primary contact person's email, which a row carries as `email`; the
@@ -779,7 +780,7 @@ describe('ZohoAccounting', () => {
         contacts: [{ contact_id: '77', contact_name: 'Acme GmbH', email: 'Anna@Acme.Example' }],
       });
     const { client } = setup();
-    const accounting = new ZohoAccounting(client);
+    const accounting = new ZohoAccounting(client, stamps());
     expect(await accounting.findCustomerByEmail('anna@acme.example')).toStrictEqual({ id: '77', name: 'Acme GmbH', currencyCode: undefined });
     expect(await accounting.findCustomerByEmail('office@acme.example')).toBeUndefined();
   });
@@ -799,7 +800,7 @@ describe('ZohoAccounting', () => {
       });
     const { client } = setup();
 
-    const customer = await new ZohoAccounting(client).createCustomer({
+    const customer = await new ZohoAccounting(client, stamps()).createCustomer({
       name: 'Anna Kovacs',
       email: 'anna@example.com',
       firstName: 'Anna',
@@ -833,7 +834,7 @@ describe('ZohoAccounting', () => {
         return [400, { code: 3011, message: 'Invalid email' }];
       });
     const { client } = setup();
-    const err = await rejection(new ZohoAccounting(client).createCustomer({ name: 'X', email: 'bad', companyName: 'Acme' }));
+    const err = await rejection(new ZohoAccounting(client, stamps()).createCustomer({ name: 'X', email: 'bad', companyName: 'Acme' }));
     expect(err.code).toBe('zoho_rejected');
     expect(err.message).toContain('Invalid email (code 3011)');
     expect(calls).toBe(1);
@@ -855,17 +856,16 @@ describe('ZohoAccounting', () => {
       });
     const { client } = setup();
 
-    const result = await new ZohoAccounting(client).createInvoice(
+    const result = await new ZohoAccounting(client, stamps()).createInvoice(
       {
         customerId: '9834000000000000555',
-        reference: 'kommo-deal-31700125',
+        stamp: { key: 'kommo-deal-31700125', dealId: 31700125 },
         currencyId: '9834000000000000003',
         date: '2025-11-24',
         lines: [
           { name: 'Аудит сайта + SEO', description: 'Audit', rate: 4000, quantity: 1, taxId: '9834000000000000101' },
           { name: 'Hosting', rate: 400, quantity: 2, itemId: '9834000000000000909' },
         ],
-        customFields: [{ apiName: 'cf_kommo_deal_id', value: '31700125' }],
       },
       { send: true },
     );
@@ -886,7 +886,7 @@ describe('ZohoAccounting', () => {
       id: '9834000000123456789',
       number: 'INV-000125',
       url: 'https://books.zoho.eu/portal/x/inv/1',
-      status: 'sent',
+      status: 'open',
       emailed: true,
     });
   });
@@ -903,8 +903,9 @@ describe('ZohoAccounting', () => {
       });
     const { client } = setup();
 
-    const result = await new ZohoAccounting(client).createInvoice(
-      { customerId: '1', reference: 'kommo-deal-1', lines: [{ name: 'Consulting', rate: 150.5, quantity: 3 }], customFields: [] },
+    // A mapping without zoho.dealIdField: the stamp is the reference number alone.
+    const result = await new ZohoAccounting(client, new ZohoStamps({ referenceTemplate: 'KOMMO-{deal_id}' }, undefined)).createInvoice(
+      { customerId: '1', stamp: { key: 'kommo-deal-1', dealId: 1 }, lines: [{ name: 'Consulting', rate: 150.5, quantity: 3 }] },
       { send: true },
     );
 
@@ -912,7 +913,7 @@ describe('ZohoAccounting', () => {
     expect(result).toStrictEqual({ id: '9834000000123456790', number: 'INV-000126', url: '', status: 'draft', emailed: false });
   });
 
-  it('findInvoiceByReference skips void invoices and other references', async () => {
+  it('findDealInvoice looks the stamp up as the reference number, skipping void invoices and other references', async () => {
     tokenServer();
     nock(API_EU)
       .get('/books/v3/invoices')
@@ -929,11 +930,16 @@ describe('ZohoAccounting', () => {
       .query({ organization_id: ORG })
       .reply(200, '{"code":0,"invoice":{"invoice_id":9834000000000000003,"invoice_number":"INV-3","reference_number":"kommo-deal-7","status":"overdue","invoice_url":"https://books.zoho.eu/portal/acme/secure?CInvoiceID=2-ab&x=a%2Bb"}}');
     const { client } = setup();
-    expect(await new ZohoAccounting(client).findInvoiceByReference('kommo-deal-7', '55')).toStrictEqual({
+    expect(await new ZohoAccounting(client, stamps()).findDealInvoice({ key: 'kommo-deal-7', dealId: 7 }, '55')).toStrictEqual({
       id: '9834000000000000003',
       number: 'INV-3',
       url: 'https://books.zoho.eu/portal/acme/secure?CInvoiceID=2-ab&x=a%2Bb',
-      status: 'overdue',
+      status: 'open',
     });
   });
 });
+
+/** The stamps of a mapping with the deal-ID custom field and the default reference and retainer names. */
+function stamps(): ZohoStamps {
+  return new ZohoStamps({ dealIdField: 'cf_kommo_deal_id', referenceTemplate: 'KOMMO-{deal_id}' }, 'Kommo deal {deal_id}');
+}

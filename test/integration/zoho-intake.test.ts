@@ -4,14 +4,15 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
-import { zohoWebhookSource } from '../../src/http/zoho-webhook.js';
+import { zohoWebhookSource } from '../../src/accounting/zoho/webhook-source.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/log.js';
 import { DealInvoices } from '../../src/store/invoice-records.js';
 import { InvoiceLinks } from '../../src/store/payment-records.js';
 import { DealRecurringProfiles } from '../../src/store/recurring-records.js';
-import { InvoiceOwnership } from '../../src/sync/invoice-ownership.js';
-import { MAX_INVOICES_PER_WEBHOOK } from '../../src/zoho/webhook.js';
+import { InvoiceOwners } from '../../src/sync/invoice-owner.js';
+import { ZohoStamps } from '../../src/accounting/zoho/stamp.js';
+import { MAX_INVOICES_PER_WEBHOOK } from '../../src/accounting/zoho/webhook.js';
 import { tempStore } from '../support/tmp.js';
 
 const SECRET = 'test-secret-0123456789abcdef';
@@ -24,12 +25,13 @@ describe('POST /webhooks/zoho/:secret decides ownership locally', () => {
   beforeEach(async () => {
     store = await tempStore();
     const queue = new JobQueue(store.db, { maxAttempts: 3, leaseMs: 30_000, backoffBaseMs: 1000, backoffMaxMs: 60_000 });
-    const ownership = new InvoiceOwnership(store.db, { dealIdField: 'cf_kommo_deal_id', referenceTemplates: ['KOMMO-{deal_id}', 'Kommo deal {deal_id}'] });
+    const owners = new InvoiceOwners(store.db);
+    const stamps = new ZohoStamps({ dealIdField: 'cf_kommo_deal_id', referenceTemplate: 'KOMMO-{deal_id}' }, 'Kommo deal {deal_id}');
     app = createApp({
       db: store.db,
       log: createLogger({ level: 'silent' }),
       accepting: () => true,
-      webhooks: { route: { db: store.db, queue, secret: SECRET, bodyLimit: '256kb' }, sources: [zohoWebhookSource({ ownership })] },
+      webhooks: { route: { db: store.db, queue, secret: SECRET, bodyLimit: '256kb' }, sources: [zohoWebhookSource({ owners, stamps })] },
     });
     // What the relay made: deal 101's invoice, deal 102's older invoice (linked when its payment was
     // noted), deal 103's retainer profile, and deal 104 with an invoice record whose invoice is not created yet.

@@ -5,8 +5,8 @@ import { createLogger } from '../../src/log.js';
 import { parseEncryptionKey, TokenCipher } from '../../src/security/crypto.js';
 import { Connections } from '../../src/store/connections.js';
 import { openStore, type Store } from '../../src/store/db.js';
-import { ZohoAuth } from '../../src/zoho/auth.js';
-import { ZohoConnection } from '../../src/zoho/connection.js';
+import { ZohoAuth } from '../../src/accounting/zoho/auth.js';
+import { ZohoConnection } from '../../src/accounting/zoho/connection.js';
 import { tempDir } from '../support/tmp.js';
 
 // Self Client mode (ZOHO_REFRESH_TOKEN): each start of the relay is a new process on the same database

@@ -1,4 +1,4 @@
-// The committed contract (contract/, and the types generated from it in src/zoho/contract/ and
+// The committed contract (contract/, and the types generated from it in src/accounting/zoho/contract/ and
 // src/accounting/xero/contract/) is what
 // scripts/derive-contract.ts makes of the vendors' published documents today. The documents live beside the
 // repository (../shared) on the project's own machines and CI, not in a user's clone: there the test is
@@ -14,8 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const sources = path.resolve(root, '..', 'shared');
 const present = ['zoho-books-oas', 'xero-oas'].every((d) => existsSync(path.join(sources, d)));
-const GENERATED = ['contract/zoho-books', 'contract/xero', 'src/zoho/contract', 'src/accounting/xero/contract'];
-const HAND_WRITTEN = new Set(['src/zoho/contract/overrides.ts', 'src/accounting/xero/contract/overrides.ts']);
+const GENERATED = ['contract/zoho-books', 'contract/xero', 'src/accounting/zoho/contract', 'src/accounting/xero/contract'];
+const HAND_WRITTEN = new Set(['src/accounting/zoho/contract/overrides.ts', 'src/accounting/xero/contract/overrides.ts']);
 
 async function filesUnder(base: string): Promise<string[]> {
   const out: string[] = [];

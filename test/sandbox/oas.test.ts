@@ -179,8 +179,8 @@ describe('other operations', () => {
   });
 });
 
-// Each relaxation is listed in src/zoho/contract/overrides.ts with its source; nothing else is relaxed.
-describe('the overrides of src/zoho/contract/overrides.ts', () => {
+// Each relaxation is listed in src/accounting/zoho/contract/overrides.ts with its source; nothing else is relaxed.
+describe('the overrides of src/accounting/zoho/contract/overrides.ts', () => {
   it('takes customfield_id as the numeric string every Zoho ID is (the document types it int64)', () => {
     const body = invoice();
     body.custom_fields = [{ customfield_id: '46000000012845', value: 'A' }];

@@ -1,7 +1,28 @@
 // In-memory doubles of the two ports, for use-case tests. Each write can be made to fail once, before
 // or after it takes effect, to simulate a crash or a lost answer at that exact step.
 import { permanent, retryable } from '../../src/errors.js';
-import type { AccountingInvoice, AccountingInvoiceDetail, AccountingPayment, AccountingPort, AccountingReference, CrmPort, RecurringDraft, RecurringProfile, Customer, CustomerInput, Deal, DealProduct, FieldValue, InvoiceDraft, Person } from '../../src/sync/ports.js';
+import { dealIdFromTemplate, fillDealTemplate } from '../../src/sync/deal-template.js';
+import type {
+  AccountingInvoice,
+  AccountingInvoiceDetail,
+  AccountingNames,
+  AccountingPayment,
+  AccountingPort,
+  AccountingReference,
+  CrmPort,
+  Customer,
+  CustomerInput,
+  Deal,
+  DealProduct,
+  DealStamp,
+  FieldValue,
+  InvoiceChange,
+  InvoiceDraft,
+  InvoiceStatus,
+  Person,
+  RecurringDraft,
+  RecurringProfile,
+} from '../../src/sync/ports.js';
 
 type Step = 'findCustomer' | 'createCustomer' | 'findInvoice' | 'createInvoice' | 'emailInvoice' | 'getInvoice' | 'writeDealFields' | 'addDealNote' | 'createRecurring';
 type Failure = { step: Step; when: 'before' | 'after'; error?: Error };
@@ -87,7 +108,9 @@ export class MemoryCrm implements CrmPort {
   }
 }
 
+/** A backend in memory: stamps the deal into the reference as KOMMO-{deal_id}, as the Zoho mapping's default does. */
 export class MemoryAccounting implements AccountingPort {
+  readonly names: AccountingNames = { id: 'zoho', system: 'Zoho Books', short: 'Zoho', organization: 'Books organization' };
   customers: Array<Customer & { email: string; input: CustomerInput }> = [];
   invoices: Array<AccountingInvoice & { draft: InvoiceDraft; customerId: string }> = [];
   emails: Array<{ invoiceId: string; to: string[] }> = [];
@@ -118,16 +141,22 @@ export class MemoryAccounting implements AccountingPort {
       return c;
     });
   }
-  async findInvoiceByReference(reference: string, customerId: string) {
-    this.count('findInvoiceByReference');
-    return this.faults.around('findInvoice', () => this.invoices.find((i) => i.draft.reference === reference && i.customerId === customerId));
+  stamp(dealId: number, generation: number): DealStamp {
+    return { key: fillDealTemplate('KOMMO-{deal_id}', dealId, generation), dealId };
+  }
+  retainerStamp(dealId: number): DealStamp {
+    return { key: fillDealTemplate('Kommo deal {deal_id}', dealId), dealId };
+  }
+  async findDealInvoice(stamp: DealStamp, customerId: string) {
+    this.count('findDealInvoice');
+    return this.faults.around('findInvoice', () => this.invoices.find((i) => i.draft.stamp.key === stamp.key && i.customerId === customerId));
   }
   async createInvoice(draft: InvoiceDraft, opts: { send: boolean }) {
     this.count('createInvoice');
-    if (draft.lines.some((l) => !Number.isFinite(l.rate))) throw permanent('zoho_rejected', 'rate must be a number');
+    if (draft.lines.some((l) => !Number.isFinite(l.rate))) throw permanent('accounting_rejected', 'rate must be a number');
     return this.faults.around('createInvoice', () => {
       const id = this.nextId();
-      const inv = { id, number: `INV-${String(this.invoices.length + 1).padStart(6, '0')}`, url: `https://books.example/secure?CInvoiceID=${id}&x=a%2Bb`, status: opts.send ? 'sent' : 'draft', draft, customerId: draft.customerId };
+      const inv = { id, number: `INV-${String(this.invoices.length + 1).padStart(6, '0')}`, url: `https://books.example/secure?CInvoiceID=${id}&x=a%2Bb`, status: (opts.send ? 'open' : 'draft') as InvoiceStatus, draft, customerId: draft.customerId };
       this.invoices.push(inv);
       if (opts.send) this.emails.push({ invoiceId: id, to: [this.customers.find((c) => c.id === draft.customerId)?.email ?? '?'] });
       return { id: inv.id, number: inv.number, url: inv.url, status: inv.status, emailed: opts.send };
@@ -138,7 +167,7 @@ export class MemoryAccounting implements AccountingPort {
     await this.faults.around('emailInvoice', () => {
       this.emails.push({ invoiceId, to });
       const inv = this.invoices.find((i) => i.id === invoiceId);
-      if (inv) inv.status = 'sent';
+      if (inv) inv.status = 'open';
     });
   }
   payments = new Map<string, AccountingPayment[]>();
@@ -152,21 +181,21 @@ export class MemoryAccounting implements AccountingPort {
   async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
     this.count('getInvoice');
     const inv = this.invoices.find((i) => i.id === invoiceId);
-    if (!inv) throw permanent('zoho_not_found', 'no invoice');
+    if (!inv) throw permanent('accounting_not_found', 'no invoice');
     const total = inv.draft.lines.reduce((sum, l) => sum + l.rate * l.quantity, 0);
     const paid = (this.payments.get(invoiceId) ?? []).reduce((sum, p) => sum + p.amount, 0);
     return {
       id: inv.id,
+      invoiceId: inv.id,
       number: inv.number,
       url: inv.url,
       status: inv.status,
       customerId: inv.customerId,
-      reference: inv.draft.reference,
       total,
       balance: total - paid,
       currencyCode: 'EUR',
-      lastModified: '2026-11-20T10:00:00+0000',
-      customFields: inv.draft.customFields,
+      version: `2026-11-20T10:00:00+0000|${total - paid}`,
+      ...this.stampedOf(inv.draft.stamp.key),
     };
   }
   /** Records a payment the way Zoho does: the invoice becomes partially_paid or paid. */
@@ -182,7 +211,7 @@ export class MemoryAccounting implements AccountingPort {
   async createRecurring(draft: RecurringDraft) {
     this.count('createRecurring');
     return this.faults.around('createRecurring', () => {
-      if (this.recurring.some((r) => r.name === draft.name)) throw permanent('zoho_rejected', 'recurrence_name already exists');
+      if (this.recurring.some((r) => r.name === draft.name)) throw permanent('accounting_rejected', 'recurrence_name already exists');
       const r = { id: this.nextId(), name: draft.name, draft, active: true };
       this.recurring.push(r);
       return { id: r.id, name: r.name };
@@ -197,15 +226,24 @@ export class MemoryAccounting implements AccountingPort {
     this.count(active ? 'resumeRecurring' : 'stopRecurring');
     const r = this.recurring.find((x) => x.id === id)!;
     r.active = active;
+    return { id };
   }
 
   async invoicePayments(invoiceId: string) {
     this.count('invoicePayments');
     return this.payments.get(invoiceId) ?? [];
   }
-  async invoicesModifiedSince(_since: string, _page: number) {
-    this.count('invoicesModifiedSince');
-    return { invoices: this.invoices.map((i) => ({ id: i.id, status: i.status, reference: i.draft.reference, lastModified: '2026-11-20T10:00:00+0000', balance: 0 })), hasMore: false };
+  async changedInvoices(_cursor: string | undefined, _page: number, _lookbackMs: number): Promise<{ invoices: InvoiceChange[]; hasMore: boolean; next: string }> {
+    this.count('changedInvoices');
+    return { invoices: this.invoices.map((i) => ({ invoiceId: i.id, status: i.status, version: '2026-11-20T10:00:00+0000|0', ...this.stampedOf(i.draft.stamp.key) })), hasMore: false, next: '2026-11-20T10:00:00+0000' };
+  }
+
+  /** What the stamp in a reference says: KOMMO-{deal_id} (an invoice) or Kommo deal {deal_id} (a retainer's). */
+  protected stampedOf(reference: string): Pick<InvoiceChange, 'stamped'> {
+    const invoiceDeal = dealIdFromTemplate(reference, 'KOMMO-{deal_id}');
+    if (invoiceDeal !== undefined) return { stamped: { dealId: String(invoiceDeal), retainer: false } };
+    const retainerDeal = dealIdFromTemplate(reference, 'Kommo deal {deal_id}');
+    return retainerDeal !== undefined ? { stamped: { dealId: String(retainerDeal), retainer: true } } : {};
   }
 }
 

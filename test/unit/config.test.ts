@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, databaseTarget, parseEnv, zohoAccountsUrl } from '../../src/config/env.js';
+import { zohoAccountsUrl } from '../../src/accounting/zoho/settings.js';
+import { ConfigError, databaseTarget, parseEnv } from '../../src/config/env.js';
 import { parseMapping } from '../../src/config/mapping.js';
 import { resolveMapping } from '../../src/config/resolve-mapping.js';
 import type { KommoPipeline } from '../../src/kommo/types.js';
@@ -26,7 +27,14 @@ function problems(env: Record<string, string | undefined>): string[] {
 describe('environment', () => {
   it('applies defaults and normalises URLs', () => {
     const env = parseEnv(valid);
-    expect(env).toMatchObject({ PORT: 3000, DATABASE_URL: 'sqlite:./data/relay.db', KOMMO_BASE_URL: 'https://acme.kommo.com', ZOHO_DC: 'com', KOMMO_RATE_LIMIT_PER_SECOND: 7, ZOHO_RATE_LIMIT_REQUESTS: 100, ZOHO_RATE_LIMIT_WINDOW_SECONDS: 60 });
+    expect(env).toMatchObject({ PORT: 3000, DATABASE_URL: 'sqlite:./data/relay.db', KOMMO_BASE_URL: 'https://acme.kommo.com', KOMMO_RATE_LIMIT_PER_SECOND: 7, ACCOUNTING: 'zoho' });
+    expect(env.accounting.backend.id).toBe('zoho');
+    expect(env.accounting.settings).toMatchObject({ ZOHO_DC: 'com', ZOHO_RATE_LIMIT_REQUESTS: 100, ZOHO_RATE_LIMIT_WINDOW_SECONDS: 60 });
+  });
+
+  it('ACCOUNTING names a registered backend; the default zoho keeps a deployment of the Zoho-only relay working unchanged', () => {
+    expect(problems({ ...valid, ACCOUNTING: 'quickbooks' })).toEqual(['ACCOUNTING: must be one of zoho']);
+    expect(parseEnv({ ...valid, ACCOUNTING: ' Zoho ' }).ACCOUNTING).toBe('zoho');
   });
 
   it.each([
@@ -88,13 +96,14 @@ function resolveProblems(raw: unknown): string[] {
 
 describe('mapping file', () => {
   it('resolves names and IDs, case-insensitively', () => {
-    const m = resolveMapping(parseMapping({ ...base, invoice: { stages: [{ pipeline: 'sales', stage: 'invoice' }, 21] } }, 'm'), { pipelines, leadFields });
+    const parsed = parseMapping({ ...base, invoice: { stages: [{ pipeline: 'sales', stage: 'invoice' }, 21] } }, 'm');
+    const m = resolveMapping(parsed, { pipelines, leadFields });
     expect(m.invoiceStages).toEqual([
       { pipelineId: 1, statusId: 12, label: 'Sales / Invoice' },
       { pipelineId: 2, statusId: 21, label: 'Retainers / Invoice' },
     ]);
     expect(m.dealFields.invoiceId).toEqual({ id: 900, name: 'Invoice ID', type: 'text' });
-    expect(m.zoho.referenceTemplate).toBe('KOMMO-{deal_id}');
+    expect(parsed.accounting).toEqual({ referenceTemplate: 'KOMMO-{deal_id}' });
     expect(m.sendInvoice).toBe(true);
   });
 

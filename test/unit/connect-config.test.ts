@@ -1,7 +1,8 @@
 // The settings of the connection feature: which combinations start, and the messages that name the
 // setting and what to do — never the secret value.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, kommoAuthMode, parseEnv, zohoAuthMode } from '../../src/config/env.js';
+import { zohoAuthMode, type ZohoSettings } from '../../src/accounting/zoho/settings.js';
+import { ConfigError, kommoAuthMode, parseEnv } from '../../src/config/env.js';
 
 const ADMIN = '7ce3b9ed9ae8dce54356b72b06685e635e692e179b7f55a3f35a08ad09ea44bc';
 const KEY = 'a3f1c2e4b5d6978812345678abcdef0123456789abcdef0123456789abcdef01';
@@ -31,13 +32,13 @@ function problems(env: Record<string, string | undefined>): string[] {
 describe('connection settings', () => {
   it('tokens in the environment alone still start, with no key or admin token', () => {
     const env = parseEnv({ ...base, KOMMO_ACCESS_TOKEN: 'kommo-token', ZOHO_REFRESH_TOKEN: '1000.refresh' });
-    expect([kommoAuthMode(env), zohoAuthMode(env)]).toEqual(['long_lived', 'self_client']);
+    expect([kommoAuthMode(env), zohoAuthMode(env.accounting.settings as ZohoSettings)]).toEqual(['long_lived', 'self_client']);
     expect(env.KOMMO_AUTHORIZE_URL).toBe('https://www.kommo.com/oauth');
   });
 
   it('both sides through /connect: no token needed in the environment', () => {
     const env = parseEnv(oauthBoth);
-    expect([kommoAuthMode(env), zohoAuthMode(env)]).toEqual(['oauth', 'oauth']);
+    expect([kommoAuthMode(env), zohoAuthMode(env.accounting.settings as ZohoSettings)]).toEqual(['oauth', 'oauth']);
     expect(env.ENCRYPTION_KEY).toBe(KEY);
   });
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/env.js';
 import type { Mapping } from '../../src/config/mapping.js';
-import { resolveTaxRules } from '../../src/config/resolve-taxes.js';
+import { resolveTaxRules } from '../../src/sync/tax-rules.js';
 import { RelayError } from '../../src/errors.js';
 import { normaliseCountry } from '../../src/sync/country.js';
 import { buildInvoiceDraft, customerFromPerson, decideBilling, parseAmount, type DraftMapping, type DraftSettings } from '../../src/sync/invoice-draft.js';
@@ -35,12 +35,11 @@ function mapping(over: Partial<DraftMapping> = {}): DraftMapping {
     currency: { field: field(F.currency, 'Currency') },
     paymentTerms: { field: field(F.terms, 'Payment terms'), defaultDays: 14 },
     tax: { countryFrom: [{ entity: 'contact', field: field(F.country, 'Country') }, { entity: 'company', field: field(F.companyCountry, 'Country') }], defaultCountry: 'DE', rules: taxConfig.rules },
-    zoho: { dealIdField: 'cf_kommo_deal_id', referenceTemplate: 'KOMMO-{deal_id}' },
     ...over,
   };
 }
 
-const settings: DraftSettings = { reference: sampleReference(), taxRules: resolveTaxRules(taxConfig, sampleReference()), accountCurrency: 'EUR' };
+const settings: DraftSettings = { system: 'Zoho Books', reference: sampleReference(), taxRules: resolveTaxRules(taxConfig, sampleReference(), 'Zoho Books'), accountCurrency: 'EUR' };
 
 function deal(fields: Record<number, string | string[]> = {}, over: Partial<Deal> = {}): Deal {
   return sampleDeal({ fields: new Map(Object.entries(fields).map(([k, v]) => [Number(k), Array.isArray(v) ? v : [v]])), ...over });
@@ -54,7 +53,7 @@ function product(name: string, quantity: number, fields: Record<number, string> 
 
 function draftFor(d: Deal, p: Person = person(), products: DealProduct[] = [], m: DraftMapping = mapping(), generation = 1) {
   const billing = decideBilling(d, p, m, settings);
-  return { billing, ...buildInvoiceDraft({ deal: d, products, customerId: '9834000000000000001', reference: 'KOMMO-31700125', generation, billing }, m, settings) };
+  return { billing, ...buildInvoiceDraft({ deal: d, products, customerId: '9834000000000000001', stamp: { key: 'KOMMO-31700125', dealId: d.id }, generation, billing }, m, settings) };
 }
 
 function failure(fn: () => unknown): RelayError {
@@ -124,7 +123,7 @@ describe('tax by the client country', () => {
 describe('tax rules resolved against the organization at start-up', () => {
   const problems = (rules: Mapping['tax']['rules'], defaultCountry?: string) => {
     try {
-      resolveTaxRules({ countryFrom: [], rules, ...(defaultCountry ? { defaultCountry } : {}) }, sampleReference());
+      resolveTaxRules({ countryFrom: [], rules, ...(defaultCountry ? { defaultCountry } : {}) }, sampleReference(), 'Zoho Books');
       return [];
     } catch (e) {
       if (e instanceof ConfigError) return e.problems;
@@ -282,9 +281,9 @@ describe('payment terms', () => {
 });
 
 describe('reference, number and deal ID', () => {
-  it('the deal ID goes in the reference and the custom field; auto-numbering by default', () => {
+  it("the deal's stamp (the backend writes it where it keeps deals) goes with the draft; auto-numbering by default", () => {
     const { draft } = draftFor(deal());
-    expect(draft).toMatchObject({ reference: 'KOMMO-31700125', customFields: [{ apiName: 'cf_kommo_deal_id', value: '31700125' }] });
+    expect(draft).toMatchObject({ stamp: { key: 'KOMMO-31700125', dealId: 31700125 } });
     expect(draft.invoiceNumber).toBeUndefined();
   });
   it('a number template numbers by deal, and a second invoice of the deal gets a suffix', () => {

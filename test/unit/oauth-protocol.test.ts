@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { jwtExpiry } from '../../src/connect/status.js';
 import { escapeHtml } from '../../src/http/connect-page.js';
 import { kommoAuthorizeUrl, refererIsOurAccount } from '../../src/kommo/oauth.js';
-import { trustedAccountsServer, zohoAuthorizeUrl, ZOHO_SCOPES } from '../../src/zoho/oauth.js';
+import { trustedAccountsServer, zohoAuthorizeUrl, ZOHO_SCOPES } from '../../src/accounting/zoho/oauth.js';
 
 describe('Zoho consent URL', () => {
   it('asks the accounts server of the data centre for an offline grant with the minimal scopes', () => {

@@ -89,9 +89,9 @@ describe('the value written into the paid field', () => {
     expect(paidFieldValue(field, partial)).toEqual(afterPartial);
   });
 
-  it('full, partial or nothing yet, from Zoho total and balance in minor units', () => {
+  it("full, partial or nothing yet, from the invoice's total and balance in minor units", () => {
     const pay = (amount: number, date: string) => ({ paymentId: date, amount, date });
-    expect(paidState({ status: 'sent', total: 1000, balance: 1000, currencyCode: 'EUR' }, [])).toBeUndefined();
+    expect(paidState({ status: 'open', total: 1000, balance: 1000, currencyCode: 'EUR' }, [])).toBeUndefined();
     expect(paidState({ status: 'partially_paid', total: 0.3, balance: 0.1, currencyCode: 'EUR' }, [pay(0.2, '2026-11-02')])).toEqual({ state: 'partial', date: '2026-11-02', amountPaid: 0.2 });
     expect(paidState({ status: 'paid', total: 1000, balance: 0, currencyCode: 'JPY' }, [pay(600, '2026-11-03'), pay(400, '2026-11-01')])).toEqual({ state: 'full', date: '2026-11-03', amountPaid: 1000 });
   });

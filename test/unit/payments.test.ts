@@ -2,8 +2,10 @@ import fc from 'fast-check';
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { currencyDigits, formatAmount, formatMinor, toMinor } from '../../src/sync/money.js';
-import { dealIdFromReference, invoiceVersion, paymentNotes } from '../../src/sync/payment-to-deal.js';
-import { parseZohoWebhook, ZohoWebhookError, zohoSignatureValid } from '../../src/zoho/webhook.js';
+import { zohoVersion } from '../../src/accounting/zoho/accounting.js';
+import { dealIdFromTemplate } from '../../src/sync/deal-template.js';
+import { paymentNotes } from '../../src/sync/payment-to-deal.js';
+import { parseZohoWebhook, ZohoWebhookError, zohoSignatureValid } from '../../src/accounting/zoho/webhook.js';
 
 describe('money', () => {
   it.each([
@@ -31,7 +33,7 @@ describe('payment notes', () => {
   const invoice = { number: 'INV-000123', total: 1234.5, currencyCode: 'EUR' };
 
   it('one full payment', () => {
-    expect(paymentNotes(invoice, [{ paymentId: '9834000000000000001', amount: 1234.5, date: '2026-11-20' }]).map((n) => n.text)).toEqual([
+    expect(paymentNotes(invoice, [{ paymentId: '9834000000000000001', amount: 1234.5, date: '2026-11-20' }], { short: 'Zoho' }).map((n) => n.text)).toEqual([
       'Payment received: 1,234.50 EUR on 2026-11-20 for invoice INV-000123. (Zoho payment 9834000000000000001)',
     ]);
   });
@@ -41,7 +43,7 @@ describe('payment notes', () => {
       { paymentId: '3', amount: 34.5, date: '2026-11-22' },
       { paymentId: '1', amount: 1000, date: '2026-11-20' },
       { paymentId: '2', amount: 200, date: '2026-11-21' },
-    ]);
+    ], { short: 'Zoho' });
     expect(notes.map((n) => n.text)).toEqual([
       'Partial payment received: 1,000.00 EUR on 2026-11-20 for invoice INV-000123; 234.50 EUR still due. (Zoho payment 1)',
       'Partial payment received: 200.00 EUR on 2026-11-21 for invoice INV-000123; 34.50 EUR still due. (Zoho payment 2)',
@@ -50,7 +52,7 @@ describe('payment notes', () => {
   });
 
   it('the invoice version tells two payments in one second apart', () => {
-    expect(invoiceVersion({ lastModified: '2026-11-20T10:00:00+0000', balance: 100 })).not.toBe(invoiceVersion({ lastModified: '2026-11-20T10:00:00+0000', balance: 0 }));
+    expect(zohoVersion('2026-11-20T10:00:00+0000', 100)).not.toBe(zohoVersion('2026-11-20T10:00:00+0000', 0));
   });
 });
 
@@ -64,7 +66,7 @@ describe('deal ID from the reference number', () => {
     ['KOMMO-abc', 'KOMMO-{deal_id}', undefined],
     ['XKOMMO-5', 'KOMMO-{deal_id}', undefined],
   ])('%j with %j -> %j', (ref, template, id) => {
-    expect(dealIdFromReference(ref, template)).toBe(id);
+    expect(dealIdFromTemplate(ref, template)).toBe(id);
   });
 });
 

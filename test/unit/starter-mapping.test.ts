@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/env.js';
 import { parseMapping } from '../../src/config/mapping.js';
 import { resolveMapping } from '../../src/config/resolve-mapping.js';
-import { resolveTaxRules } from '../../src/config/resolve-taxes.js';
+import { resolveTaxRules } from '../../src/sync/tax-rules.js';
 import { starterMapping, type StarterInput } from '../../src/cli/starter-mapping.js';
 import type { KommoFieldDefinition, KommoPipeline } from '../../src/kommo/types.js';
 
@@ -42,7 +42,7 @@ describe('starterMapping', () => {
     const resolved = resolveMapping(parsed, { pipelines: english.pipelines, leadFields: english.leadFields, contactFields: english.contactFields });
     expect(resolved.invoiceStages).toEqual([{ pipelineId: 1, statusId: 101, label: 'Sales / Invoice' }]);
     expect(resolved.dealFields.invoiceId.id).toBe(11);
-    expect(resolveTaxRules(parsed.tax, { taxes: [{ id: 't19', name: 'VAT 19%', percentage: 19 }], exemptions: [] }).get('DE')).toMatchObject({ kind: 'tax', taxId: 't19' });
+    expect(resolveTaxRules(parsed.tax, { taxes: [{ id: 't19', name: 'VAT 19%', percentage: 19 }], exemptions: [] }, 'Zoho Books').get('DE')).toMatchObject({ kind: 'tax', taxId: 't19' });
   });
 
   it('German names, a stage name repeated in two pipelines (written with its pipeline), a duplicate field name (written as its ID)', () => {

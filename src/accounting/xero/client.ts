@@ -54,6 +54,7 @@ export class XeroClient {
     const inFlight = new Semaphore(opts.limits?.concurrent ?? 5);
     this.http = new HttpService({
       service: 'xero',
+      label: 'Xero',
       baseUrl: () => opts.baseUrl ?? XERO_API_URL,
       timeoutMs: opts.timeoutMs,
       limiter: new SlidingWindowLimiter(opts.limits?.perMinute ?? 60, withMargin(60_000)),

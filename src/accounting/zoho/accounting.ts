@@ -1,8 +1,25 @@
-// Zoho Books as the relay's accounting port.
-import { permanent, RelayError, retryable } from '../errors.js';
-import type { RecurringDraft, RecurringProfile } from '../sync/ports.js';
-import type { AccountingInvoice, AccountingInvoiceDetail, AccountingReference, AccountingPayment, AccountingPort, Customer, CustomerInput, InvoiceDraft } from '../sync/ports.js';
+// Zoho Books as the relay's accounting port: Zoho's statuses, stamps, cursor and errors turned into the
+// use cases' words (src/sync/ports.ts).
+import { permanent, RelayError, retryable } from '../../errors.js';
+import type {
+  AccountingInvoice,
+  AccountingInvoiceDetail,
+  AccountingPayment,
+  AccountingPort,
+  AccountingReference,
+  ChangeCursor,
+  Customer,
+  CustomerInput,
+  DealStamp,
+  InvoiceChange,
+  InvoiceDraft,
+  InvoiceStatus,
+  RecurringDraft,
+  RecurringProfile,
+} from '../../sync/ports.js';
 import type { ZohoBooksClient } from './client.js';
+import { ZOHO_NAMES } from './names.js';
+import type { ZohoStamps } from './stamp.js';
 import type { ZohoContact, ZohoCreatedInvoice, ZohoInvoice, ZohoListedContact } from './types.js';
 
 /** Zoho Books: "The contact name already exists" (display names are unique per organization). */
@@ -11,7 +28,20 @@ const DUPLICATE_CONTACT_NAME = 3062;
 const DUPLICATE_INVOICE_NUMBER = 1001;
 
 export class ZohoAccounting implements AccountingPort {
-  constructor(private readonly client: ZohoBooksClient) {}
+  readonly names = ZOHO_NAMES;
+
+  constructor(
+    private readonly client: ZohoBooksClient,
+    private readonly stamps: ZohoStamps,
+  ) {}
+
+  stamp(dealId: number, generation: number): DealStamp {
+    return this.stamps.stamp(dealId, generation);
+  }
+
+  retainerStamp(dealId: number): DealStamp {
+    return this.stamps.retainerStamp(dealId);
+  }
 
   async findCustomerByEmail(email: string): Promise<Customer | undefined> {
     const wanted = email.trim().toLowerCase();
@@ -49,7 +79,8 @@ export class ZohoAccounting implements AccountingPort {
     }
   }
 
-  async findInvoiceByReference(reference: string, customerId: string): Promise<AccountingInvoice | undefined> {
+  async findDealInvoice(stamp: DealStamp, customerId: string): Promise<AccountingInvoice | undefined> {
+    const reference = stamp.key;
     const { invoices } = await this.client.listInvoices({ reference_number: reference, customer_id: customerId });
     const match = invoices.find((i) => i.reference_number === reference && i.status !== 'void');
     // The list omits invoice_url: read the invoice itself (a recovery path only, so the call is rare).
@@ -58,7 +89,7 @@ export class ZohoAccounting implements AccountingPort {
 
   async createInvoice(draft: InvoiceDraft, opts: { send: boolean }): Promise<AccountingInvoice & { emailed: boolean }> {
     const body = stripUndefined({
-      ...billingBody(draft),
+      ...billingBody(draft, this.stamps.customFields(draft.stamp)),
       date: draft.date,
       invoice_number: draft.invoiceNumber,
       due_date: draft.dueDate,
@@ -67,28 +98,31 @@ export class ZohoAccounting implements AccountingPort {
       if (zohoCode(err) === DUPLICATE_INVOICE_NUMBER) {
         throw permanent('invoice_number_taken', `Invoice not created: the invoice number ${draft.invoiceNumber} is already used in Zoho Books. Remove or renumber that invoice, or change invoice.number.template, then move the deal into the invoicing stage again.`);
       }
-      throw err;
+      throw neutral(err);
     });
     // With send=true Zoho marks the invoice sent once the email went out; a draft means it did not.
     return { ...toInvoice(invoice), emailed: opts.send && invoice.status !== 'draft' };
   }
 
   async emailInvoice(invoiceId: string, to: string[]): Promise<void> {
-    await this.client.emailInvoice(invoiceId, to);
+    await this.client.emailInvoice(invoiceId, to).catch(rethrowNeutral);
   }
 
   async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
-    const i = await this.client.getInvoice(invoiceId);
+    const i = await this.client.getInvoice(invoiceId).catch(rethrowNeutral);
+    const customFields = Object.fromEntries((i.custom_fields ?? []).filter((f) => f.api_name).map((f) => [f.api_name!, String(f.value ?? '')]));
+    const stamped = this.stamps.read({ reference: i.reference_number, customFields });
+    const balance = Number(i.balance ?? 0);
     return {
       ...toInvoice(i),
+      invoiceId: String(i.invoice_id),
       customerId: need(i.customer_id, 'customer_id'),
-      reference: i.reference_number ?? '',
       total: Number(i.total ?? 0),
-      balance: Number(i.balance ?? 0),
+      balance,
       currencyCode: i.currency_code ?? '',
-      lastModified: i.last_modified_time ?? '',
-      recurringInvoiceId: i.recurring_invoice_id ? String(i.recurring_invoice_id) : undefined,
-      customFields: (i.custom_fields ?? []).filter((f) => f.api_name).map((f) => ({ apiName: f.api_name!, value: String(f.value ?? '') })),
+      version: zohoVersion(i.last_modified_time ?? '', balance),
+      ...(i.recurring_invoice_id ? { recurringId: String(i.recurring_invoice_id) } : {}),
+      ...(stamped ? { stamped } : {}),
     };
   }
 
@@ -115,14 +149,14 @@ export class ZohoAccounting implements AccountingPort {
 
   async createRecurring(draft: RecurringDraft): Promise<RecurringProfile> {
     const body = stripUndefined({
-      ...billingBody(draft),
+      ...billingBody(draft, this.stamps.customFields(draft.stamp)),
       recurrence_name: draft.name,
       recurrence_frequency: draft.frequency,
       repeat_every: draft.repeatEvery,
       start_date: draft.startDate,
       end_date: draft.endDate,
     });
-    const r = await this.client.createRecurringInvoice(body);
+    const r = await this.client.createRecurringInvoice(body).catch(rethrowNeutral);
     return { id: r.recurring_invoice_id, name: r.recurrence_name ?? draft.name };
   }
 
@@ -131,8 +165,10 @@ export class ZohoAccounting implements AccountingPort {
     return found ? { id: found.recurring_invoice_id, name } : undefined;
   }
 
-  async setRecurringActive(id: string, active: boolean): Promise<void> {
-    await this.client.setRecurringInvoiceStatus(id, active ? 'resume' : 'stop');
+  /** Zoho pauses and resumes the same profile: its ID stays. */
+  async setRecurringActive(id: string, active: boolean): Promise<{ id: string }> {
+    await this.client.setRecurringInvoiceStatus(id, active ? 'resume' : 'stop').catch(rethrowNeutral);
+    return { id };
   }
 
   async invoicePayments(invoiceId: string): Promise<AccountingPayment[]> {
@@ -140,28 +176,71 @@ export class ZohoAccounting implements AccountingPort {
     return payments.map((p) => ({ paymentId: String(p.payment_id), amount: Number(p.amount), date: p.date }));
   }
 
-  async invoicesModifiedSince(since: string, page: number) {
+  /**
+   * The cursor is Zoho's last_modified_time (2026-11-20T10:15:00+0000), filtered "at or after": the newest
+   * time seen is the next cursor, and its invoices come again, skipped by version. Zoho writes times in the
+   * organization's offset (…-0800): instants are compared, UTC is stored.
+   */
+  async changedInvoices(cursor: ChangeCursor | undefined, page: number, firstLookbackMs: number): Promise<{ invoices: InvoiceChange[]; hasMore: boolean; next: ChangeCursor }> {
+    const since = cursor ?? zohoTime(Date.now() - firstLookbackMs);
     const { invoices, hasMore } = await this.client.listInvoices({ last_modified_time: since, sort_column: 'last_modified_time', sort_order: 'A', page, per_page: 200 });
-    return {
-      invoices: invoices.map((i) => ({
-        id: String(i.invoice_id),
-        status: i.status,
-        reference: i.reference_number ?? '',
-        lastModified: i.last_modified_time ?? '',
-        balance: Number(i.balance ?? 0),
-        // The list does not carry recurring_invoice_id (contract): the payment job reads the invoice itself.
-      })),
-      hasMore,
-    };
+    let next = since;
+    const changes = invoices.map((i): InvoiceChange => {
+      const modified = Date.parse(i.last_modified_time ?? '');
+      if (Number.isFinite(modified) && modified > Date.parse(next)) next = zohoTime(modified);
+      const stamped = this.stamps.read({ reference: i.reference_number, customFields: {} });
+      // The list does not carry recurring_invoice_id (contract): a retainer's invoice is known by its reference.
+      return { invoiceId: String(i.invoice_id), status: zohoStatus(i.status), version: zohoVersion(i.last_modified_time ?? '', Number(i.balance ?? 0)), ...(stamped ? { stamped } : {}) };
+    });
+    return { invoices: changes, hasMore, next };
   }
 }
 
+/** Zoho's last_modified_time format: 2026-11-20T10:15:00+0000 */
+export function zohoTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}+0000`;
+}
+
+/** Two payments within one second share last_modified_time; the balance tells them apart. The format is
+ *  what invoice_links.version has always held, so an upgrade does not handle a version twice. */
+export function zohoVersion(lastModified: string, balance: number): string {
+  return `${lastModified}|${balance}`;
+}
+
+/** Zoho's statuses (draft, pending_approval, approved, sent, viewed, overdue, unpaid, partially_paid, paid, void) in the use cases' words. */
+export function zohoStatus(status: string): InvoiceStatus {
+  switch (status) {
+    case 'draft':
+    case 'pending_approval':
+    case 'approved':
+      return 'draft';
+    case 'paid':
+    case 'partially_paid':
+    case 'void':
+      return status;
+    default:
+      return 'open';
+  }
+}
+
+/** The refusals a use case reads, by neutral code; the message stays Zoho's. */
+const NEUTRAL_CODES: Record<string, string> = { zoho_rejected: 'accounting_rejected', zoho_not_found: 'accounting_not_found' };
+
+function neutral(err: unknown): unknown {
+  if (!(err instanceof RelayError) || !NEUTRAL_CODES[err.code]) return err;
+  return new RelayError(err.kind, NEUTRAL_CODES[err.code]!, err.message, { cause: err.cause, uncertain: err.uncertain, ...(err.status !== undefined ? { status: err.status } : {}), ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}), ...(err.service ? { service: err.service } : {}) });
+}
+
+function rethrowNeutral(err: unknown): never {
+  throw neutral(err);
+}
+
 /** What a one-off and a recurring invoice share: customer, currency, terms, discount, tax, lines. */
-function billingBody(draft: Omit<InvoiceDraft, 'invoiceNumber' | 'dueDate' | 'date'>): Record<string, unknown> {
+function billingBody(draft: Omit<InvoiceDraft, 'invoiceNumber' | 'dueDate' | 'date'>, customFields: Array<{ api_name: string; value: string }> | undefined): Record<string, unknown> {
   const discounted = draft.discount !== undefined;
   return {
     customer_id: draft.customerId,
-    reference_number: draft.reference,
+    reference_number: draft.stamp.key,
     currency_id: draft.currencyId,
     exchange_rate: draft.exchangeRate,
     payment_terms: draft.paymentTerms,
@@ -171,7 +250,7 @@ function billingBody(draft: Omit<InvoiceDraft, 'invoiceNumber' | 'dueDate' | 'da
     is_discount_before_tax: discounted ? true : undefined,
     tax_exemption_id: draft.taxExemptionId,
     line_items: draft.lines.map((l) => stripUndefined({ item_id: l.itemId, name: l.name, description: l.description, rate: l.rate, quantity: l.quantity, tax_id: l.taxId })),
-    custom_fields: draft.customFields.length ? draft.customFields.map((f) => ({ api_name: f.apiName, value: f.value })) : undefined,
+    custom_fields: customFields,
   };
 }
 
@@ -185,7 +264,7 @@ function toCustomer(c: ZohoContact | ZohoListedContact): Customer {
 }
 
 function toInvoice(i: ZohoInvoice | ZohoCreatedInvoice): AccountingInvoice {
-  return { id: String(i.invoice_id), number: need(i.invoice_number, 'invoice_number'), url: i.invoice_url ?? '', status: need(i.status, 'status') };
+  return { id: String(i.invoice_id), number: need(i.invoice_number, 'invoice_number'), url: i.invoice_url ?? '', status: zohoStatus(need(i.status, 'status')) };
 }
 
 /** A property of an invoice answer the relay cannot do without (the contract marks all of them optional). */

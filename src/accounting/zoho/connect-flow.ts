@@ -1,16 +1,18 @@
 // Connecting Zoho: a consent redirect to the accounts server of ZOHO_DC, and a callback that exchanges the
 // code at the accounts server the redirect names (Zoho's multi-DC flow) — but only at a Zoho host we trust,
 // since the exchange carries our client secret — then stores the connection and settles its organization.
-import { zohoAccountsUrl, zohoDefaultApiDomain, type Env } from '../config/env.js';
-import { RelayError } from '../errors.js';
-import { registerSecret, type Logger } from '../log.js';
-import type { Connections } from '../store/connections.js';
-import type { OAuthStates } from '../store/oauth-states.js';
-import type { ZohoAuth } from '../zoho/auth.js';
-import type { ZohoBooksClient } from '../zoho/client.js';
-import type { ZohoConnection } from '../zoho/connection.js';
-import { exchangeZohoCode, trustedAccountsServer, zohoAuthorizeUrl } from '../zoho/oauth.js';
-import { STATE_TTL_MS, type ConnectOutcome } from './outcome.js';
+import type { Env } from '../../config/env.js';
+import type { AccountingConnectFlow } from '../backend.js';
+import { RelayError } from '../../errors.js';
+import { registerSecret, type Logger } from '../../log.js';
+import type { Connections } from '../../store/connections.js';
+import type { OAuthStates } from '../../store/oauth-states.js';
+import type { ZohoAuth } from './auth.js';
+import type { ZohoBooksClient } from './client.js';
+import type { ZohoConnection } from './connection.js';
+import { exchangeZohoCode, trustedAccountsServer, zohoAuthorizeUrl } from './oauth.js';
+import { ZOHO_CALLBACK_PATH, zohoAccountsUrl, zohoDefaultApiDomain, type ZohoSettings } from './settings.js';
+import { STATE_TTL_MS, type ConnectOutcome } from '../../connect/outcome.js';
 
 export interface ZohoCallback {
   code?: string;
@@ -21,7 +23,7 @@ export interface ZohoCallback {
 }
 
 export interface ZohoConnectDeps {
-  env: Pick<Env, 'ZOHO_CLIENT_ID' | 'ZOHO_CLIENT_SECRET' | 'ZOHO_REDIRECT_URI' | 'ZOHO_REFRESH_TOKEN' | 'ZOHO_DC' | 'ZOHO_ACCOUNTS_URL' | 'ZOHO_API_URL' | 'HTTP_TIMEOUT_MS'>;
+  env: Pick<ZohoSettings, 'ZOHO_CLIENT_ID' | 'ZOHO_CLIENT_SECRET' | 'ZOHO_REDIRECT_URI' | 'ZOHO_REFRESH_TOKEN' | 'ZOHO_DC' | 'ZOHO_ACCOUNTS_URL' | 'ZOHO_API_URL'> & Pick<Env, 'HTTP_TIMEOUT_MS'>;
   states: OAuthStates;
   connections: Connections;
   auth: ZohoAuth;
@@ -31,7 +33,9 @@ export interface ZohoConnectDeps {
   onConnected: () => Promise<void>;
 }
 
-export class ZohoConnectFlow {
+export class ZohoConnectFlow implements AccountingConnectFlow {
+  readonly callbackPath = ZOHO_CALLBACK_PATH;
+
   constructor(private readonly deps: ZohoConnectDeps) {}
 
   /** Why this relay cannot connect Zoho on the page, if it cannot. */

@@ -2,10 +2,10 @@
 // accounts server of the connection's data centre. Zoho limits how many access tokens a refresh token may
 // mint (10 per 10 minutes), so we never refresh per request, reuse a still-valid token a previous process
 // stored, and back off after a refused refresh.
-import { retryable, type RelayError } from '../errors.js';
-import { registerSecret, type Logger } from '../log.js';
-import type { ZohoDataCentre } from '../config/env.js';
-import { holdToken, isFresh, MIN_ADOPTABLE_MS, type HeldToken } from '../oauth/refresh-margin.js';
+import { retryable, type RelayError } from '../../errors.js';
+import { registerSecret, type Logger } from '../../log.js';
+import type { ZohoDataCentre } from './settings.js';
+import { holdToken, isFresh, MIN_ADOPTABLE_MS, type HeldToken } from '../../oauth/refresh-margin.js';
 import { isTooManyRequests, requestZohoToken, trustedApiDomain, type ZohoTokenBody } from './oauth.js';
 
 /** What a refresh needs: where, with which refresh token, and what an earlier refresh left behind. */

@@ -1,10 +1,10 @@
 // Zoho Books API v3 client: per-connection api_domain, organization_id on every call, 100 requests per
 // minute per organization client-side, OAuth refresh on 401, errors translated into RelayErrors.
 import type { AxiosResponse } from 'axios';
-import { permanent, retryable, type RelayError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { HttpService, type CallObserver, type CallOptions } from '../net/http.js';
-import { SlidingWindowLimiter, withMargin } from '../net/rate-limiter.js';
+import { permanent, retryable, type RelayError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { HttpService, type CallObserver, type CallOptions } from '../../net/http.js';
+import { SlidingWindowLimiter, withMargin } from '../../net/rate-limiter.js';
 import type { ZohoAuth } from './auth.js';
 import type {
   Unchecked,
@@ -44,6 +44,7 @@ export class ZohoBooksClient {
   constructor(private readonly opts: ZohoClientOptions) {
     this.http = new HttpService({
       service: 'zoho',
+      label: 'Zoho Books',
       baseUrl: () => `${opts.apiUrlOverride ?? opts.auth.apiDomain ?? opts.defaultApiDomain}/books/v3`,
       timeoutMs: opts.timeoutMs,
       limiter: new SlidingWindowLimiter(opts.rateLimit.requests, withMargin(opts.rateLimit.windowMs)),

@@ -1,9 +1,9 @@
 // Zoho's OAuth protocol: the consent URL, which accounts servers may be trusted with our client secret,
 // and the token endpoint, whose errors may arrive with HTTP 200 (success is the presence of access_token).
 import axios from 'axios';
-import type { ZohoDataCentre } from '../config/env.js';
-import { permanent, retryable, type RelayError } from '../errors.js';
-import { registerSecret } from '../log.js';
+import type { ZohoDataCentre } from './settings.js';
+import { permanent, retryable, type RelayError } from '../../errors.js';
+import { registerSecret } from '../../log.js';
 
 /** The least the relay needs: invoices (recurring ones included), contacts, reading payments, and settings
  *  (organizations, taxes, currencies, items) read-only. */

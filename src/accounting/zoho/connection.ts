@@ -2,13 +2,13 @@
 // ZOHO_REFRESH_TOKEN (a Self Client) wins when set; otherwise the connection made on /connect, stored with
 // its accounts server, data centre and api_domain. The organization is ZOHO_ORGANIZATION_ID, else the one
 // chosen for the stored connection, else (Self Client) the account's only one.
-import { zohoAccountsUrl, zohoAuthMode, type Env } from '../config/env.js';
-import { retryable } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Connections, Organization } from '../store/connections.js';
+import { zohoAccountsUrl, zohoAuthMode, type ZohoSettings } from './settings.js';
+import { retryable } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Connections, Organization } from '../../store/connections.js';
 import { zohoNotConnected, type ZohoGrant } from './auth.js';
 
-type ZohoEnv = Pick<Env, 'ZOHO_REFRESH_TOKEN' | 'ZOHO_ORGANIZATION_ID' | 'ZOHO_DC' | 'ZOHO_ACCOUNTS_URL'>;
+type ZohoEnv = Pick<ZohoSettings, 'ZOHO_REFRESH_TOKEN' | 'ZOHO_ORGANIZATION_ID' | 'ZOHO_DC' | 'ZOHO_ACCOUNTS_URL'>;
 
 export class ZohoConnection {
   /** The organization as last read from the store (the Books client asks for it synchronously). */
@@ -43,7 +43,7 @@ export class ZohoConnection {
   readonly grant = async (): Promise<ZohoGrant | undefined> => {
     if (this.env.ZOHO_REFRESH_TOKEN) {
       const refreshToken = this.env.ZOHO_REFRESH_TOKEN;
-      const stored = await this.connections.selfClientToken(refreshToken);
+      const stored = await this.connections.envRefreshedToken('zoho', refreshToken);
       return {
         accountsUrl: zohoAccountsUrl(this.env),
         refreshToken,
@@ -68,7 +68,7 @@ export class ZohoConnection {
   readonly onToken = async (grant: ZohoGrant, token: { accessToken: string; expiresAt: number; apiDomain?: string }): Promise<void> => {
     if (grant.generation === undefined) {
       // A Self Client's (kept only with ENCRYPTION_KEY set).
-      if (grant.refreshToken === this.env.ZOHO_REFRESH_TOKEN) await this.connections.saveSelfClientToken(grant.refreshToken, token);
+      if (grant.refreshToken === this.env.ZOHO_REFRESH_TOKEN) await this.connections.saveEnvRefreshedToken('zoho', grant.refreshToken, token);
       return;
     }
     await this.connections.saveAccessToken('zoho', grant.generation, token.accessToken, token.expiresAt, token.apiDomain);

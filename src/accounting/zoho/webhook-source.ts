@@ -1,17 +1,20 @@
 // Zoho Books workflow webhooks: URL secret, optional HMAC signature, invoice IDs out of any body format.
-// Only the relay's own invoices become jobs; the rest are settled here, without an API call.
+// Only the relay's own invoices become jobs (invoice-owner.ts, with the body's stamps as mere claims); the
+// rest are settled here, without an API call.
 import { createHash } from 'node:crypto';
-import type { InboxItem } from '../jobs/inbox.js';
-import type { InvoiceOwnership } from '../sync/invoice-ownership.js';
-import { dealLane } from '../intake/triggers.js';
-import { PAYMENT_JOB, zohoWebhookDedupKey } from '../sync/payment-triggers.js';
-import { parseZohoWebhook, ZohoWebhookError, zohoSignatureValid } from '../zoho/webhook.js';
-import { WebhookRejection, type WebhookSource } from '../intake/webhook-source.js';
+import type { InboxItem } from '../../jobs/inbox.js';
+import type { InvoiceOwners } from '../../sync/invoice-owner.js';
+import { invoiceChangedItem } from '../../sync/payment-triggers.js';
+import type { InvoiceClue } from '../../sync/ports.js';
+import { WebhookRejection, type WebhookSource } from '../../intake/webhook-source.js';
+import type { ZohoStamps } from './stamp.js';
+import { parseZohoWebhook, ZohoWebhookError, zohoSignatureValid } from './webhook.js';
 
 export interface ZohoWebhookOptions {
   /** ZOHO_WEBHOOK_SIGNING_SECRET: when set, every body must carry a valid X-Zoho-Webhook-Signature. */
   signingSecret?: string;
-  ownership: InvoiceOwnership;
+  owners: InvoiceOwners;
+  stamps: ZohoStamps;
 }
 
 export function zohoWebhookSource(opts: ZohoWebhookOptions): WebhookSource {
@@ -32,21 +35,17 @@ export function zohoWebhookSource(opts: ZohoWebhookOptions): WebhookSource {
         if (err instanceof ZohoWebhookError) throw new WebhookRejection(err.status, err.status === 422 ? 'too_many_invoices' : 'bad_zoho_body', err.message);
         throw err;
       }
-      const deals = await opts.ownership.dealsOf(event.invoices);
+      const clues = event.invoices.map((i): InvoiceClue => {
+        const stamped = opts.stamps.read({ reference: i.referenceNumber, customFields: i.customFields });
+        return { invoiceId: i.invoiceId, ...(i.recurringInvoiceId ? { recurringId: i.recurringInvoiceId } : {}), ...(stamped ? { stamped } : {}) };
+      });
+      const owners = await opts.owners.ofAll(clues, { clues: 'claimed' });
       const bodyHash = createHash('sha256').update(raw).digest('hex').slice(0, 32);
       const items: InboxItem[] = [];
       for (const invoiceId of event.invoiceIds) {
-        const dealId = deals.get(invoiceId);
-        if (dealId === undefined) continue; // not an invoice of ours: nothing to do, no call to make
-        items.push({
-          source: 'zoho',
-          dedupKey: zohoWebhookDedupKey(invoiceId, bodyHash),
-          kind: 'zoho_invoice_changed',
-          dealId,
-          payload: { invoiceId, lastModified: event.lastModified ?? null },
-          // In its deal's lane, so it never races the deal's other jobs.
-          job: { kind: PAYMENT_JOB, lane: dealLane(dealId), payload: { invoiceId } },
-        });
+        const owner = owners.get(invoiceId);
+        if (!owner) continue; // not an invoice of ours: nothing to do, no call to make
+        items.push(invoiceChangedItem('zoho', { invoiceId, dealId: owner.dealId, source: 'webhook', version: bodyHash, lastModified: event.lastModified ?? null }));
       }
       return { items, ignored: event.invoiceIds.length - items.length };
     },

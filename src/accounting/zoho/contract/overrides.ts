@@ -1,5 +1,5 @@
 // Where the live Zoho Books API differs from its published OpenAPI documents (contract/zoho-books/*.json).
-// This is the ONE place such differences live: src/zoho/types.ts applies the types below to the generated
+// This is the ONE place such differences live: src/accounting/zoho/types.ts applies the types below to the generated
 // ones, and the sandbox's validator (sandbox/oas) applies SCHEMA_OVERRIDES to the documents before it checks
 // requests and responses. Each entry names the difference and how we know it. Anything not listed here is
 // taken from the documents as published.
@@ -106,7 +106,7 @@ const PAGE_CONTEXT = {
   sort_order: { type: 'string' },
 };
 
-// The same differences as TypeScript types, for src/zoho/types.ts.
+// The same differences as TypeScript types, for src/accounting/zoho/types.ts.
 
 /** See `total` and `balance` above. */
 export type LiveAmount = number;

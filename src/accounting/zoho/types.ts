@@ -1,7 +1,7 @@
 // The parts of Zoho Books API v3 answers the relay reads, taken from the types generated from Zoho's own
-// documents (src/zoho/contract/*.ts, npm run contract): each type picks properties of the documented answer,
+// documents (src/accounting/zoho/contract/*.ts, npm run contract): each type picks properties of the documented answer,
 // so reading a property the contract does not have (e.g. `recurrence_id`) is a compile error. The only
-// departures are those listed in src/zoho/contract/overrides.ts. IDs are strings, always.
+// departures are those listed in src/accounting/zoho/contract/overrides.ts. IDs are strings, always.
 import type { operations as Contacts } from './contract/contacts.js';
 import type { operations as Currency } from './contract/currency.js';
 import type { operations as Invoices } from './contract/invoices.js';

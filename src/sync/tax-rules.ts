@@ -1,10 +1,10 @@
-// The mapping's tax rules -> Zoho tax IDs, at start-up. Tax IDs differ per organization, so the mapping
-// names taxes (or percentages, or exemptions) and this turns them into IDs; a rule that matches no tax,
-// or several, is a start-up error listing the organization's taxes.
-import type { AccountingReference } from '../sync/ports.js';
-import { normaliseCountry } from '../sync/country.js';
-import { ConfigError } from './env.js';
-import type { Mapping, TaxRule } from './mapping.js';
+// The mapping's tax rules -> the accounting system's tax IDs, when its reference data is read. Tax IDs
+// differ per organization, so the mapping names taxes (or percentages, or exemptions) and this turns them
+// into IDs; a rule that matches no tax, or several, is a start-up error listing the organization's taxes.
+import { ConfigError } from '../config/config-error.js';
+import type { Mapping, TaxRule } from '../config/mapping.js';
+import { normaliseCountry } from './country.js';
+import type { AccountingReference } from './ports.js';
 
 export type CustomerTaxFields = Record<string, string | boolean>;
 
@@ -16,7 +16,8 @@ export type ResolvedTaxRule =
 /** Keys are ISO country codes, or '*' for every other country. */
 export type TaxRules = Map<string, ResolvedTaxRule>;
 
-export function resolveTaxRules(tax: Mapping['tax'], ref: Pick<AccountingReference, 'taxes' | 'exemptions'>): TaxRules {
+/** `system`: the accounting system's name, for the messages ("no tax named 'VAT' in <system>"). */
+export function resolveTaxRules(tax: Mapping['tax'], ref: Pick<AccountingReference, 'taxes' | 'exemptions'>, system: string): TaxRules {
   const problems: string[] = [];
   const rules: TaxRules = new Map();
   const taxList = ref.taxes.map((t) => `'${t.name}' (${t.percentage} %)`).join(', ') || 'none';
@@ -35,7 +36,7 @@ export function resolveTaxRules(tax: Mapping['tax'], ref: Pick<AccountingReferen
       continue;
     }
     try {
-      rules.set(country, resolveRule(rule, ref, taxList));
+      rules.set(country, resolveRule(rule, ref, taxList, system));
     } catch (e) {
       problems.push(`${where}: ${(e as Error).message}`);
     }
@@ -44,7 +45,7 @@ export function resolveTaxRules(tax: Mapping['tax'], ref: Pick<AccountingReferen
   return rules;
 }
 
-function resolveRule(rule: TaxRule, ref: Pick<AccountingReference, 'taxes' | 'exemptions'>, taxList: string): ResolvedTaxRule {
+function resolveRule(rule: TaxRule, ref: Pick<AccountingReference, 'taxes' | 'exemptions'>, taxList: string, system: string): ResolvedTaxRule {
   if (rule === 'none') return { kind: 'none', customerFields: {} };
   const customerFields = rule.customer ?? {};
   if ('none' in rule) return { kind: 'none', customerFields };
@@ -52,18 +53,18 @@ function resolveRule(rule: TaxRule, ref: Pick<AccountingReference, 'taxes' | 'ex
     const found = ref.exemptions.filter((e) => same(e.name, rule.exemption));
     if (found.length !== 1) {
       const list = ref.exemptions.map((e) => `'${e.name}'`).join(', ') || 'none';
-      throw new Error(`${found.length ? 'several' : 'no'} tax exemptions named '${rule.exemption}' in Zoho Books. Exemptions: ${list}`);
+      throw new Error(`${found.length ? 'several' : 'no'} tax exemptions named '${rule.exemption}' in ${system}. Exemptions: ${list}`);
     }
     return { kind: 'exempt', exemptionId: found[0]!.id, label: found[0]!.name, customerFields };
   }
   if ('tax' in rule) {
     const found = ref.taxes.filter((t) => same(t.name, rule.tax));
-    if (found.length === 0) throw new Error(`no tax named '${rule.tax}' in Zoho Books. Taxes: ${taxList}`);
-    if (found.length > 1) throw new Error(`several taxes are named '${rule.tax}' in Zoho Books; rename one of them there.`);
+    if (found.length === 0) throw new Error(`no tax named '${rule.tax}' in ${system}. Taxes: ${taxList}`);
+    if (found.length > 1) throw new Error(`several taxes are named '${rule.tax}' in ${system}; rename one of them there.`);
     return { kind: 'tax', taxId: found[0]!.id, label: found[0]!.name, percentage: found[0]!.percentage, customerFields };
   }
   const found = ref.taxes.filter((t) => Math.abs(t.percentage - rule.percentage) < 1e-9);
-  if (found.length === 0) throw new Error(`no tax of ${rule.percentage} % in Zoho Books. Taxes: ${taxList}`);
+  if (found.length === 0) throw new Error(`no tax of ${rule.percentage} % in ${system}. Taxes: ${taxList}`);
   if (found.length > 1) throw new Error(`several taxes are ${rule.percentage} % (${found.map((t) => `'${t.name}'`).join(', ')}); name one with { "tax": "..." }.`);
   return { kind: 'tax', taxId: found[0]!.id, label: found[0]!.name, percentage: found[0]!.percentage, customerFields };
 }

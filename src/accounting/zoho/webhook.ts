@@ -4,7 +4,7 @@
 // relay's invoices from the rest without an API call. Amounts and statuses are never trusted: an invoice
 // of ours is re-read through the API.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { JsonLimitError, parseLimitedJson, type JsonLimits } from '../net/json-body.js';
+import { JsonLimitError, parseLimitedJson, type JsonLimits } from '../../net/json-body.js';
 
 export class ZohoWebhookError extends Error {
   constructor(

@@ -1,0 +1,29 @@
+// The mapping asks for things the configured accounting backend may not do: a retainer section needs
+// recurring invoices, an invoice URL field needs an online link. Checked when the mapping is read, so the
+// relay refuses to start with a message naming the section and the backend, never fails on the first deal.
+import type { AccountingBackend } from '../accounting/backend.js';
+
+interface Asks {
+  retainer?: unknown;
+  dealFields: { invoiceUrl?: unknown };
+}
+
+export function checkCapabilities(backend: Pick<AccountingBackend, 'capabilities' | 'names'>, mapping: Asks): string[] {
+  const { capabilities: can, names } = backend;
+  const problems: string[] = [];
+  if (mapping.retainer && !can.recurringInvoices) {
+    problems.push(`retainer: ${names.system} has no recurring invoices, so deals cannot be billed on a schedule. Remove the retainer section (ACCOUNTING=${names.id}).`);
+  }
+  if (mapping.dealFields.invoiceUrl !== undefined && !can.onlineLink) {
+    problems.push(`dealFields.invoiceUrl: ${names.system} gives invoices no online link to write on the deal. Remove dealFields.invoiceUrl (ACCOUNTING=${names.id}).`);
+  }
+  return problems;
+}
+
+/** Without webhooks, the reconciler is the only way payments come back: it may not be turned off. */
+export function checkSettingCapabilities(backend: Pick<AccountingBackend, 'capabilities' | 'names'>, reconcileIntervalSeconds: number): string[] {
+  if (backend.capabilities.changes === 'polling' && reconcileIntervalSeconds === 0) {
+    return [`RECONCILE_INTERVAL_SECONDS: may not be 0 with ACCOUNTING=${backend.names.id}: ${backend.names.system} sends no webhooks, so the reconciler is how payments reach the deals`];
+  }
+  return [];
+}

@@ -1,0 +1,60 @@
+// Start-up checks the mapping and settings against what the configured backend can do, with a message
+// naming the section and the backend, before anything runs.
+import { describe, expect, it } from 'vitest';
+import type { AccountingBackend } from '../../src/accounting/backend.js';
+import { zohoBackend } from '../../src/accounting/zoho/index.js';
+import { ConfigError } from '../../src/config/env.js';
+import { parseMapping } from '../../src/config/mapping.js';
+import { checkSettingCapabilities } from '../../src/config/capabilities.js';
+
+const mapping = {
+  invoice: { stages: ['Invoice'] },
+  dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice URL' },
+  retainer: { startStages: ['Retainer'], recurringIdField: 'Recurring ID' },
+};
+
+/** Zoho's module with some capabilities taken away: a backend that lacks them. */
+const lacking = (capabilities: Partial<AccountingBackend['capabilities']>): AccountingBackend =>
+  ({ ...zohoBackend, names: { ...zohoBackend.names, id: 'zoho', system: 'Lesser Books' }, capabilities: { ...zohoBackend.capabilities, ...capabilities } }) as AccountingBackend;
+
+const problemsOf = (fn: () => unknown): string[] => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
+
+describe('capabilities against the mapping', () => {
+  it('Zoho Books can do all of it', () => {
+    expect(parseMapping(mapping, 'mapping.json', zohoBackend as AccountingBackend).retainer?.startStages).toEqual(['Retainer']);
+  });
+
+  it('a retainer section on a backend without recurring invoices stops start-up, naming both', () => {
+    expect(problemsOf(() => parseMapping(mapping, 'mapping.json', lacking({ recurringInvoices: false })))).toEqual([
+      'MAPPING_FILE mapping.json: retainer: Lesser Books has no recurring invoices, so deals cannot be billed on a schedule. Remove the retainer section (ACCOUNTING=zoho).',
+    ]);
+  });
+
+  it('an invoice URL field on a backend whose invoices have no online link', () => {
+    const { retainer: _, ...oneOff } = mapping;
+    expect(problemsOf(() => parseMapping(oneOff, 'm', lacking({ onlineLink: false })))).toEqual([
+      'MAPPING_FILE m: dealFields.invoiceUrl: Lesser Books gives invoices no online link to write on the deal. Remove dealFields.invoiceUrl (ACCOUNTING=zoho).',
+    ]);
+  });
+
+  it("the backend's customer settings in a tax rule are checked by the backend's schema", () => {
+    const taxed = { ...mapping, tax: { rules: { GB: { tax: 'VAT 20%', customer: { vat_treatment: 'uk' } }, DE: { tax: 'MwSt', customer: { account_code: '200' } } } } };
+    expect(problemsOf(() => parseMapping(taxed, 'm')).join('\n')).toContain('tax.rules.DE');
+  });
+
+  it('a backend without webhooks may not have the reconciler turned off', () => {
+    expect(checkSettingCapabilities(lacking({ changes: 'polling' }), 0)).toEqual([
+      'RECONCILE_INTERVAL_SECONDS: may not be 0 with ACCOUNTING=zoho: Lesser Books sends no webhooks, so the reconciler is how payments reach the deals',
+    ]);
+    expect(checkSettingCapabilities(lacking({ changes: 'polling' }), 300)).toEqual([]);
+    expect(checkSettingCapabilities(zohoBackend as AccountingBackend, 0)).toEqual([]);
+  });
+});
