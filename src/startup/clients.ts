@@ -6,6 +6,8 @@ import { KommoClient } from '../kommo/client.js';
 import { kommoCredentials, type KommoCredentials } from '../kommo/credentials.js';
 import { registerSecret, type Logger } from '../log.js';
 import type { CallObserver } from '../net/http.js';
+import { limiterFactory } from '../net/limits.js';
+import { withMargin } from '../net/rate-limiter.js';
 import { parseEncryptionKey, TokenCipher } from '../security/crypto.js';
 import { checkEncryptionKey } from '../security/key-check.js';
 import { Connections } from '../store/connections.js';
@@ -33,6 +35,8 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
   const connections = new Connections(store.db, cipher);
   await checkEncryptionKey(kv, connections, cipher, log);
 
+  // On PostgreSQL each vendor limit is one budget for every relay on the database (README: Several relays).
+  const limiter = limiterFactory(store, { httpTimeoutMs: env.HTTP_TIMEOUT_MS, log: log.child({ component: 'rate-budget' }) });
   const kommoAuth = kommoCredentials(env, connections, log.child({ component: 'kommo-auth' }));
   if (kommoAuth.tokens && env.KOMMO_REFRESH_TOKEN) await kommoAuth.tokens.seedFromEnvironment(env.KOMMO_REFRESH_TOKEN);
   const kommo = new KommoClient({
@@ -40,6 +44,7 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
     accessToken: kommoAuth.accessToken,
     ...(kommoAuth.onUnauthorized ? { onUnauthorized: kommoAuth.onUnauthorized } : {}),
     ratePerSecond: env.KOMMO_RATE_LIMIT_PER_SECOND,
+    limiter: limiter({ name: 'kommo', limit: env.KOMMO_RATE_LIMIT_PER_SECOND, windowMs: withMargin(1000) }),
     timeoutMs: env.HTTP_TIMEOUT_MS,
     log: log.child({ component: 'kommo-client' }),
     ...(observer ? { observer } : {}),
@@ -62,6 +67,7 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
     defaultApiDomain: zohoDefaultApiDomain(env.ZOHO_DC),
     organizationId: zohoConnection.organizationId,
     rateLimit: { requests: env.ZOHO_RATE_LIMIT_REQUESTS, windowMs: env.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    limiter: limiter({ name: 'zoho', limit: env.ZOHO_RATE_LIMIT_REQUESTS, windowMs: withMargin(env.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000) }),
     timeoutMs: env.HTTP_TIMEOUT_MS,
     log: log.child({ component: 'zoho-client' }),
     ...(observer ? { observer } : {}),

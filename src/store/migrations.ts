@@ -229,6 +229,46 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('jobs_event').on('jobs').column('event_id').execute();
       },
     },
+    // 0008: several relays on one database (see README "Several relays").
+    '0008_processes_leases_budgets': {
+      async up(db: Kysely<unknown>) {
+        // One row per relay process, refreshed every few seconds: who is alive, for /readyz and `relay status`.
+        await db.schema
+          .createTable('relay_processes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('seen_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // A periodic task that must run in one process at a time holds its row until `expires_at`; `last_run_at`
+        // lets a new holder keep the interval the old one was keeping.
+        await db.schema
+          .createTable('leases')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_run_at', 'bigint')
+          .execute();
+        // API budgets shared by every process (PostgreSQL): one row per limit, one row per call in its window.
+        await db.schema
+          .createTable('rate_budgets')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('max_calls', 'integer', (c) => c.notNull())
+          .addColumn('window_ms', 'bigint', (c) => c.notNull())
+          .addColumn('paused_until', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await idColumn(db, 'rate_calls')
+          .addColumn('budget', 'text', (c) => c.notNull())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('answered_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('rate_calls_budget').on('rate_calls').columns(['budget', 'answered_at']).execute();
+      },
+    },
   };
 }
 
