@@ -23,6 +23,7 @@ import { kommoSourceUntilMapped, replayParked } from './http/kommo-webhook-parke
 import { kommoWebhookSource } from './http/kommo-webhook.js';
 import type { WebhookSource } from './http/webhook-route.js';
 import { zohoWebhookSource } from './http/zoho-webhook.js';
+import { joinCluster, type Cluster } from './jobs/cluster.js';
 import { JobQueue } from './jobs/queue.js';
 import { Worker } from './jobs/worker.js';
 import { KommoCrm } from './kommo/crm.js';
@@ -109,8 +110,10 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
   registerEnvSecrets(env);
 
   const mappingFile = loadMappingFile(env.MAPPING_FILE);
-  const store = await openStore(databaseTarget(env.DATABASE_URL));
+  const target = databaseTarget(env.DATABASE_URL);
+  const store = await openStore(target);
   let mappingState: MappingState | undefined;
+  let cluster: Cluster | undefined;
   try {
     const metrics = new RelayMetrics(() => queueFigures(store.db));
     const { kv, connections, kommoAuth, kommo, zohoConnection, zohoAuth, zoho } = await createClients(env, store, log, metrics.observer);
@@ -130,6 +133,10 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       backoffMaxMs: env.JOB_BACKOFF_MAX_MS,
     });
     const invoices = new DealInvoices(store.db);
+    const runWorker = opts.worker !== false && env.WORKER_CONCURRENCY > 0;
+    // Heartbeat, leases of the periodic tasks, NOTIFY wake-ups: several relays may share this database.
+    cluster = await joinCluster({ store, target, queue, role: runWorker ? 'intake+worker' : 'intake', leaseMs: env.SINGLETON_LEASE_SECONDS * 1000, log });
+    const singletons = cluster.singletons;
 
     const createProcessing = async ({ mapping, account }: MappingResolution): Promise<Processing> => {
       const crm = new KommoCrm(kommo);
@@ -171,7 +178,6 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     let processing: Processing | undefined;
     let kommoSource: WebhookSource | undefined;
     let stopped = false;
-    const runWorker = opts.worker !== false && env.WORKER_CONCURRENCY > 0;
     await mappingState.onResolved(async (resolution) => {
       if (stopped) return;
       processing = await createProcessing(resolution);
@@ -180,7 +186,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       await replayParked({ db: store.db, queue, kv, log }, kommoSource);
       if (runWorker) {
         processing.worker.start();
-        processing.reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000);
+        processing.reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000, singletons);
         processing.billing.startRefresh(REFERENCE_REFRESH_MS);
       }
     });
@@ -249,7 +255,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     });
     const server = await listen(app, env, log);
     const retention = new RetentionSweep(store.db, { days: env.RETENTION_DAYS, log: log.child({ component: 'retention' }) });
-    retention.start(RETENTION_SWEEP_MS, opts.retentionFirstSweepMs);
+    retention.start(RETENTION_SWEEP_MS, opts.retentionFirstSweepMs, singletons);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     log.info({ port: (server.address() as AddressInfo).port, stages: processing?.mapping.invoiceStages.map((s) => s.label) ?? 'waiting for Kommo' }, 'relay started');
 
@@ -266,6 +272,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         await retention.stop();
         processing?.billing.stop();
         await processing?.worker.stop(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+        await cluster?.stop();
         server.closeAllConnections();
         await closed;
         await store.close();
@@ -303,6 +310,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     };
   } catch (err) {
     mappingState?.stop();
+    await cluster?.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
   }
