@@ -12,7 +12,7 @@ import { ConfigError, databaseTarget, type Env } from './config/env.js';
 import { loadMappingFile } from './config/mapping.js';
 import type { ResolvedMapping } from './config/resolve-mapping.js';
 import { connectionRoutes } from './connect/connection-routes.js';
-import { sidesReadiness } from './connect/readiness.js';
+import { clusterReadiness, sidesReadiness } from './connect/readiness.js';
 import { connectionsStatus } from './connect/status.js';
 import { wakeJobsWaitingFor } from './connect/wake-jobs.js';
 import { AdminAuth } from './http/admin-auth.js';
@@ -23,7 +23,8 @@ import { kommoSourceUntilMapped, replayParked } from './http/kommo-webhook-parke
 import { kommoWebhookSource } from './http/kommo-webhook.js';
 import type { WebhookSource } from './http/webhook-route.js';
 import { zohoWebhookSource } from './http/zoho-webhook.js';
-import { joinCluster, type Cluster } from './jobs/cluster.js';
+import { joinCluster, SEEN_WITHIN_MS, type Cluster } from './jobs/cluster.js';
+import { clusterStatus } from './store/cluster-status.js';
 import { JobQueue } from './jobs/queue.js';
 import { Worker } from './jobs/worker.js';
 import { KommoCrm } from './kommo/crm.js';
@@ -240,8 +241,9 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       },
       connect,
       admin: adminRoutes({ auth: adminAuth, db: store.db, queue, metrics, log }),
-      connections: async () =>
-        sidesReadiness(
+      connections: async () => ({
+        ...(await clusterReadiness(() => clusterStatus(store.db, store.dialect, SEEN_WITHIN_MS))),
+        ...sidesReadiness(
           await connectionsStatus({
             env,
             connections,
@@ -252,6 +254,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
             unavailable: { kommo: () => undefined, zoho: () => undefined },
           }),
         ),
+      }),
     });
     const server = await listen(app, env, log);
     const retention = new RetentionSweep(store.db, { days: env.RETENTION_DAYS, log: log.child({ component: 'retention' }) });
