@@ -68,11 +68,13 @@ export interface FleetOptions {
   scale: TimeScale;
   processes: number;
   env?: Record<string, string>;
+  /** The fakes to use; default: new ones. */
+  world?: World;
 }
 
 /** `processes` relays on one fresh PostgreSQL schema behind one balancer, webhooks pointed at it. */
 export async function startFleet(res: Resources, o: FleetOptions): Promise<Fleet> {
-  const world = await startWorld(res, { scale: o.scale });
+  const world = o.world ?? (await startWorld(res, { scale: o.scale }));
   const databaseUrl = await postgresSchema(res);
   const env = world.s.env({ ...scaleEnv(o.scale), LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, ...o.env });
   const start = async () => {

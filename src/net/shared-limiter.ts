@@ -2,7 +2,8 @@
 // at most `limit` calls in any window, each call holding its place from the moment it is let through until
 // its answer, the window counted from the answer (the server counts arrivals; a request cannot arrive after
 // its answer). Every call is a row in rate_calls; taking a place locks the budget's row in rate_budgets, so
-// two processes never both take the last place. Times are the database's clock, one clock for every process.
+// two processes never both take the last place (one function call, relay_take_call in migrations.ts). Times
+// are the database's clock, one clock for every process.
 //
 // A process that dies leaves its calls unanswered: such a row counts as answered `holdMs` after it started
 // (longer than any call can take: token refresh + request, each bounded by HTTP_TIMEOUT_MS), so a crash costs
@@ -85,43 +86,23 @@ export class SharedWindowLimiter implements CallLimiter {
       .execute();
   }
 
-  private tryTake(): Promise<Turn> {
+  /** One round trip: the database takes a place, or says how full the window is (migrations.ts, relay_take_call). */
+  private async tryTake(): Promise<Turn> {
     const { holdMs } = this.opts;
     const maxInFlight = this.opts.maxInFlight ?? this.limit;
-    return this.db.transaction().execute(async (trx) => {
-      const budget = await sql<{ now: number; paused_until: number }>`
-        select ${dbNowMs} as now, paused_until from rate_budgets where name = ${this.name} for update`.execute(trx);
-      const row = budget.rows[0];
-      if (!row) throw new Error(`no budget row '${this.name}'`);
-      const now = Number(row.now);
-      if (now < Number(row.paused_until)) return { waitMs: Number(row.paused_until) - now };
-      // A call counts until `answered + window`; an unanswered one until `started + holdMs + window`.
-      const counted = sql`coalesce(answered_at, started_at + ${holdMs})`;
-      const result = await sql<{ n: string; in_flight: string; oldest_answer: number | null; oldest_start: number | null; id: number | null }>`
-        with gone as (
-          delete from rate_calls where budget = ${this.name} and ${counted} <= ${now - this.windowMs}
-        ), live as (
-          select count(*) as n,
-                 count(*) filter (where answered_at is null and started_at + ${holdMs} > ${now}) as in_flight,
-                 min(answered_at) as oldest_answer,
-                 min(started_at) filter (where answered_at is null) as oldest_start
-          from rate_calls where budget = ${this.name} and ${counted} > ${now - this.windowMs}
-        ), taken as (
-          insert into rate_calls (budget, holder, started_at, answered_at)
-          select ${this.name}, ${this.opts.holder}, ${now}, null from live where n < ${this.limit} and in_flight < ${maxInFlight}
-          returning id
-        )
-        select n, in_flight, oldest_answer, oldest_start, (select id from taken) as id from live`.execute(trx);
-      const live = result.rows[0]!;
-      if (live.id !== null) return { slotId: Number(live.id) };
-      const poll = this.opts.pollMs ?? 25;
-      if (Number(live.in_flight) >= maxInFlight || live.oldest_answer === null) {
-        // Every place is held by a call on its way: one of them answers soon (or expires after holdMs).
-        const expires = live.oldest_start === null ? poll : Number(live.oldest_start) + holdMs + this.windowMs - now;
-        return { waitMs: Math.max(1, Math.min(poll, expires)) };
-      }
-      return { waitMs: Math.max(1, Number(live.oldest_answer) + this.windowMs - now + 1) };
-    });
+    const result = await sql<{ call_id: number | null; now_ms: number; paused_until: number; n: number; in_flight: number; oldest_answer: number | null; oldest_start: number | null }>`
+      select * from relay_take_call(${this.name}, ${this.opts.holder}, ${this.limit}, ${this.windowMs}, ${holdMs}, ${maxInFlight})`.execute(this.db);
+    const row = result.rows[0]!;
+    if (row.call_id !== null) return { slotId: Number(row.call_id) };
+    const now = Number(row.now_ms);
+    if (now < Number(row.paused_until)) return { waitMs: Number(row.paused_until) - now };
+    const poll = this.opts.pollMs ?? 25;
+    if (Number(row.in_flight) >= maxInFlight || row.oldest_answer === null) {
+      // Every place is held by a call on its way: one of them answers soon (or expires after holdMs).
+      const expires = row.oldest_start === null ? poll : Number(row.oldest_start) + holdMs + this.windowMs - now;
+      return { waitMs: Math.max(1, Math.min(poll, expires)) };
+    }
+    return { waitMs: Math.max(1, Number(row.oldest_answer) + this.windowMs - now + 1) };
   }
 
   private release(slotId: number): void {
