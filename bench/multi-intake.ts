@@ -23,6 +23,9 @@ export interface MultiIntakeResult {
   failed: number;
   acknowledged: number;
   storedEvents: number;
+  /** CPU time of all the relays together per webhook, and the cores they used meanwhile (Linux /proc). */
+  cpuPerRequestUs?: number;
+  coresUsed?: number;
 }
 
 export async function benchMultiIntake(o: MultiIntakeOptions): Promise<MultiIntakeResult> {
@@ -34,9 +37,13 @@ export async function benchMultiIntake(o: MultiIntakeOptions): Promise<MultiInta
     const endpoints = fleet.relays.map((r) => ({ port: r.port, path: `/webhooks/kommo/${WEBHOOK_SECRET}` }));
     const share = (n: number) => Math.ceil(n / o.processes);
     const warm = await Promise.all(endpoints.map((e) => closedLoop(e, next, share(o.warmup), share(o.concurrency))));
+    const cpu = () => fleet.relays.reduce<number | undefined>((sum, r) => (sum === undefined || r.child.cpuMs() === undefined ? undefined : sum + r.child.cpuMs()!), 0);
+    const cpuBefore = cpu();
     const started = performance.now();
     const loops = await Promise.all(endpoints.map((e) => closedLoop(e, next, share(o.requests), share(o.concurrency))));
     const elapsed = performance.now() - started;
+    const cpuAfter = cpu();
+    const cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
     const ok = loops.reduce((n, l) => n + l.ok, 0);
     const storedEvents = await onDatabase(fleet.databaseUrl, async (c) => Number((await c.query<{ n: string }>('select count(*) as n from events')).rows[0]!.n));
     return {
@@ -45,6 +52,7 @@ export async function benchMultiIntake(o: MultiIntakeOptions): Promise<MultiInta
       failed: loops.reduce((n, l) => n + l.failed, 0),
       acknowledged: ok + warm.reduce((n, l) => n + l.ok, 0),
       storedEvents,
+      ...(cpuMs === undefined ? {} : { cpuPerRequestUs: (cpuMs * 1000) / loops.reduce((n, l) => n + l.requests, 0), coresUsed: cpuMs / elapsed }),
     };
   } finally {
     await res.release();

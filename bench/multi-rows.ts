@@ -3,7 +3,7 @@ import type { MultiIntakeResult } from './multi-intake.js';
 import type { MultiFloodResult } from './scenarios/multi.js';
 import type { LatencyResult } from './scenarios/latency.js';
 import { describeScale, type Ledger, type TimeScale } from './scenarios/world.js';
-import { ms, perSecond, type Row } from './table.js';
+import { ms, perSecond, us, type Row } from './table.js';
 
 export const MULTI_TARGET = {
   /** Intake with 3 processes over intake with 1. */
@@ -22,6 +22,10 @@ export function multiIntakeRows(one: MultiIntakeResult, three: MultiIntakeResult
     { section: `Several relays on one PostgreSQL: intake only (WORKER_CONCURRENCY=0), ${requests} webhooks spread over the relays, concurrency 50` },
     { name: 'intake throughput, 1 / 3 processes', value: `${perSecond(one.throughput)} / ${perSecond(three.throughput)}` },
     { name: 'ratio 3 / 1', value: `${ratio.toFixed(2)} x`, target: `>= ${MULTI_TARGET.intakeRatio} x`, pass: ratio >= MULTI_TARGET.intakeRatio },
+    {
+      name: 'relays\' CPU per webhook; cores they got (1 / 3)',
+      value: `${us(one.cpuPerRequestUs)} / ${us(three.cpuPerRequestUs)}; ${one.coresUsed?.toFixed(2) ?? 'n/a'} / ${three.coresUsed?.toFixed(2) ?? 'n/a'}`,
+    },
     { name: 'non-2xx (1 / 3); stored = acknowledged', value: `${one.failed} / ${three.failed}; ${stored ? 'yes' : 'no'}`, target: '0 / 0; yes', pass: one.failed + three.failed === 0 && stored },
   ];
 }
