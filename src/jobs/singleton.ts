@@ -1,9 +1,9 @@
 // Periodic tasks that run in one process at a time across every relay on the database (the reconciler, the
-// retention sweep). Each process looks every third of a lease; the one holding the lease runs the task when
-// it is due — `intervalMs` after the last run by any holder (recorded on the lease), or `firstDelayMs` after
-// this process started when the task never ran — so the interval is kept when the lease changes hands. A
-// holder that dies stops renewing; another process takes the lease within one lease period. On SQLite, with
-// one process, the same code simply always finds the lease its own.
+// retention sweep). The holder renews its lease every third of it; the others look again when it would run
+// out, so a holder that dies is replaced within one lease. The holder runs the task when it is due:
+// `intervalMs` after the last run by any holder (recorded on the lease), or `firstDelayMs` after this process
+// started when the task never ran, so the interval is kept when the lease changes hands. On SQLite, with one
+// process, the same code simply always finds the lease its own.
 import type { Logger } from '../log.js';
 import type { Leases } from '../store/leases.js';
 
@@ -34,7 +34,11 @@ export class Singletons {
       const wasHeld = held;
       held = await leases.hold(name, leaseMs);
       if (held !== wasHeld) log.info({ task: name, holder: held }, held ? 'this process now runs the task' : 'another process runs the task');
-      if (!held) return leaseMs / 3;
+      if (!held) {
+        // Look again the moment the holder's lease runs out: a dead holder is replaced within one lease.
+        const expiresAt = (await leases.get(name))?.expires_at;
+        return expiresAt == null ? leaseMs / 3 : Math.min(leaseMs, Math.max(10, Number(expiresAt) - Date.now() + 5));
+      }
       const last = (await leases.get(name))?.last_run_at;
       const due = last == null ? startedAt + firstDelayMs : Number(last) + intervalMs;
       const now = Date.now();
