@@ -1,8 +1,11 @@
-// CPU per Kommo webhook body in the parser alone: `parseNestedForm` and `parseKommoWebhook` over N distinct
-// realistic bodies (webhook-body.ts: about 4.9 KB, ~50 fields, Cyrillic text percent-encoded).
+// CPU per Kommo webhook body in the parser alone: `parseNestedForm` (the form decoder, src/intake/form/),
+// its pair-by-pair road alone (what every body would cost without the one-pass road), and `parseKommoWebhook`
+// (decoder + reading Kommo's tree) over N distinct realistic bodies (webhook-body.ts: about 4.9 KB, ~50
+// fields, Cyrillic text percent-encoded).
 //   npm run build && node dist/bench/parse.js [bodies=20000] [rounds=7]
 // Prints µs per body for each round and the best; the first rounds include JIT warm-up.
-import { parseKommoWebhook, parseNestedForm } from '../src/kommo/webhook.js';
+import { parseNestedForm, parseNestedFormPairByPair } from '../src/intake/form/nested-form.js';
+import { parseKommoWebhook } from '../src/intake/kommo-parse.js';
 import { webhookBodies } from './webhook-body.js';
 
 const bodies = Number(process.argv[2] ?? 20_000);
@@ -27,6 +30,7 @@ function measure(parse: (body: string) => object): number[] {
 
 for (const [name, parse] of [
   ['parseNestedForm', parseNestedForm],
+  ['pair-by-pair road', parseNestedFormPairByPair],
   ['parseKommoWebhook', parseKommoWebhook],
 ] as const) {
   const perBody = measure(parse);

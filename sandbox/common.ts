@@ -102,6 +102,13 @@ export class WindowRateLimiter {
     w.count++;
     return { allowed: true, remaining: this.limit - w.count, resetMs };
   }
+
+  /** The window as `take` would see it, without using a call. */
+  peek(key: string, now = Date.now()): { remaining: number; resetMs: number } {
+    const w = this.windows.get(key);
+    if (!w || now - w.start >= this.windowMs) return { remaining: this.limit, resetMs: this.windowMs };
+    return { remaining: Math.max(0, this.limit - w.count), resetMs: w.start + this.windowMs - now };
+  }
 }
 
 /** Zoho-style ID: a numeric string of 19 digits, beyond Number.MAX_SAFE_INTEGER on purpose. */

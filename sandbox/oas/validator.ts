@@ -1,20 +1,23 @@
-// Checks Zoho Books traffic against the contract the repository carries (contract/zoho-books, derived from
-// Zoho's own OpenAPI 3.0 documents by scripts/derive-contract.ts): requests as Zoho would read them, and
-// the fake's responses strictly, so neither the relay nor the fake can drift from what Zoho publishes.
-import { existsSync } from 'node:fs';
+// Checks a vendor's traffic against the contract the repository carries (contract/<vendor>, derived from
+// the vendor's own OpenAPI documents by scripts/derive-contract.ts): requests as the vendor would read them,
+// and the fakes' responses strictly, so neither the relay nor a fake can drift from what the vendor publishes.
+// One loader serves every contract: Zoho Books' directory of documents, Xero's accounting, identity and
+// webhooks documents; what differs between vendors is passed in as ContractOptions.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import ajvFormats from 'ajv-formats';
+import { coerceQuery, jsonSchemaOf, mergeParameters, parametersSchema, repoRoot, type Parameter } from './parameters.js';
 import { check } from './report.js';
 import { adaptOpenApi30, applyOverrides, isObject, resolve, strictObjects, type Json } from './schemas.js';
 
 export interface OasRequest {
   method: string;
-  /** Relative to the Books base URL /books/v3, e.g. '/invoices' or '/invoices/9834000000123456789/email'. */
+  /** Relative to the API's base URL, e.g. '/invoices' or '/invoices/9834000000123456789/email'. */
   path: string;
   query: Record<string, unknown>;
+  /** When given, the operation's header parameters are checked too (names in any case). */
+  headers?: Record<string, unknown>;
   body: unknown;
 }
 
@@ -26,22 +29,32 @@ export interface OasResponse {
 }
 
 export interface OasValidator {
-  /** Human-readable violations, empty when the request conforms. */
-  validate(req: OasRequest): string[];
+  /**
+   * Human-readable violations, empty when the request conforms. `strict` checks the body as strictly as
+   * a response: for what a fake itself sends as a request (a vendor's webhook).
+   */
+  validate(req: OasRequest, opts?: { strict?: boolean }): string[];
   /**
    * Violations of a response: a property the response schema does not document is one. Error answers
-   * (4xx, 5xx) are not documented by these documents and are not checked; an undocumented 2xx status is.
+   * (4xx, 5xx) are checked only with `checkErrorResponses` and only where the contract documents their
+   * status; an undocumented 2xx status is always a violation.
    */
   validateResponse(res: OasResponse): string[];
   /** The matching operation, if any. */
   operation(method: string, path: string): { operationId: string; pathTemplate: string } | undefined;
 }
 
-interface Parameter {
+export interface ContractOptions {
+  /** JSON contract documents; their base names must differ (each is one schema root). */
+  files: string[];
+  /** Ends the message for an unknown operation: 'no operation GET /x in the <name>'. */
   name: string;
-  in: string;
-  required?: boolean;
-  schema?: Json;
+  /** Live-API differences applied to each document's schema root before compiling (default: none). */
+  overrides?: (root: Json, file: string) => void;
+  /** Match paths ignoring case (Xero's '/Connections' is called as '/connections'). */
+  ignoreCase?: boolean;
+  /** Check 4xx/5xx answers whose status the operation documents (Xero documents its 400 Error body). */
+  checkErrorResponses?: boolean;
 }
 
 interface Operation {
@@ -50,10 +63,11 @@ interface Operation {
   /** 'POST /invoices (create_invoice)', the prefix of every violation. */
   label: string;
   queryParams: Parameter[];
+  headerParams: Parameter[];
   hasBody: boolean;
   statuses: string[];
   /** Compiled on first use: most operations are never called, and compiling all of them costs start-up time. */
-  schema(part: 'query' | 'body' | `responses/${string}`): ValidateFunction;
+  schema(part: 'query' | 'headers' | 'body' | `responses/${string}`, strict?: boolean): ValidateFunction;
 }
 
 interface Route {
@@ -64,46 +78,53 @@ interface Route {
 }
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
+/** OpenAPI formats of numbers and strings that constrain nothing JSON can tell apart. */
+const OPEN_FORMATS = ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password'];
 const isTemplate = (segment: string): boolean => /^\{[^}]+\}$/.test(segment);
 const splitPath = (p: string): string[] => p.replace(/\/+$/, '').split('/');
+const headerKey = (p: Parameter): string => p.name.toLowerCase();
 
 /** `<repo root>/contract/zoho-books`, the committed contract. */
 export function defaultContractDir(): string {
   return path.join(repoRoot(), 'contract', 'zoho-books');
 }
 
-// Searched upward because this file runs both from sandbox/oas/ (vitest) and from dist/sandbox/oas/ (compiled).
-function repoRoot(): string {
-  const start = path.dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no package.json in ${start} or above`);
-  }
+/** `<repo root>/contract/<vendor>/<file>`. */
+export function contractFile(vendor: string, file: string): string {
+  return path.join(repoRoot(), 'contract', vendor, file);
 }
 
 export async function loadZohoOas(dir: string = defaultContractDir()): Promise<OasValidator> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
   if (files.length === 0) throw new Error(`no Zoho Books contract documents (*.json) in ${dir}`);
+  return loadContract({ files: files.map((f) => path.join(dir, f)), name: 'Zoho Books OAS', overrides: (root) => applyOverrides(root) });
+}
 
+export async function loadContract(opts: ContractOptions): Promise<OasValidator> {
   const newAjv = () => {
     const ajv = new Ajv({ strict: false, allErrors: true });
     ajvFormats.default(ajv);
+    for (const format of OPEN_FORMATS) ajv.addFormat(format, true);
     return ajv;
   };
   const requestsAjv = newAjv();
   const responsesAjv = newAjv();
   const routes = new Map<string, Route>();
+  const fold = (s: string) => (opts.ignoreCase ? s.toLowerCase() : s);
 
-  for (const file of files) {
-    const doc = JSON.parse(await readFile(path.join(dir, file), 'utf8')) as Json;
+  for (const filePath of opts.files) {
+    const file = path.basename(filePath);
+    const doc = JSON.parse(await readFile(filePath, 'utf8')) as Json;
     // One schema root per document: its $refs are local (#/components/...), and each document has its own
     // components, so the same name (e.g. `custom_fields`) can mean different things in two documents.
-    const schemas: { query: Json; body: unknown; responses: Record<string, unknown> }[] = [];
+    const schemas: { query: Json; headers: Json; body: unknown; responses: Record<string, unknown> }[] = [];
     const root = { components: doc.components ?? {}, operations: schemas };
+    // OpenAPI 3.1 `webhooks` are operations the vendor calls: routed by their name ('invoices').
+    const items = { ...((doc.paths ?? {}) as Record<string, Json>), ...((doc.webhooks ?? {}) as Record<string, Json>) };
 
-    for (const [pathTemplate, item] of Object.entries((doc.paths ?? {}) as Record<string, Json>)) {
+    for (const [pathTemplate, item] of Object.entries(items)) {
       const segments = splitPath(pathTemplate);
-      const key = segments.map((s) => (isTemplate(s) ? '{}' : s)).join('/');
+      const key = segments.map((s) => (isTemplate(s) ? '{}' : fold(s))).join('/');
       const route = routes.get(key) ?? {
         segments,
         specificity: segments.map((s) => (isTemplate(s) ? '1' : '0')).join(''),
@@ -119,14 +140,17 @@ export async function loadZohoOas(dir: string = defaultContractDir()): Promise<O
         const existing = route.byMethod.get(METHOD);
         if (existing) throw new Error(`${file}: ${METHOD} ${pathTemplate} is also defined as ${existing.operationId}`);
 
-        const queryParams = mergeParameters(doc, item.parameters, op.parameters).filter((p) => p.in === 'query');
+        const params = mergeParameters(doc, item.parameters, op.parameters);
+        const queryParams = params.filter((p) => p.in === 'query');
+        const headerParams = params.filter((p) => p.in === 'header');
         const bodySchema = jsonSchemaOf(resolve(doc, op.requestBody));
         const responses = Object.fromEntries(
           Object.entries(isObject(op.responses) ? op.responses : {})
             .map(([status, response]) => [status, jsonSchemaOf(resolve(doc, response))] as const)
             .filter(([, schema]) => schema !== undefined),
         );
-        const index = schemas.push({ query: querySchema(queryParams), body: bodySchema, responses }) - 1;
+        const index =
+          schemas.push({ query: parametersSchema(queryParams), headers: parametersSchema(headerParams, headerKey), body: bodySchema, responses }) - 1;
 
         const label = `${METHOD} ${pathTemplate} (${operationId})`;
         const compiled = new Map<string, ValidateFunction>();
@@ -135,16 +159,18 @@ export async function loadZohoOas(dir: string = defaultContractDir()): Promise<O
           pathTemplate,
           label,
           queryParams,
+          headerParams,
           hasBody: bodySchema !== undefined,
           statuses: Object.keys(responses),
-          schema(part: 'query' | 'body' | `responses/${string}`) {
-            const known = compiled.get(part);
+          schema(part: Parameters<Operation['schema']>[0], strict = part.startsWith('responses/')) {
+            const cacheKey = `${strict ? 'strict' : 'open'}:${part}`;
+            const known = compiled.get(cacheKey);
             if (known) return known;
-            const ajv = part.startsWith('responses/') ? responsesAjv : requestsAjv;
+            const ajv = strict ? responsesAjv : requestsAjv;
             try {
               const fn = ajv.getSchema(`${file}#/operations/${index}/${part}`);
               if (!fn) throw new Error('schema not found');
-              compiled.set(part, fn);
+              compiled.set(cacheKey, fn);
               return fn;
             } catch (err) {
               throw new Error(`${file}: cannot compile the ${part} schema of ${label}: ${(err as Error).message}`);
@@ -154,7 +180,7 @@ export async function loadZohoOas(dir: string = defaultContractDir()): Promise<O
       }
     }
     adaptOpenApi30(root);
-    applyOverrides(root);
+    opts.overrides?.(root, file);
     const strict = structuredClone(root);
     strictObjects(strict);
     requestsAjv.addSchema(root, file);
@@ -167,7 +193,7 @@ export async function loadZohoOas(dir: string = defaultContractDir()): Promise<O
     // OpenAPI: a concrete path wins over a templated one (/invoices/email, not /invoices/{invoice_id}), and
     // only then is the method looked up; so GET /invoices/email is no operation rather than get_invoice.
     const route = ordered.find(
-      (r) => r.segments.length === segments.length && r.segments.every((s, i) => isTemplate(s) || s === segments[i]),
+      (r) => r.segments.length === segments.length && r.segments.every((s, i) => isTemplate(s) || fold(s) === fold(segments[i] ?? '')),
     );
     return route?.byMethod.get(method.toUpperCase());
   };
@@ -177,63 +203,25 @@ export async function loadZohoOas(dir: string = defaultContractDir()): Promise<O
       const op = find(method, requestPath);
       return op && { operationId: op.operationId, pathTemplate: op.pathTemplate };
     },
-    validate(req) {
+    validate(req, { strict = false } = {}) {
       const op = find(req.method, req.path);
-      if (!op) return [`no operation ${req.method.toUpperCase()} ${req.path} in the Zoho Books OAS`];
+      if (!op) return [`no operation ${req.method.toUpperCase()} ${req.path} in the ${opts.name}`];
       const violations = check(op.schema('query'), coerceQuery(req.query, op.queryParams), 'query');
-      if (op.hasBody && req.body !== undefined) violations.push(...check(op.schema('body'), req.body, 'body'));
+      if (req.headers && op.headerParams.length > 0) {
+        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), v]));
+        violations.push(...check(op.schema('headers'), coerceQuery(headers, op.headerParams, headerKey), 'header'));
+      }
+      if (op.hasBody && req.body !== undefined) violations.push(...check(op.schema('body', strict), req.body, 'body'));
       return violations.map((v) => `${op.label}: ${v}`);
     },
     validateResponse(res) {
       const op = find(res.method, res.path);
-      if (!op || res.status >= 400) return [];
       const status = String(res.status);
+      if (!op || (res.status >= 400 && !(opts.checkErrorResponses && op.statuses.includes(status)))) return [];
       if (!op.statuses.includes(status)) {
         return [`${op.label}: response status ${status} is not in the contract (it documents ${op.statuses.join(', ') || 'none'})`];
       }
       return check(op.schema(`responses/${status}`), res.body, `response ${status} body`).map((v) => `${op.label}: ${v}`);
     },
   };
-}
-
-/** The application/json schema of a request body or response object. */
-function jsonSchemaOf(bodyOrResponse: unknown): unknown {
-  const content = isObject(bodyOrResponse) && isObject(bodyOrResponse.content) ? bodyOrResponse.content : {};
-  return isObject(content['application/json']) ? content['application/json'].schema : undefined;
-}
-
-/** Path-item parameters, overridden by the operation's own (same name and location). */
-function mergeParameters(doc: Json, ...lists: unknown[]): Parameter[] {
-  const byKey = new Map<string, Parameter>();
-  for (const list of lists) {
-    for (const raw of Array.isArray(list) ? list : []) {
-      const p = resolve(doc, raw);
-      if (isObject(p) && typeof p.name === 'string' && typeof p.in === 'string') {
-        byKey.set(`${p.in}:${p.name}`, p as unknown as Parameter);
-      }
-    }
-  }
-  return [...byKey.values()];
-}
-
-function querySchema(params: Parameter[]): Json {
-  return {
-    type: 'object',
-    properties: Object.fromEntries(params.map((p) => [p.name, p.schema ?? {}])),
-    required: params.filter((p) => p.required).map((p) => p.name),
-  };
-}
-
-/** A query string carries only text: read 'true'/'false' and numerals as the type the parameter declares. */
-function coerceQuery(query: Record<string, unknown>, params: Parameter[]): Record<string, unknown> {
-  const out = { ...query };
-  for (const { name, schema } of params) {
-    const value = out[name];
-    if (typeof value !== 'string') continue;
-    if (schema?.type === 'boolean' && (value === 'true' || value === 'false')) out[name] = value === 'true';
-    if ((schema?.type === 'integer' || schema?.type === 'number') && /^-?\d+(\.\d+)?$/.test(value)) {
-      out[name] = Number(value);
-    }
-  }
-  return out;
 }

@@ -7,7 +7,8 @@ import type { Db } from '../store/db.js';
 import { errorHandler } from './errors.js';
 import { requestLog } from './request-log.js';
 import { WriteProbe } from './write-probe.js';
-import { webhookRoute, type WebhookRouteDeps, type WebhookSource } from './webhook-route.js';
+import { webhookRoute, type WebhookRouteDeps } from '../intake/route.js';
+import type { WebhookSource } from '../intake/webhook-source.js';
 
 export interface AppDeps {
   db: Db;

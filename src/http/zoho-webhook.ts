@@ -3,10 +3,10 @@
 import { createHash } from 'node:crypto';
 import type { InboxItem } from '../jobs/inbox.js';
 import type { InvoiceOwnership } from '../sync/invoice-ownership.js';
-import { dealLane } from '../sync/triggers.js';
+import { dealLane } from '../intake/triggers.js';
 import { PAYMENT_JOB, zohoWebhookDedupKey } from '../sync/payment-triggers.js';
 import { parseZohoWebhook, ZohoWebhookError, zohoSignatureValid } from '../zoho/webhook.js';
-import { WebhookRejection, type WebhookSource } from './webhook-route.js';
+import { WebhookRejection, type WebhookSource } from '../intake/webhook-source.js';
 
 export interface ZohoWebhookOptions {
   /** ZOHO_WEBHOOK_SIGNING_SECRET: when set, every body must carry a valid X-Zoho-Webhook-Signature. */

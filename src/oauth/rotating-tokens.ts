@@ -5,8 +5,8 @@
 // - the new pair is written in one transaction before the new access token is handed to any caller;
 // - a process that finds the row rotated by another adopts the stored pair instead of refreshing;
 // - a refused refresh re-reads the store before declaring the connection lost (another process may have won).
-// This is src/kommo/tokens.ts made provider-neutral (the side, the grant, the refusal and the "not connected"
-// error are parameters), for Xero first; Kommo's wiring still uses its own copy until the lead moves it here.
+// Provider-neutral: the side, the grant, the refusal and the "not connected" error are parameters (Kommo:
+// src/kommo/tokens.ts; Xero: src/accounting/xero/oauth.ts).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RelayError, retryable } from '../errors.js';

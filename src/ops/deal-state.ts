@@ -3,7 +3,7 @@
 import type { Job } from '../jobs/queue.js';
 import type { DealInvoice } from '../store/invoice-records.js';
 import type { DealRecurring } from '../store/recurring-records.js';
-import { INVOICE_JOB } from '../sync/triggers.js';
+import { INVOICE_JOB } from '../intake/triggers.js';
 
 export type DealStateKind = 'failed' | 'running' | 'waiting' | 'paid' | 'invoiced' | 'recurring' | 'skipped' | 'received';
 

@@ -310,9 +310,9 @@ $$`;
 
 export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
-  // PostgreSQL: the bookkeeping tables of this schema by name. Unqualified, Kysely finds them in any schema of
-  // the database, and skips creating its lock table while another schema (another installation, a test) has one.
-  const schema = dialect === 'postgres' ? (await sql<{ name: string }>`select current_schema() as name`.execute(db)).rows[0]?.name : undefined;
+  // Kysely looks for its own tables by name in every schema unless told which: on a PostgreSQL database where
+  // another schema (another relay, a test) already has them, it would skip creating them in ours and fail.
+  const schema = dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema : undefined;
   const migrator = new Migrator({
     db,
     provider,

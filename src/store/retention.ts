@@ -17,7 +17,7 @@ import type { Db } from './db.js';
 import { KeyValue } from './kv.js';
 
 const DAY_MS = 86_400_000;
-/** Kept in step with http/kommo-webhook-parked.ts (which the store must not import). */
+/** Kept in step with intake/kommo-parked.ts (which the store must not import). */
 const PARKED_KIND = 'kommo_webhook_parked';
 const PARKED_REPLAYED_THROUGH = 'kommo:parked:replayed_through';
 

@@ -8,7 +8,7 @@ import type { InvoiceForDeal } from './invoice-for-deal.js';
 import type { PaymentToDeal } from './payment-to-deal.js';
 import { PAYMENT_JOB } from './payment-triggers.js';
 import type { RetainerForDeal } from './retainer-for-deal.js';
-import { dealLane, INVOICE_JOB, RETAINER_JOB } from './triggers.js';
+import { dealLane, INVOICE_JOB, RETAINER_JOB } from '../intake/triggers.js';
 
 export const DEAL_NOTE_JOB = 'deal_note';
 

@@ -15,7 +15,7 @@ import { dealIdFromReference, invoiceVersion } from './payment-to-deal.js';
 import { PAYMENT_JOB, zohoVersionDedupKey } from './payment-triggers.js';
 import type { AccountingPort, CrmPort } from './ports.js';
 import type { DealRecurringProfiles } from '../store/recurring-records.js';
-import { dealInStageItem, dealLane, INVOICE_JOB, RETAINER_JOB, stageTriggers, triggerFor } from './triggers.js';
+import { dealInStageItem, dealLane, INVOICE_JOB, RETAINER_JOB, stageTriggers, triggerFor } from '../intake/triggers.js';
 
 export interface ReconcilerDeps {
   db: Db;

@@ -3,7 +3,7 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.js';
-import { kommoWebhookSource, MAX_LEADS_PER_WEBHOOK } from '../../src/http/kommo-webhook.js';
+import { kommoWebhookSource, MAX_LEADS_PER_WEBHOOK } from '../../src/intake/kommo-source.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/log.js';
 import { encodeForm, type Pair } from '../../sandbox/kommo/webhook-encode.js';

@@ -1,9 +1,9 @@
 // Xero's API under nock: every request the client sends is recorded (method, path, query, headers, body) and
 // checked against Xero's own document (contract/xero/accounting.json) through the sandbox's validator, and
 // every canned answer is checked too, so neither the client nor the test can drift from what Xero publishes.
-import path from 'node:path';
 import nock from 'nock';
-import { loadZohoOas, type OasValidator } from '../../sandbox/oas/validator.js';
+import type { OasValidator } from '../../sandbox/oas/validator.js';
+import { loadXeroContract } from '../../sandbox/xero/contract.js';
 
 export const XERO_BASE = 'https://api.xero.com';
 export const API_PREFIX = '/api.xro/2.0';
@@ -18,9 +18,8 @@ export interface SeenRequest {
 }
 
 let validator: Promise<OasValidator> | undefined;
-/** The sandbox validator reads any directory of contract documents; contract/xero is Xero's. */
-export const xeroOas = (): Promise<OasValidator> =>
-  (validator ??= loadZohoOas(path.resolve(import.meta.dirname, '..', '..', 'contract', 'xero')));
+/** Xero's contract with Xero's own overrides (src/accounting/xero/contract/overrides.ts), as the fake uses it. */
+export const xeroOas = (): Promise<OasValidator> => (validator ??= loadXeroContract());
 
 type Answer = [number, unknown?, Record<string, string>?];
 

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KOMMO_MUTATIONS, kommoPairs } from '../../bench/scenarios/fuzz-bodies.js';
 import { encodeForm } from '../../sandbox/kommo/webhook-encode.js';
-import { parseNestedForm, parseNestedFormPairByPair, WebhookParseError, type NestedForm, type NestedFormLimits } from '../../src/kommo/webhook.js';
+import { parseNestedForm, parseNestedFormPairByPair, WebhookParseError, type NestedForm, type NestedFormLimits } from '../../src/intake/form/nested-form.js';
 
 type Outcome = { tree: unknown } | { error: string };
 

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  WebhookParseError,
-  parseKommoWebhook,
-  parseNestedForm,
-} from '../../src/kommo/webhook.js';
-import type { KommoLeadEvent, KommoWebhook, NestedForm } from '../../src/kommo/webhook.js';
+import { parseNestedForm, WebhookParseError, type NestedForm } from '../../src/intake/form/nested-form.js';
+import { parseKommoWebhook, type KommoLeadEvent, type KommoWebhook } from '../../src/intake/kommo-parse.js';
 
 /** Builds a body exactly as on the wire: encodeURIComponent on key and value, joined with = and &. */
 function wire(pairs: ReadonlyArray<readonly [string, string]>): string {

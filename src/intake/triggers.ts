@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedMapping, ResolvedStage } from '../config/resolve-mapping.js';
 import type { InboxItem } from '../jobs/inbox.js';
-import type { KommoWebhook } from '../kommo/webhook.js';
+import type { KommoWebhook } from './kommo-parse.js';
 
 export const INVOICE_JOB = 'invoice_for_deal';
 export const RETAINER_JOB = 'retainer_for_deal';

@@ -9,8 +9,8 @@ import type { JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { KeyValue } from '../store/kv.js';
-import { kommoWebhookSource } from './kommo-webhook.js';
-import { WebhookRejection, type WebhookSource } from './webhook-route.js';
+import { kommoWebhookSource } from './kommo-source.js';
+import { WebhookRejection, type WebhookSource } from './webhook-source.js';
 
 export const PARKED_KIND = 'kommo_webhook_parked';
 const REPLAYED_THROUGH = 'kommo:parked:replayed_through';

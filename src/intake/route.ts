@@ -2,29 +2,11 @@
 // source-specific verification and parsing, then each item stored once with its job in one transaction,
 // and only then the answer. Sources differ only in `verify` and `parse`.
 import express, { type Request, type Response, type Router } from 'express';
-import { InboxWriter, type InboxItem } from '../jobs/inbox.js';
+import { requirePathSecret } from '../http/secret.js';
+import { InboxWriter } from '../jobs/inbox.js';
 import type { JobQueue } from '../jobs/queue.js';
 import type { Db } from '../store/db.js';
-import { requirePathSecret } from './secret.js';
-
-/** A request the source's parser refuses, with the status and a reason a person can act on. */
-export class WebhookRejection extends Error {
-  constructor(
-    readonly status: 400 | 401 | 403 | 422,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface WebhookSource {
-  name: 'kommo' | 'zoho';
-  /** Checks that need the raw bytes (signatures). Throw a WebhookRejection to refuse. */
-  verify?(raw: string, req: Request): void;
-  /** Raw body -> inbox items. Throw a WebhookRejection to refuse; may read the store (e.g. to route a job). */
-  parse(raw: string, req: Request): Promise<{ items: InboxItem[]; ignored: number }> | { items: InboxItem[]; ignored: number };
-}
+import { WebhookRejection, type WebhookSource } from './webhook-source.js';
 
 export interface WebhookRouteDeps {
   db: Db;

@@ -1,9 +1,9 @@
 // Kommo's webhooks: unsigned form bodies, so the URL secret, the account check and re-reading the deal
 // through the API are what keep them honest.
-import type { StageTrigger } from '../sync/triggers.js';
-import { parseKommoWebhook, WebhookParseError } from '../kommo/webhook.js';
-import { kommoInboxItems } from '../sync/triggers.js';
-import { WebhookRejection, type WebhookSource } from './webhook-route.js';
+import { WebhookParseError } from './form/nested-form.js';
+import { parseKommoWebhook } from './kommo-parse.js';
+import { kommoInboxItems, type StageTrigger } from './triggers.js';
+import { WebhookRejection, type WebhookSource } from './webhook-source.js';
 
 /** Kommo puts several leads in one request; a real account's webhook carries far fewer than this. Each
  *  lead that calls for work becomes a job, so the cap bounds what one request can make the relay do. */
