@@ -17,8 +17,11 @@ export async function startBalancer(upstreams: string[]): Promise<Balancer> {
   let next = 0;
   const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, tried: number) => {
     const target = new URL(upstreams[next++ % upstreams.length]!);
+    // Hop-by-hop headers stay on the client's connection: upstream connections are kept alive, as Caddy and
+    // nginx keep theirs (Kommo sends `Connection: close`; passing it on would open a connection per webhook).
+    const { connection: _c, 'keep-alive': _k, ...headers } = req.headers;
     const up = http.request(
-      { agent, hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host, 'content-length': String(body.length) } },
+      { agent, hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...headers, host: target.host, 'content-length': String(body.length) } },
       (answer) => {
         forwarded.set(target.origin, (forwarded.get(target.origin) ?? 0) + 1);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
