@@ -2,7 +2,7 @@
 // at most `limit` calls in any window, each call holding its place from the moment it is let through until
 // its answer, the window counted from the answer (the server counts arrivals; a request cannot arrive after
 // its answer). Every call is a row in rate_calls; taking a place locks the budget's row in rate_budgets, so
-// two processes never both take the last place (one function call, relay_take_call in migrations.ts). Times
+// two processes never both take the last place (one function call, relay_take_call in store/budget-function.ts). Times
 // are the database's clock, one clock for every process.
 //
 // A process that dies leaves its calls unanswered: such a row counts as answered `holdMs` after it started
@@ -86,7 +86,7 @@ export class SharedWindowLimiter implements CallLimiter {
       .execute();
   }
 
-  /** One round trip: the database takes a place, or says how full the window is (migrations.ts, relay_take_call). */
+  /** One round trip: the database takes a place, or says how full the window is (store/budget-function.ts, relay_take_call). */
   private async tryTake(): Promise<Turn> {
     const { holdMs } = this.opts;
     const maxInFlight = this.opts.maxInFlight ?? this.limit;
