@@ -2,8 +2,8 @@
 // at most `limit` calls in any window, each call holding its place from the moment it is let through until
 // its answer, the window counted from the answer (the server counts arrivals; a request cannot arrive after
 // its answer). Every call is a row in rate_calls; taking a place locks the budget's row in rate_budgets, so
-// two processes never both take the last place (one function call, relay_take_call in store/budget-function.ts). Times
-// are the database's clock, one clock for every process.
+// two processes never both take the last place (one call of relay_take_call, store/budget-function.ts).
+// Times are the database's clock, one clock for every process.
 //
 // A process that dies leaves its calls unanswered: such a row counts as answered `holdMs` after it started
 // (longer than any call can take: token refresh + request, each bounded by HTTP_TIMEOUT_MS), so a crash costs
