@@ -2,7 +2,7 @@
 // targets, with the machine they were taken on (figures mean little without it).
 //   node dist/bench/run.js [--quick] [--only=<names>] [--seed=<n>] [--cpu-prof=<dir>]
 //   --quick      small sizes (a check of the bench itself, ~2 min); the full run takes ~10 min
-//   --only       a comma-separated subset of: ingest, calls, latency, fuzz, flood, crash, faults
+//   --only       a comma-separated subset of: ingest, calls, latency, fuzz, flood, crash, faults, multi
 //   --seed       the seed of the random parts (kill moments, fuzz bodies), to replay a run
 //   --cpu-prof   also write a V8 CPU profile of the ingest relay child (open it in Chrome DevTools)
 import os from 'node:os';
@@ -10,6 +10,9 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { benchCalls, type CallsResult, type InvoiceCalls } from './calls.js';
 import { benchIngest, type IngestOptions, type IngestResult } from './ingest.js';
+import { benchMultiIntake } from './multi-intake.js';
+import { multiFloodRows, multiIntakeRows, multiLatencyRows } from './multi-rows.js';
+import { runMultiFlood } from './scenarios/multi.js';
 import { runCrash, type CrashResult } from './scenarios/crash.js';
 import { runFaults, type FaultResult, type ServiceFaults } from './scenarios/faults.js';
 import { runFlood, type FloodResult } from './scenarios/flood.js';
@@ -33,7 +36,7 @@ const TARGET = {
   webhookBlockMs: 20,
 };
 
-const SCENARIOS = ['ingest', 'calls', 'latency', 'fuzz', 'flood', 'crash', 'faults'] as const;
+const SCENARIOS = ['ingest', 'calls', 'latency', 'fuzz', 'flood', 'crash', 'faults', 'multi'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Sizes: the full run, and --quick (the chaos tests in test/chaos use sizes like the quick ones). */
@@ -44,9 +47,11 @@ interface Sizes {
   faultDeals: number;
   fuzzBodies: number;
   latencyDeals: number;
+  /** Several relays on PostgreSQL: webhooks for the intake figures. */
+  multiRequests: number;
 }
-const FULL: Sizes = { floodDeals: 1000, crashDeals: 300, kills: 10, faultDeals: 300, fuzzBodies: 10_000, latencyDeals: 50 };
-const QUICK: Sizes = { floodDeals: 100, crashDeals: 100, kills: 3, faultDeals: 60, fuzzBodies: 1000, latencyDeals: 10 };
+const FULL: Sizes = { floodDeals: 1000, crashDeals: 300, kills: 10, faultDeals: 300, fuzzBodies: 10_000, latencyDeals: 50, multiRequests: 5000 };
+const QUICK: Sizes = { floodDeals: 100, crashDeals: 100, kills: 3, faultDeals: 60, fuzzBodies: 1000, latencyDeals: 10, multiRequests: 1000 };
 /** Time x7: Zoho's 100 requests per 60 s become 100 per 8.57 s, Kommo's 7/s become 49/s (50/s is the most KOMMO_RATE_LIMIT_PER_SECOND allows). */
 const SCALE = timeScale(7);
 const LATENCY_MS = 50;
@@ -298,6 +303,17 @@ async function main(): Promise<void> {
     const crash = await runCrash({ deals: sizes.crashDeals, kills: sizes.kills, scale: SCALE, seed });
     rows.push(...crashRows(crash, sizes));
     extra.push(`Kill moments, seconds after the first move (deals invoiced by then): ${crash.killAtMs.map((t, i) => `${(t / 1000).toFixed(1)} (${crash.linkedAtKill[i]})`).join(', ')}`);
+  }
+  if (only.has('multi')) {
+    // Several relays on one PostgreSQL database (README: Several relays), beside the one-process figures above.
+    step(`several relays: intake with 1 and 3 processes, ${count(sizes.multiRequests)} webhooks each`);
+    const intake = { requests: sizes.multiRequests, concurrency: 50, warmup: Math.round(sizes.multiRequests / 5), scale: SCALE };
+    rows.push(...multiIntakeRows(await benchMultiIntake({ ...intake, processes: 1 }), await benchMultiIntake({ ...intake, processes: 3 }), sizes.multiRequests));
+    step(`several relays: flood, ${count(sizes.floodDeals)} deals through 3 processes`);
+    rows.push(...multiFloodRows(await runMultiFlood({ deals: sizes.floodDeals, scale: SCALE, processes: 3 }), sizes.floodDeals, SCALE, ledgerRows));
+    step(`several relays: end-to-end latency with 1 and 3 processes, ${sizes.latencyDeals} deals each`);
+    const latency = { deals: sizes.latencyDeals, latencyMs: LATENCY_MS, scale: SCALE };
+    rows.push(...multiLatencyRows(await runLatency({ ...latency, processes: 1 }), await runLatency({ ...latency, processes: 3 })));
   }
   if (only.has('faults')) {
     step(`faults, ${sizes.faultDeals} deals`);

@@ -13,7 +13,7 @@ import { ConfigError, databaseTarget, type Env } from './config/env.js';
 import { loadMappingFile } from './config/mapping.js';
 import type { ResolvedMapping } from './config/resolve-mapping.js';
 import { connectionRoutes } from './connect/connection-routes.js';
-import { sidesReadiness } from './connect/readiness.js';
+import { clusterReadiness, sidesReadiness } from './connect/readiness.js';
 import { connectionsStatus } from './connect/status.js';
 import { wakeJobsWaitingFor } from './connect/wake-jobs.js';
 import { AdminAuth } from './http/admin-auth.js';
@@ -24,6 +24,8 @@ import { kommoSourceUntilMapped, replayParked } from './intake/kommo-parked.js';
 import { kommoWebhookSource } from './intake/kommo-source.js';
 import { stageTriggers } from './intake/triggers.js';
 import type { WebhookSource } from './intake/webhook-source.js';
+import { joinCluster, SEEN_WITHIN_MS, type Cluster } from './jobs/cluster.js';
+import { clusterStatus } from './store/cluster-status.js';
 import { JobQueue } from './jobs/queue.js';
 import { Worker } from './jobs/worker.js';
 import { KommoCrm } from './kommo/crm.js';
@@ -107,8 +109,10 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
   const backend = env.accounting.backend;
   const names = backend.names;
   const mappingFile = loadMappingFile(env.MAPPING_FILE, backend);
-  const store = await openStore(databaseTarget(env.DATABASE_URL));
+  const target = databaseTarget(env.DATABASE_URL);
+  const store = await openStore(target);
   let mappingState: MappingState | undefined;
+  let cluster: Cluster | undefined;
   try {
     const metrics = new RelayMetrics(() => queueFigures(store.db));
     const { kv, connections, kommoAuth, kommo, accounting: side } = await createClients(env, store, log, metrics.observer);
@@ -130,6 +134,10 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     const invoices = new DealInvoices(store.db);
     const owners = new InvoiceOwners(store.db);
     const section = { section: mappingFile.accounting, ...(mappingFile.retainer ? { retainerNameTemplate: mappingFile.retainer.nameTemplate } : {}) };
+    const runWorker = opts.worker !== false && env.WORKER_CONCURRENCY > 0;
+    // Heartbeat, leases of the periodic tasks, NOTIFY wake-ups: several relays may share this database.
+    cluster = await joinCluster({ store, target, queue, role: runWorker ? 'intake+worker' : 'intake', leaseMs: env.SINGLETON_LEASE_SECONDS * 1000, log });
+    const singletons = cluster.singletons;
 
     const createProcessing = async ({ mapping, account }: MappingResolution): Promise<Processing> => {
       const crm = new KommoCrm(kommo);
@@ -164,7 +172,6 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     let processing: Processing | undefined;
     let kommoSource: WebhookSource | undefined;
     let stopped = false;
-    const runWorker = opts.worker !== false && env.WORKER_CONCURRENCY > 0;
     await mappingState.onResolved(async (resolution) => {
       if (stopped) return;
       processing = await createProcessing(resolution);
@@ -173,7 +180,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       await replayParked({ db: store.db, queue, kv, log }, kommoSource);
       if (runWorker) {
         processing.worker.start();
-        processing.reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000);
+        processing.reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000, singletons);
         processing.billing.startRefresh(REFERENCE_REFRESH_MS);
       }
     });
@@ -221,8 +228,9 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       },
       connect,
       admin: adminRoutes({ auth: adminAuth, db: store.db, queue, metrics, log, accounting: names }),
-      connections: async () =>
-        sidesReadiness(
+      connections: async () => ({
+        ...(await clusterReadiness(() => clusterStatus(store.db, store.dialect, SEEN_WITHIN_MS))),
+        sides: sidesReadiness(
           await connectionsStatus({
             env,
             connections,
@@ -233,10 +241,11 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
           }),
           side,
         ),
+      }),
     });
     const server = await listen(app, env, log);
     const retention = new RetentionSweep(store.db, { days: env.RETENTION_DAYS, log: log.child({ component: 'retention' }) });
-    retention.start(RETENTION_SWEEP_MS, opts.retentionFirstSweepMs);
+    retention.start(RETENTION_SWEEP_MS, opts.retentionFirstSweepMs, singletons);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     log.info({ port: (server.address() as AddressInfo).port, stages: processing?.mapping.invoiceStages.map((s) => s.label) ?? 'waiting for Kommo' }, 'relay started');
 
@@ -253,6 +262,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         await retention.stop();
         processing?.billing.stop();
         await processing?.worker.stop(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+        await cluster?.stop();
         server.closeAllConnections();
         await closed;
         await store.close();
@@ -289,6 +299,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     };
   } catch (err) {
     mappingState?.stop();
+    await cluster?.stop().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
   }

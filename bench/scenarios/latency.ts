@@ -5,12 +5,15 @@
 // sequence can beat. The difference is the relay's own overhead: intake, queue, database, scheduling.
 import { performance } from 'node:perf_hooks';
 import { Resources } from '../temp.js';
+import { startFleet } from './multi.js';
 import { addDeals, percentile, scaleEnv, sleep, startRelayProcess, startWorld, trackInvoiceLinks, until, type TimeScale } from './world.js';
 
 export interface LatencyOptions {
   deals: number;
   latencyMs: number;
   scale: TimeScale;
+  /** This many relays on one PostgreSQL database behind one address, instead of one relay on SQLite. */
+  processes?: number;
 }
 
 export interface LatencyResult {
@@ -35,9 +38,13 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
     const { s } = w;
     // One warm-up deal first: the relay's first job pays for JIT compilation and connection set-up.
     const deals = addDeals(s, o.deals + 1, 'latency');
-    const relay = await startRelayProcess(w, s.env({ ...scaleEnv(o.scale), LOG_LEVEL: 'warn' }));
-    res.add(() => relay.child.stop());
-    s.connectRelay(relay.url);
+    if (o.processes) {
+      await startFleet(res, { scale: o.scale, processes: o.processes, world: w });
+    } else {
+      const relay = await startRelayProcess(w, s.env({ ...scaleEnv(o.scale), LOG_LEVEL: 'warn' }));
+      res.add(() => relay.child.stop());
+      s.connectRelay(relay.url);
+    }
     s.kommo.faults.set({ latencyMs: o.latencyMs });
     s.zoho.faults.set({ latencyMs: o.latencyMs });
     const links = trackInvoiceLinks(s);

@@ -13,6 +13,7 @@ import type { Connections } from '../store/connections.js';
 import type { OAuthStates } from '../store/oauth-states.js';
 import type { InvoiceOwners } from '../sync/invoice-owner.js';
 import type { AccountingNames, AccountingPort } from '../sync/ports.js';
+import type { LimiterFactory } from '../net/limits.js';
 
 /** What a backend can do; start-up checks the mapping and settings against it (capabilities.ts). */
 export interface AccountingCapabilities {
@@ -63,6 +64,8 @@ export interface AccountingDeps<Settings> {
   env: Env;
   connections: Connections;
   log: Logger;
+  /** Limiters for the backend's API limits, shared by every relay on a PostgreSQL database (src/net/limits.ts). */
+  limiter: LimiterFactory;
   observer?: CallObserver;
 }
 

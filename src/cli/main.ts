@@ -10,6 +10,7 @@ import { scrubSecrets } from '../log.js';
 import { parseArgs, UsageError, type Args } from './args.js';
 import { check } from './check.js';
 import { CliContext, type Io } from './context.js';
+import { copyDatabase } from './copy-database.js';
 import { deal } from './deal.js';
 import { discover } from './discover.js';
 import { problemsOf } from './format.js';
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   deal: { run: deal, usage: 'deal <deal id> [--json]', summary: "a deal's state, accounting IDs and timeline", flags: COMMON, options: [] },
   retry: { run: retry, usage: 'retry job <job id> | retry deal <deal id> [--wait [--timeout 60]] [--json]', summary: 're-run a failed or dead job', flags: [...COMMON, 'wait'], options: ['timeout'] },
   status: { run: status, usage: 'status [--json]', summary: 'queue depth, failures, last reconcile', flags: COMMON, options: [] },
+  'copy-database': { run: copyDatabase, usage: 'copy-database --to postgres://user:password@host:5432/db [--json]', summary: 'copy the relay\'s SQLite database (DATABASE_URL) into an empty PostgreSQL one, to run several relays', flags: COMMON, options: ['to'] },
 };
 
 function help(): string {

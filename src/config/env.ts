@@ -110,6 +110,8 @@ export const envSchema = z.object({
   JOB_BACKOFF_BASE_MS: int(1, 3_600_000).default(2000),
   JOB_BACKOFF_MAX_MS: int(1, 86_400_000).default(15 * 60_000),
   JOB_LEASE_SECONDS: z.coerce.number().positive().max(3600).default(60),
+  /** Several relays on one database: the reconciler and retention sweep run in the process holding their lease. */
+  SINGLETON_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   HTTP_TIMEOUT_MS: int(100, 300_000).default(20_000),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(20),
   /** Settled events, jobs and attempts older than this are deleted in the background; 0 keeps them forever. */

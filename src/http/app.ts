@@ -21,7 +21,8 @@ export interface AppDeps {
   /** The admin pages, API and /metrics (http/admin.ts). */
   admin?: Router;
   /** Each side's state for /readyz, by side (`kommo`, the backend's ID): 'connected', 'not_connected' or 'no_organization'. */
-  connections?: () => Promise<Record<string, string>>;
+  /** Each side's connection state (`kommo` and the backend's ID), and what the relays sharing the database look like. */
+  connections?: () => Promise<{ sides: Record<string, string>; cluster?: unknown }>;
   /** Express's `trust proxy` (TRUST_PROXY): false, a hop count, or the proxies' addresses. */
   trustProxy?: false | number | string;
 }
@@ -59,9 +60,9 @@ export function createApp(deps: AppDeps): Express {
       return;
     }
     // Webhooks are stored either way, but no job gets done until both sides are connected.
-    const sides = (await deps.connections?.()) ?? {};
+    const { sides, cluster } = (await deps.connections?.()) ?? { sides: {} };
     const ready = Object.values(sides).every((state) => state === 'connected');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_connected', database: 'ok', ...sides });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_connected', database: 'ok', ...sides, ...(cluster ? { cluster } : {}) });
   });
 
   // During shutdown, refuse new webhooks with 503 so the sender delivers them again later.

@@ -65,6 +65,7 @@ export function toJob(row: Selectable<JobsTable>): Job {
 export class JobQueue {
   private readonly now: () => number;
   private listeners = new Set<() => void>();
+  private announce: (() => void) | undefined;
   /** Job kinds this process has seen, in the order claims rotate through them. */
   private readonly kinds = new Set<string>();
   private lastKind: string | undefined;
@@ -82,8 +83,20 @@ export class JobQueue {
     return () => this.listeners.delete(listener);
   }
 
+  /** Jobs were added: wake this process's workers, and tell the other processes on the database. */
   notify(): void {
+    this.wake();
+    this.announce?.();
+  }
+
+  /** Wakes this process's workers only (another process announced jobs). */
+  wake(): void {
     for (const l of this.listeners) l();
+  }
+
+  /** How this process tells the others that jobs were added (PostgreSQL: NOTIFY, see wakeups.ts). */
+  announceWith(announce: (() => void) | undefined): void {
+    this.announce = announce;
   }
 
   /** Adds a job using `executor` (pass a transaction to enqueue atomically with other writes). */

@@ -3,7 +3,7 @@ import type { AxiosResponse } from 'axios';
 import { permanent, retryable, type RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { HttpService, type CallObserver, type CallOptions } from '../net/http.js';
-import { SlidingWindowLimiter, withMargin } from '../net/rate-limiter.js';
+import { SlidingWindowLimiter, withMargin, type CallLimiter } from '../net/rate-limiter.js';
 import type { KommoAccount, KommoCatalogElement, KommoCompany, KommoContact, KommoFieldDefinition, KommoFieldWrite, KommoLead, KommoPipeline } from './types.js';
 
 export interface KommoClientOptions {
@@ -13,6 +13,8 @@ export interface KommoClientOptions {
   /** Called on 401 with the token that request carried; true if a new token is available. */
   onUnauthorized?: (rejectedToken: string | undefined) => Promise<boolean>;
   ratePerSecond: number;
+  /** Shared with other processes (net/limits.ts); default: a limiter of this process alone. */
+  limiter?: CallLimiter;
   timeoutMs: number;
   log: Logger;
   observer?: CallObserver;
@@ -28,7 +30,7 @@ export class KommoClient {
       label: 'Kommo',
       baseUrl: () => `${opts.baseUrl}/api/v4`,
       timeoutMs: opts.timeoutMs,
-      limiter: new SlidingWindowLimiter(opts.ratePerSecond, withMargin(1000)),
+      limiter: opts.limiter ?? new SlidingWindowLimiter(opts.ratePerSecond, withMargin(1000)),
       authorize: async (headers) => {
         headers.Authorization = `Bearer ${await opts.accessToken()}`;
       },

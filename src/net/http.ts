@@ -5,7 +5,7 @@ import type { AccountingId } from '../accounting/registry.js';
 import { backoffDelay } from '../jobs/backoff.js';
 import { RelayError, retryable } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { SlidingWindowLimiter } from './rate-limiter.js';
+import type { CallLimiter } from './rate-limiter.js';
 import { parseBody } from './json-body.js';
 
 export { parseBody };
@@ -35,7 +35,7 @@ export interface HttpServiceOptions {
   label: string;
   baseUrl: () => string;
   timeoutMs: number;
-  limiter: SlidingWindowLimiter;
+  limiter: CallLimiter;
   /** Adds credentials; called before every send so a refreshed token is used. */
   authorize(headers: Record<string, string>): Promise<void>;
   /** A 401 arrived for a request sent with `sentHeaders`: refresh if possible. True means "send once more". */

@@ -16,7 +16,13 @@ export interface LimiterSlot {
   release(): void;
 }
 
-export class SlidingWindowLimiter {
+/** What the HTTP layer needs of a limit: a place per call, held until its answer, and a shared pause after 429. */
+export interface CallLimiter {
+  acquireSlot(): Promise<LimiterSlot>;
+  pauseUntil(t: number): void;
+}
+
+export class SlidingWindowLimiter implements CallLimiter {
   private slots: Slot[] = [];
   private tail: Promise<unknown> = Promise.resolve();
   private pausedUntil = 0;

@@ -8,6 +8,8 @@ import { KommoClient } from '../kommo/client.js';
 import { kommoCredentials, type KommoCredentials } from '../kommo/credentials.js';
 import { registerSecret, type Logger } from '../log.js';
 import type { CallObserver } from '../net/http.js';
+import { limiterFactory } from '../net/limits.js';
+import { withMargin } from '../net/rate-limiter.js';
 import { parseEncryptionKey, TokenCipher } from '../security/crypto.js';
 import { checkEncryptionKey } from '../security/key-check.js';
 import { Connections } from '../store/connections.js';
@@ -31,6 +33,8 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
   const backend = env.accounting.backend;
   await checkEncryptionKey(kv, connections, cipher, log, ['kommo', backend.names.id]);
 
+  // On PostgreSQL each vendor limit is one budget for every relay on the database (README: Several relays).
+  const limiter = limiterFactory(store, { httpTimeoutMs: env.HTTP_TIMEOUT_MS, log: log.child({ component: 'rate-budget' }) });
   const kommoAuth = kommoCredentials(env, connections, log.child({ component: 'kommo-auth' }));
   if (kommoAuth.tokens && env.KOMMO_REFRESH_TOKEN) await kommoAuth.tokens.seedFromEnvironment(env.KOMMO_REFRESH_TOKEN);
   const kommo = new KommoClient({
@@ -38,11 +42,12 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
     accessToken: kommoAuth.accessToken,
     ...(kommoAuth.onUnauthorized ? { onUnauthorized: kommoAuth.onUnauthorized } : {}),
     ratePerSecond: env.KOMMO_RATE_LIMIT_PER_SECOND,
+    limiter: limiter({ name: 'kommo', limit: env.KOMMO_RATE_LIMIT_PER_SECOND, windowMs: withMargin(1000) }),
     timeoutMs: env.HTTP_TIMEOUT_MS,
     log: log.child({ component: 'kommo-client' }),
     ...(observer ? { observer } : {}),
   });
-  const accounting = await backend.create({ settings: env.accounting.settings, env, connections, log, ...(observer ? { observer } : {}) });
+  const accounting = await backend.create({ settings: env.accounting.settings, env, connections, log, limiter, ...(observer ? { observer } : {}) });
   return { kv, connections, kommoAuth, kommo, backend, accounting };
 }
 

@@ -1,6 +1,7 @@
 // Schema migrations, written with the schema builder so the same code creates SQLite and PostgreSQL tables.
 import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { TAKE_CALL_FUNCTION } from './budget-function.js';
 import type { Dialect } from './db.js';
 
 function migrations(dialect: Dialect): Record<string, Migration> {
@@ -229,6 +230,47 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('jobs_event').on('jobs').column('event_id').execute();
       },
     },
+    // 0008: several relays on one database (see README "Several relays").
+    '0008_processes_leases_budgets': {
+      async up(db: Kysely<unknown>) {
+        // One row per relay process, refreshed every few seconds: who is alive, for /readyz and `relay status`.
+        await db.schema
+          .createTable('relay_processes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('seen_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // A periodic task that must run in one process at a time holds its row until `expires_at`; `last_run_at`
+        // lets a new holder keep the interval the old one was keeping.
+        await db.schema
+          .createTable('leases')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_run_at', 'bigint')
+          .execute();
+        // API budgets shared by every process (PostgreSQL): one row per limit, one row per call in its window.
+        await db.schema
+          .createTable('rate_budgets')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('max_calls', 'integer', (c) => c.notNull())
+          .addColumn('window_ms', 'bigint', (c) => c.notNull())
+          .addColumn('paused_until', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await idColumn(db, 'rate_calls')
+          .addColumn('budget', 'text', (c) => c.notNull())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'bigint', (c) => c.notNull())
+          .addColumn('answered_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('rate_calls_budget').on('rate_calls').columns(['budget', 'answered_at']).execute();
+        if (dialect === 'postgres') await sql.raw(TAKE_CALL_FUNCTION).execute(db);
+      },
+    },
   };
 }
 
@@ -244,9 +286,16 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
     migrationLockTableName: 'schema_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (!error && !failed) return;
+    // Kysely looks for its tables by reading the catalog of every schema; a schema dropped meanwhile (another
+    // installation's, a test's) fails that read. Nothing ran yet then: look again.
+    if (!failed && dialect === 'postgres' && attempt < 4 && /^schema ".*" does not exist$/.test((error as Error)?.message ?? '')) {
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      continue;
+    }
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

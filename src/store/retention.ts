@@ -10,6 +10,7 @@
 // go in the same sweep.
 import { sql } from 'kysely';
 import { toJob } from '../jobs/queue.js';
+import type { Singletons, SingletonTask } from '../jobs/singleton.js';
 import type { Logger } from '../log.js';
 import { openFailures } from '../ops/deal-state.js';
 import type { Db } from './db.js';
@@ -40,6 +41,7 @@ export interface SweepResult {
 
 export class RetentionSweep {
   private timer: NodeJS.Timeout | undefined;
+  private task: SingletonTask | undefined;
   private running: Promise<SweepResult> | undefined;
   private stopped = false;
   private readonly batch: number;
@@ -53,9 +55,14 @@ export class RetentionSweep {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Sweeps after `firstDelayMs`, then every `intervalMs`, until stop(). */
-  start(intervalMs: number, firstDelayMs = 60_000): void {
+  /** Sweeps after `firstDelayMs`, then every `intervalMs`, until stop(); with `singletons` (the relay), in one
+   *  process of all those on the database. */
+  start(intervalMs: number, firstDelayMs = 60_000, singletons?: Singletons): void {
     if (this.opts.days <= 0) return;
+    if (singletons) {
+      this.task = singletons.every('retention', intervalMs, firstDelayMs, () => this.sweep());
+      return;
+    }
     const tick = (delay: number) => {
       this.timer = setTimeout(() => {
         void this.sweep()
@@ -72,6 +79,7 @@ export class RetentionSweep {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.task?.stop();
     await this.running?.catch(() => undefined);
   }
 

@@ -193,6 +193,48 @@ export interface Schema {
   deal_recurring: DealRecurringTable;
   deal_writes: DealWritesTable;
   admin_sessions: AdminSessionsTable;
+  relay_processes: RelayProcessesTable;
+  leases: LeasesTable;
+  rate_budgets: RateBudgetsTable;
+  rate_calls: RateCallsTable;
+}
+
+/** A relay process on this database, refreshed by its heartbeat. */
+export interface RelayProcessesTable {
+  id: string;
+  host: string;
+  pid: number;
+  /** 'intake+worker', 'intake' (WORKER_CONCURRENCY=0), or 'cli'. */
+  role: string;
+  started_at: number;
+  seen_at: number;
+}
+
+/** A periodic task run by one process at a time: the holder renews before `expires_at`. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+  acquired_at: number;
+  last_run_at: number | null;
+}
+
+/** One API limit shared by every process: `max_calls` in any `window_ms`, counted from each call's answer. */
+export interface RateBudgetsTable {
+  name: string;
+  max_calls: number;
+  window_ms: number;
+  /** A 429 said "not before": every process waits until then. */
+  paused_until: Generated<number>;
+}
+
+/** A call's place in its budget's window: `answered_at` null while the call is on its way. */
+export interface RateCallsTable {
+  id: Generated<number>;
+  budget: string;
+  holder: string;
+  started_at: number;
+  answered_at: number | null;
 }
 
 /** A browser's admin login: the cookie holds a random ID, the store only its HMAC under ADMIN_TOKEN. */

@@ -5,6 +5,7 @@
 import type { ResolvedMapping } from '../config/resolve-mapping.js';
 import { acceptEvents, type InboxItem } from '../jobs/inbox.js';
 import type { JobQueue } from '../jobs/queue.js';
+import type { Singletons, SingletonTask } from '../jobs/singleton.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import type { DealInvoices } from '../store/invoice-records.js';
@@ -48,12 +49,18 @@ export const LAST_SWEEP = 'reconcile:last_sweep';
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
+  private task: SingletonTask | undefined;
   private running: Promise<SweepResult> | undefined;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
-  start(intervalMs: number): void {
-    if (intervalMs <= 0 || this.timer) return;
+  /** With `singletons` (the relay), one process of all those on the database sweeps, once per interval. */
+  start(intervalMs: number, singletons?: Singletons): void {
+    if (intervalMs <= 0 || this.timer || this.task) return;
+    if (singletons) {
+      this.task = singletons.every('reconciler', intervalMs, intervalMs, () => this.sweep());
+      return;
+    }
     this.timer = setInterval(() => void this.sweep(), intervalMs);
     this.timer.unref();
   }
@@ -61,6 +68,8 @@ export class Reconciler {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.task?.stop();
+    this.task = undefined;
     await this.running?.catch(() => undefined);
   }
 

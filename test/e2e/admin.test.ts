@@ -202,7 +202,9 @@ describe('the admin pages', () => {
 describe('/readyz', () => {
   it('ready when the database answers and both sides are connected', async () => {
     const res = await get(e2e.relay, '/readyz');
-    expect([res.status, await res.json()]).toEqual([200, { status: 'ready', database: 'ok', kommo: 'connected', zoho: 'connected' }]);
+    // ...and the relays on the database (one here, on SQLite: its limits are kept in memory).
+    const cluster = { processes: [expect.objectContaining({ role: 'intake+worker' })], leases: expect.any(Object), budgets: null };
+    expect([res.status, await res.json()]).toEqual([200, { status: 'ready', database: 'ok', kommo: 'connected', zoho: 'connected', cluster }]);
     expect(await (await get(e2e.relay, '/healthz')).json()).toEqual({ status: 'ok' });
   });
 
@@ -212,7 +214,8 @@ describe('/readyz', () => {
     try {
       relay = await startCapturedRelay(e2e.scenario.oauthEnv({ DATABASE_URL: `sqlite:${e2e.dir}/not-connected.db` }), { logs }, { worker: false, connectionWatchMs: 0 });
       const res = await get(relay, '/readyz');
-      expect([res.status, await res.json()]).toEqual([503, { status: 'not_connected', database: 'ok', kommo: 'not_connected', zoho: 'not_connected' }]);
+      const cluster = { processes: [expect.objectContaining({ role: 'intake' })], leases: expect.any(Object), budgets: null };
+      expect([res.status, await res.json()]).toEqual([503, { status: 'not_connected', database: 'ok', kommo: 'not_connected', zoho: 'not_connected', cluster }]);
       expect((await get(relay, '/healthz')).status).toBe(200);
     } finally {
       await relay?.stop();

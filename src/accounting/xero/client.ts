@@ -5,7 +5,7 @@
 import { RelayError, retryable } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { HttpService, type CallObserver, type CallOptions } from '../../net/http.js';
-import { SlidingWindowLimiter, withMargin } from '../../net/rate-limiter.js';
+import { SlidingWindowLimiter, withMargin, type CallLimiter } from '../../net/rate-limiter.js';
 import { Semaphore } from '../../net/semaphore.js';
 import { ifModifiedSince } from './dates.js';
 import { checked, elementErrors, single, translateXeroError } from './errors.js';
@@ -32,6 +32,8 @@ export interface XeroClientOptions {
   baseUrl?: string;
   /** Xero allows 60 calls a minute and 5 concurrent per organisation. */
   limits?: { perMinute?: number; concurrent?: number };
+  /** Shared with other processes (net/limits.ts: 60 a minute and 5 in flight over all of them). */
+  limiter?: CallLimiter;
   /** The pause when the day quota reaches 0 without a Retry-After; default 30 minutes. */
   dayLimitPauseMs?: number;
   timeoutMs: number;
@@ -57,7 +59,7 @@ export class XeroClient {
       label: 'Xero',
       baseUrl: () => opts.baseUrl ?? XERO_API_URL,
       timeoutMs: opts.timeoutMs,
-      limiter: new SlidingWindowLimiter(opts.limits?.perMinute ?? 60, withMargin(60_000)),
+      limiter: opts.limiter ?? new SlidingWindowLimiter(opts.limits?.perMinute ?? 60, withMargin(60_000)),
       axios: xeroTransport({ timeoutMs: opts.timeoutMs, inFlight, quota: this.quota, tenantId: opts.tenantId }),
       authorize: async (headers) => {
         headers.Authorization = `Bearer ${await opts.tokens.accessToken()}`;

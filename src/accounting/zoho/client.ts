@@ -4,7 +4,7 @@ import type { AxiosResponse } from 'axios';
 import { permanent, retryable, type RelayError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { HttpService, type CallObserver, type CallOptions } from '../../net/http.js';
-import { SlidingWindowLimiter, withMargin } from '../../net/rate-limiter.js';
+import { SlidingWindowLimiter, withMargin, type CallLimiter } from '../../net/rate-limiter.js';
 import type { ZohoAuth } from './auth.js';
 import type {
   Unchecked,
@@ -32,6 +32,8 @@ export interface ZohoClientOptions {
   defaultApiDomain: string;
   organizationId: () => string | undefined;
   rateLimit: { requests: number; windowMs: number };
+  /** Shared with other processes (net/limits.ts); default: a limiter of this process alone. */
+  limiter?: CallLimiter;
   timeoutMs: number;
   log: Logger;
   observer?: CallObserver;
@@ -47,7 +49,7 @@ export class ZohoBooksClient {
       label: 'Zoho Books',
       baseUrl: () => `${opts.apiUrlOverride ?? opts.auth.apiDomain ?? opts.defaultApiDomain}/books/v3`,
       timeoutMs: opts.timeoutMs,
-      limiter: new SlidingWindowLimiter(opts.rateLimit.requests, withMargin(opts.rateLimit.windowMs)),
+      limiter: opts.limiter ?? new SlidingWindowLimiter(opts.rateLimit.requests, withMargin(opts.rateLimit.windowMs)),
       authorize: async (headers) => {
         headers.Authorization = `Zoho-oauthtoken ${await opts.auth.accessToken()}`;
       },

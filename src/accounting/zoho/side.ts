@@ -15,6 +15,7 @@ import { ZohoStamps } from './stamp.js';
 import { zohoReadiness, zohoStatus } from './status.js';
 import type { ZohoOrganization } from './types.js';
 import { zohoWebhookSource } from './webhook-source.js';
+import { withMargin } from '../../net/rate-limiter.js';
 
 /** What the Zoho side is made of: its tests and tools reach them through `side.parts`. */
 export interface ZohoParts {
@@ -44,6 +45,7 @@ export function createZohoSide(deps: AccountingDeps<ZohoSettings>): AccountingSi
     defaultApiDomain: zohoDefaultApiDomain(settings.ZOHO_DC),
     organizationId: connection.organizationId,
     rateLimit: { requests: settings.ZOHO_RATE_LIMIT_REQUESTS, windowMs: settings.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    limiter: deps.limiter({ name: 'zoho', limit: settings.ZOHO_RATE_LIMIT_REQUESTS, windowMs: withMargin(settings.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000) }),
     timeoutMs: env.HTTP_TIMEOUT_MS,
     log: deps.log.child({ component: 'zoho-client' }),
     ...(deps.observer ? { observer: deps.observer } : {}),
