@@ -6,10 +6,8 @@ import { invoicesOf, startE2E, waitFor, type E2E } from '../support/e2e.js';
 
 let e2e: E2E | undefined;
 afterEach(async () => {
-  if (e2e) {
-    expect(e2e.scenario.zoho.violations).toEqual([]);
-    await e2e.close();
-  }
+  // close() also fails the test on any contract violation or unreadable log line.
+  await e2e?.close();
   e2e = undefined;
 });
 

@@ -48,7 +48,10 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
       await e2e.relay.stop();
       await scenario.close();
       dir.cleanup();
-      // Every line of every e2e run must be one JSON object with each key once (see log-lines.ts).
+      // Every e2e run ends with no request or answer outside Zoho's contract, and log lines a machine can
+      // read: one JSON object each, every key once (see log-lines.ts).
+      const violations = scenario.zoho.violations;
+      if (violations.length) throw new Error(`contract violations:\n${JSON.stringify(violations.slice(0, 10), null, 2)}`);
       const problems = logLineProblems(logs);
       if (problems.length) throw new Error(`log lines a machine cannot read:\n${problems.slice(0, 10).join('\n')}`);
     },
