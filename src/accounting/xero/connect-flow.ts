@@ -92,7 +92,8 @@ export class XeroConnectFlow implements AccountingConnectFlow {
     }
     await this.deps.onConnected();
     const c = await connections.describe('xero');
-    const chooseFrom = !c?.organizationId && organizations.length > 1 ? organizations : undefined;
+    // XERO_TENANT_ID, when set, is the choice: a picker would change nothing.
+    const chooseFrom = !c?.organizationId && !this.deps.settings.XERO_TENANT_ID && organizations.length > 1 ? organizations : undefined;
     const where = c?.organizationId ? ` (organisation ${c.organizationName ?? c.organizationId}, ${c.organizationId})` : '';
     log.info({ tenants: organizations.length, tenant_id: c?.organizationId }, chooseFrom ? 'xero connected: an organisation is to be chosen' : 'xero organisation settled');
     return {
@@ -174,7 +175,7 @@ export function authEventIdOf(accessToken: string): string | undefined {
 function refusalMessage(code: string, settings: Pick<XeroSettings, 'XERO_SCOPES'>): string {
   switch (code) {
     case 'access_denied':
-      return `Xero was not given access (access_denied): the consent was cancelled on Xero's page. ${RESTART} and choose "Allow access".`;
+      return `Xero was not given access (access_denied): the consent was cancelled on Xero's page. Start again from the connection page and choose "Allow access" there.`;
     case 'invalid_scope':
       return `Xero refused the scopes the relay asked for (invalid_scope: ${settings.XERO_SCOPES.join(' ')}). Xero apps created from March 2026 cannot ask for accounting.transactions: remove XERO_SCOPES (the default is the granular scopes) or correct it, restart the relay, and connect again.`;
     case 'unauthorized_client':
