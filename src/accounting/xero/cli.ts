@@ -34,13 +34,14 @@ const usableForSales = (t: XeroTaxRate) => t.CanApplyToRevenue !== false && (t.S
 export async function xeroDiscovery(cli: XeroCliDeps): Promise<AccountingDiscovery> {
   const found: XeroFindings = { organisations: [], taxRates: [], currencies: [], revenueAccounts: [] };
   let salesTaxType: string | undefined;
+  let target: Target | undefined;
   try {
     await cli.start();
-    const target = await tenantOf(cli);
+    target = await tenantOf(cli);
     found.organisations = target.organisations;
-    if (target.tenantId) found.tenantId = target.tenantId;
-    if (target.problem) found.problem = target.problem;
-    if (target.tenantId) {
+    if (!target.tenantId) found.problem = target.problem;
+    else {
+      found.tenantId = target.tenantId;
       const org: XeroOrganisation = await cli.client.organisation();
       found.organisation = { name: org.Name, ...(org.BaseCurrency ? { baseCurrency: org.BaseCurrency } : {}), ...(org.CountryCode ? { countryCode: org.CountryCode } : {}) };
       found.taxRates = (await cli.client.taxRates()).map((t) => ({
@@ -58,7 +59,8 @@ export async function xeroDiscovery(cli: XeroCliDeps): Promise<AccountingDiscove
       salesTaxType = sales?.TaxType;
     }
   } catch (err) {
-    found.problem = problemsOf(err).join(' ');
+    // XERO_TENANT_ID outside the known list matters only when the organisation cannot be read.
+    found.problem = [target?.unlisted, ...problemsOf(err)].filter(Boolean).join(' ');
   }
   return {
     json: found,
@@ -105,25 +107,34 @@ export async function xeroCheck(cli: XeroCliDeps): Promise<AccountingCheck> {
   const target = await tenantOf(cli);
   if (!target.tenantId) return { ok: false, problems: [target.problem ?? 'No Xero organisation is chosen.'] };
   const label = target.organisations.find((o) => o.id === target.tenantId)?.name;
-  if (target.problem) return { ok: false, problems: [target.problem], detail: `organisation ${target.tenantId}` };
   try {
+    // Reaching it is what counts: the stored list of organisations may be older than XERO_TENANT_ID.
     const org = await cli.client.organisation();
     return { ok: true, detail: `the token works; organisation "${org.Name}" (${target.tenantId}) is reachable`, problems: [] };
   } catch (err) {
     if (!(err instanceof RelayError)) throw err;
-    return { ok: false, detail: `organisation ${label ? `"${label}" ` : ''}(${target.tenantId})`, problems: problemsOf(err) };
+    return { ok: false, detail: `organisation ${label ? `"${label}" ` : ''}(${target.tenantId})`, problems: [...(target.unlisted ? [target.unlisted] : []), ...problemsOf(err)] };
   }
 }
 
-/** The organisation calls go to (XERO_TENANT_ID, the chosen one, the only one), and what is wrong with it. */
-async function tenantOf(cli: XeroCliDeps): Promise<{ organisations: Organization[]; tenantId?: string; problem?: string }> {
+/** The organisation calls go to (XERO_TENANT_ID, the chosen one, the only one), or why there is none. */
+interface Target {
+  organisations: Organization[];
+  tenantId?: string;
+  /** Why there is none. */
+  problem?: string;
+  /** XERO_TENANT_ID is not among the organisations stored for the connection. */
+  unlisted?: string;
+}
+
+async function tenantOf(cli: XeroCliDeps): Promise<Target> {
   const c = await cli.connections.describe('xero');
   const organisations = c?.organizations ?? [];
   const list = organisations.map((o) => `${o.id} (${o.name})`).join(', ') || 'none known';
   const configured = cli.settings.XERO_TENANT_ID;
   if (configured) {
     if (organisations.length > 0 && !organisations.some((o) => o.id === configured)) {
-      return { organisations, tenantId: configured, problem: `XERO_TENANT_ID ${configured} is not one of the organisations this Xero connection reaches: ${list}. Set it to one of them, or tick it on Xero's consent page when connecting again.` };
+      return { organisations, tenantId: configured, unlisted: `XERO_TENANT_ID ${configured} is not one of the organisations this Xero connection reaches: ${list}. Set it to one of them, or tick it on Xero's consent page when connecting again.` };
     }
     return { organisations, tenantId: configured };
   }
