@@ -83,7 +83,10 @@ export interface CustomerInput {
 export interface Customer {
   id: string;
   name: string;
+  /** The one currency the customer can be invoiced in, where the system fixes one. */
   currencyCode?: string;
+  /** The system invoices a customer in any of its currencies (none is kept for it). */
+  anyCurrency?: boolean;
 }
 
 export interface InvoiceLine {

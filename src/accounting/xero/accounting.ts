@@ -392,8 +392,8 @@ function writeKey(opts: WriteOptions, what: string, subject: string): string {
 }
 
 function toCustomer(c: T.XeroContact): Customer {
-  // No currencyCode: Xero invoices a contact in any currency the organisation has enabled.
-  return { id: c.ContactID, name: c.Name ?? c.ContactID };
+  // Xero invoices a contact in any currency the organisation has enabled (DefaultCurrency is only a default).
+  return { id: c.ContactID, name: c.Name ?? c.ContactID, anyCurrency: true };
 }
 
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
