@@ -19,6 +19,7 @@ import { join } from 'node:path';
 const WEBHOOK_SECRET = 'xero-e2e-webhook-secret-0123456789';
 const ADMIN_TOKEN = '7ce3b9ed9ae8dce54356b72b06685e635e692e179b7f55a3f35a08ad09ea44bc';
 const ENCRYPTION_KEY = 'a3f1c2e4b5d6978812345678abcdef0123456789abcdef0123456789abcdef01';
+const RELAY_PUBLIC_URL = 'https://relay.example.com';
 const XERO_WEBHOOK_KEY = 'xero-e2e-webhook-key-abcdefghijklmnopqrstuvwxyz0123456789';
 
 interface World {
@@ -47,7 +48,7 @@ afterEach(async () => {
   await w.close();
 });
 
-async function start(o: { webhook?: boolean } = {}): Promise<World> {
+async function start(o: { webhook?: boolean; connected?: boolean } = {}): Promise<World> {
   const dir = tempDir('relay-xero-e2e-');
   const kommo = createFakeKommo({ currency: 'GBP', country: 'GB', webhookRetryDelayMs: 200 });
   const xero = createFakeXero({ tenants: [{ name: 'Demo Company (UK)', currencies: ['EUR'] }] });
@@ -83,7 +84,8 @@ async function start(o: { webhook?: boolean } = {}): Promise<World> {
     ACCOUNTING: 'xero',
     XERO_CLIENT_ID: xero.clientId,
     XERO_CLIENT_SECRET: xero.clientSecret,
-    XERO_REFRESH_TOKEN: xero.refreshToken,
+    // Connected from the start (a seeded refresh token), or to be connected on /connect.
+    ...(o.connected === false ? { XERO_REDIRECT_URI: `${RELAY_PUBLIC_URL}/connect/xero/callback` } : { XERO_REFRESH_TOKEN: xero.refreshToken }),
     XERO_API_URL: xeroUrl,
     ...(o.webhook === false ? {} : { XERO_WEBHOOK_KEY }),
     ENCRYPTION_KEY,
@@ -223,6 +225,33 @@ describe('ACCOUNTING=xero, end to end', () => {
     await w.settled();
     expect(w.xero.state.repeatingInvoices.get(String(secondId))).toMatchObject({ status: 'AUTHORISED', reference: `Kommo deal ${dealId}` });
     expect([...w.xero.state.repeatingInvoices.values()].filter((r) => r.status !== 'DELETED')).toHaveLength(1);
+  });
+
+  it('a relay whose Xero is not connected starts, stores the webhook, lets the job wait on xero_not_connected, and invoices the deal once Xero is connected on /connect', async () => {
+    world = await start({ connected: false });
+    const w = world;
+    const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    expect((await request(w.relay.url).get('/readyz')).body).toMatchObject({ status: 'not_connected', kommo: 'connected', xero: 'not_connected' });
+    const { dealId } = w.addDeal({ price: 250 });
+    w.move(dealId, w.stages.invoice);
+    await waitFor(async () => (await w.relay.store.db.selectFrom('jobs').select('last_error_code').where('deal_id', '=', String(dealId)).executeTakeFirst())?.last_error_code === 'xero_not_connected', 'the job waiting for Xero');
+    expect(invoicesOf(w, dealId)).toEqual([]);
+
+    // The administrator connects Xero: consent at the fake, back to the relay's callback.
+    const begin = await fetch(`${w.relay.url}/connect/xero`, { redirect: 'manual', headers: auth });
+    expect(begin.status).toBe(302);
+    const consent = await fetch(begin.headers.get('location')!, { redirect: 'manual' });
+    expect(consent.status).toBe(302);
+    const callback = new URL(consent.headers.get('location')!);
+    expect(callback.origin).toBe(RELAY_PUBLIC_URL);
+    const done = await fetch(`${w.relay.url}${callback.pathname}${callback.search}`, { redirect: 'manual', headers: auth });
+    expect(done.status).toBeLessThan(400);
+    // The waiting job is woken and the deal invoiced, in the connection's only organisation.
+    await waitFor(() => w.field(dealId, w.fields.invoiceUrl), 'the invoice after connecting', 5000);
+    expect(invoicesOf(w, dealId)).toHaveLength(1);
+    expect(invoicesOf(w, dealId)[0]!.tenantId).toBe(w.xero.tenantId);
+    expect((await request(w.relay.url).get('/readyz')).body).toMatchObject({ xero: 'connected' });
+    await w.settled();
   });
 
   it("/admin and /metrics show Xero's calls left today", async () => {

@@ -97,7 +97,7 @@ async function world(o: Options = {}) {
   const { tokens, connection } = side.parts;
   const client = new XeroClient({ tokens, tenantId: connection.tenantId, baseUrl: `${base}/api.xro/2.0`, timeoutMs: 2000, log, retryBaseMs: 5, maxRetries: o.maxRetries ?? 2 });
   const section = xeroMappingSection.parse(o.section ?? {});
-  const port = new XeroAccounting(client, new XeroStamps(section, retainer.nameTemplate), section, connection.tenantId);
+  const port = new XeroAccounting(client, new XeroStamps(section, retainer.nameTemplate), section, connection);
 
   const crm = new MemoryCrm();
   crm.deals.set(DEAL, sampleDeal({ fields: new Map([[CURRENCY_FIELD.id, ['GBP']]]) }));

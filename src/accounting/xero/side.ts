@@ -78,7 +78,7 @@ export function createXeroSide(deps: AccountingDeps<XeroSettings>): AccountingSi
       const c = await connections.describe('xero');
       return !(c?.status === 'connected' && c.hasRefreshToken);
     },
-    port: ({ section, retainerNameTemplate }) => new XeroAccounting(client, new XeroStamps(section, retainerNameTemplate), section, connection.tenantId),
+    port: ({ section, retainerNameTemplate }) => new XeroAccounting(client, new XeroStamps(section, retainerNameTemplate), section, connection),
     status: (unavailable) => xeroStatus({ settings, connections, tokens, connection }, unavailable),
     readiness: xeroReadiness,
     connectFlow: ({ states, log: flowLog, onConnected }) =>
