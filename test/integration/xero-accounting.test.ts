@@ -302,6 +302,14 @@ describe('invoice for deal on Xero', () => {
     expect(first).toMatchObject({ status: 'open', emailed: false, sent: false });
     expect(await w.port.findDealInvoice({ key: 'KOMMO-42', dealId: 42 }, customerId)).toMatchObject({ id: first.id, url: first.url });
     expect(await w.port.findDealInvoice({ key: 'KOMMO-43', dealId: 43 }, customerId)).toBeUndefined();
+
+    // Refused (a currency the organisation lacks), corrected, sent again within the window under the same
+    // intent: a new write, not Xero's replayed refusal nor its "same key, other body" 400.
+    const refused = (await failure(w.port.createInvoice({ ...draft, stamp: { key: 'KOMMO-44', dealId: 44 }, currencyId: 'JPY' }, { send: true, idempotencyKey: 'invoice:44:1' }))) as RelayError;
+    expect(refused).toMatchObject({ kind: 'permanent', code: 'accounting_rejected' });
+    expect(refused.message).toContain('The currency code JPY is not a valid currency for this organisation.');
+    const fixed = await w.port.createInvoice({ ...draft, stamp: { key: 'KOMMO-44', dealId: 44 } }, { send: true, idempotencyKey: 'invoice:44:1' });
+    expect(w.state().invoices.map((i) => i.InvoiceID)).toEqual([first.id, fixed.id]);
   });
 });
 

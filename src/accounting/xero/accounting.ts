@@ -95,14 +95,15 @@ export class XeroAccounting implements AccountingPort {
         Addresses: input.country ? [{ AddressType: 'STREET', Country: countryName(input.country) }] : undefined,
         Phones: input.phone ? [{ PhoneType: 'DEFAULT', PhoneNumber: input.phone }] : undefined,
       });
-    const key = writeKey(opts, 'contact', input.externalId ?? input.email);
+    const key = writeKey(opts, 'contact', input.externalId ?? input.email, contact(input.name));
     try {
       return toCustomer(await this.client.createContact(contact(input.name), key));
     } catch (err) {
       // Two clients may share a name; Xero wants active contacts' names unique, so add the email (a new
       // body, so a key of its own: Xero refuses a key sent again with another body).
       if (!(err instanceof RelayError && err.code === 'xero_rejected' && DUPLICATE_NAME.test(err.message))) throw this.neutral(err);
-      return toCustomer(await this.client.createContact(contact(`${input.name} (${input.email})`), xeroIdempotencyKey(key, 'with-email')).catch(this.fail));
+      const named = contact(`${input.name} (${input.email})`);
+      return toCustomer(await this.client.createContact(named, writeKey(opts, 'contact', input.externalId ?? input.email, named)).catch(this.fail));
     }
   }
 
@@ -134,7 +135,7 @@ export class XeroAccounting implements AccountingPort {
       BrandingThemeID: brandingThemeId,
       Status: opts.send ? ('AUTHORISED' as const) : ('DRAFT' as const),
     });
-    const created = await this.client.createInvoice(invoice, writeKey(opts, 'invoice', draft.stamp.key)).catch((err: unknown) => {
+    const created = await this.client.createInvoice(invoice, writeKey(opts, 'invoice', draft.stamp.key, invoice)).catch((err: unknown) => {
       if (err instanceof RelayError && err.code === 'xero_rejected' && DUPLICATE_NUMBER.test(err.message)) {
         throw permanent(
           'invoice_number_taken',
@@ -152,7 +153,7 @@ export class XeroAccounting implements AccountingPort {
    * resend within Xero's window (minutes) the same send.
    */
   async emailInvoice(invoiceId: string, _to: string[], opts: WriteOptions = {}): Promise<void> {
-    await this.client.emailInvoice(invoiceId, writeKey(opts, 'email', invoiceId)).catch(this.fail);
+    await this.client.emailInvoice(invoiceId, writeKey(opts, 'email', invoiceId, {})).catch(this.fail);
   }
 
   async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
@@ -278,7 +279,7 @@ export class XeroAccounting implements AccountingPort {
         EndDate: draft.endDate,
       }),
     });
-    const r = await this.client.createRepeatingInvoice(template, writeKey(opts, 'repeating', draft.stamp.key)).catch(this.fail);
+    const r = await this.client.createRepeatingInvoice(template, writeKey(opts, 'repeating', draft.stamp.key, template)).catch(this.fail);
     return { id: r.RepeatingInvoiceID, name: r.Reference ?? draft.name };
   }
 
@@ -295,7 +296,7 @@ export class XeroAccounting implements AccountingPort {
    */
   async setRecurringActive(id: string, active: boolean, opts: WriteOptions & { draft?: () => Promise<RecurringDraft> } = {}): Promise<{ id: string }> {
     if (!active) {
-      await this.client.deleteRepeatingInvoice(id, writeKey(opts, 'repeating-stop', id)).catch((err: unknown) => {
+      await this.client.deleteRepeatingInvoice(id, writeKey(opts, 'repeating-stop', id, {})).catch((err: unknown) => {
         // Deleted by hand meanwhile: stopped all the same.
         if (!(err instanceof RelayError && err.code === 'xero_not_found')) throw this.neutral(err);
       });
@@ -306,7 +307,7 @@ export class XeroAccounting implements AccountingPort {
     const live = (await this.client.findRepeatingInvoicesByReference(draft.stamp.key).catch(this.fail)).filter((r) => r.Status !== 'DELETED');
     const kept = live.find((r) => sameId(r.RepeatingInvoiceID, id)) ?? live[0];
     if (kept) return { id: kept.RepeatingInvoiceID };
-    return { id: (await this.createRecurring(draft, { idempotencyKey: writeKey(opts, 'repeating-resume', id) })).id };
+    return { id: (await this.createRecurring(draft, { idempotencyKey: opts.idempotencyKey ?? `relay:repeating-resume:${id}` })).id };
   }
 
   // ---- Changes ----
@@ -391,12 +392,15 @@ function lineItem(l: InvoiceLine, accountCode: string): T.XeroLineItemInput {
 }
 
 /**
- * The Idempotency-Key of a write: the use case's (derived from its intent record), made header-safe; without
- * one, a key from the write itself, so the same write sent again within Xero's window is done once.
+ * The Idempotency-Key of a write: the use case's (derived from its intent record, so a retry after a crash or
+ * a lost answer sends the same key) joined with a digest of the body. Xero answers a key sent again with
+ * another body with a 400, and replays a refusal for minutes: a write refused, then corrected (the deal
+ * fixed) and sent again is a new write with a key of its own, while a resend of the same write is the same
+ * one. Without a key from the use case, one from the write itself. Long keys become a hash (128 at most).
  */
-function writeKey(opts: WriteOptions, what: string, subject: string): string {
-  if (opts.idempotencyKey) return xeroIdempotencyKey(opts.idempotencyKey);
-  return xeroIdempotencyKey('relay', what, createHash('sha256').update(subject).digest('hex').slice(0, 32));
+function writeKey(opts: WriteOptions, what: string, subject: string, body: unknown): string {
+  const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+  return opts.idempotencyKey ? xeroIdempotencyKey(opts.idempotencyKey, digest) : xeroIdempotencyKey('relay', what, subject, digest);
 }
 
 function toCustomer(c: T.XeroContact): Customer {
