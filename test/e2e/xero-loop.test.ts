@@ -254,7 +254,7 @@ describe('ACCOUNTING=xero, end to end', () => {
     await w.settled();
   });
 
-  it("/admin and /metrics show Xero's calls left today", async () => {
+  it("/admin and /metrics show Xero's calls left today; when none are left, work waits (paused, not failed)", async () => {
     world = await start();
     const w = world;
     const { dealId } = w.addDeal();
@@ -272,5 +272,21 @@ describe('ACCOUNTING=xero, end to end', () => {
     const page = await request(w.relay.url).get('/admin').set(auth);
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/<dt>Xero API calls left today<\/dt><dd class="quota" data-quota="day">4,9\d\d of 5,000<\/dd>/);
+
+    // The day's calls run out (Xero's 429 names the reset two hours away): the next deal's job waits, it does not fail.
+    w.xero.rateLimitBurst(1, 'daily', 7200);
+    const next = w.addDeal();
+    w.move(next.dealId, w.stages.invoice);
+    const job = await waitFor(
+      async () => (await w.relay.store.db.selectFrom('jobs').select(['state', 'last_error_code', 'run_at']).where('deal_id', '=', String(next.dealId)).where('last_error_code', 'is not', null).executeTakeFirst()) ?? undefined,
+      'the job to meet the day limit',
+    );
+    expect(job).toMatchObject({ state: 'queued', last_error_code: 'xero_day_limit' });
+    expect(Number(job.run_at)).toBeGreaterThan(Date.now() + 3600_000);
+    const paused = await request(w.relay.url).get('/metrics').set(auth);
+    expect(paused.text).toContain('relay_api_quota_paused{service="xero",quota="day"} 1');
+    expect(paused.text).toContain('relay_api_quota_remaining{service="xero",quota="day"} 0');
+    expect((await request(w.relay.url).get('/admin').set(auth)).text).toMatch(/data-quota="day">0 of 5,000; used up: work waits until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<\/dd>/);
+    expect(invoicesOf(w, next.dealId)).toEqual([]);
   });
 });
