@@ -32,7 +32,7 @@ import { PaymentToDeal } from '../../src/sync/payment-to-deal.js';
 import type { AccountingReference, InvoiceDraft } from '../../src/sync/ports.js';
 import { RetainerForDeal } from '../../src/sync/retainer-for-deal.js';
 import { resolveTaxRules } from '../../src/sync/tax-rules.js';
-import type { FakeXeroOptions } from '../../sandbox/xero/server.js';
+import type { FakeXero, FakeXeroOptions } from '../../sandbox/xero/server.js';
 import { MemoryCrm, sampleDeal, samplePerson } from '../support/doubles.js';
 import { tempStore } from '../support/tmp.js';
 import { closeFakesAfterEach, startXero } from '../sandbox/xero-helpers.js';
@@ -83,6 +83,8 @@ interface Options {
   /** The client's resends of a failed call (0: a lost answer ends the attempt, uncertain). */
   maxRetries?: number;
   mapping?: Partial<ResolvedMapping>;
+  /** XERO_TENANT_ID, chosen among the fake's organisations. */
+  tenant?: (fake: FakeXero) => string;
 }
 
 /** A Xero side started from the fake's refresh token, a port on a client with quick retries, and the use cases. */
@@ -91,7 +93,7 @@ async function world(o: Options = {}) {
   const store = await tempStore();
   cleanups.push(() => store.cleanup());
   const connections = new Connections(store.db, new TokenCipher(KEY));
-  const settings = xeroSettingsSchema.parse({ XERO_CLIENT_ID: fake.clientId, XERO_CLIENT_SECRET: fake.clientSecret, XERO_REFRESH_TOKEN: fake.refreshToken, XERO_API_URL: base });
+  const settings = xeroSettingsSchema.parse({ XERO_CLIENT_ID: fake.clientId, XERO_CLIENT_SECRET: fake.clientSecret, XERO_REFRESH_TOKEN: fake.refreshToken, XERO_API_URL: base, ...(o.tenant ? { XERO_TENANT_ID: o.tenant(fake) } : {}) });
   const side = createXeroSide({ settings, env: { HTTP_TIMEOUT_MS: 2000 } as Env, connections, log, limiter: (spec) => new SlidingWindowLimiter(spec.limit, spec.windowMs) });
   await side.start();
   const { tokens, connection } = side.parts;
@@ -151,6 +153,23 @@ describe('Xero side at start-up', () => {
     const status = await w.side.status(() => undefined);
     expect(status).toMatchObject({ connected: true, organization: { id: w.fake.tenantId, name: 'Demo Company (UK)' } });
     expect(w.side.readiness(status)).toBe('connected');
+  });
+
+  it('a connection reaching several organisations: XERO_TENANT_ID picks one; without it, the page asks and jobs wait', async () => {
+    const tenants = [{ name: 'Acme Ltd' }, { name: 'Acme GmbH', countryCode: 'DE', baseCurrency: 'EUR' }];
+    const chosen = await world({ fake: { tenants }, tenant: (fake) => fake.tenantIds[1]! });
+    expect(chosen.side.organizationId()).toBe(chosen.fake.tenantIds[1]);
+    expect((await chosen.port.reference({ exemptions: false })).baseCurrency).toBe('EUR');
+    expect(await chosen.side.status(() => undefined)).toMatchObject({ connected: true, organization: { id: chosen.fake.tenantIds[1], name: 'Acme GmbH' } });
+
+    const open = await world({ fake: { tenants } });
+    expect(open.side.organizationId()).toBeUndefined();
+    const status = await open.side.status(() => undefined);
+    expect(status.chooseFrom?.map((o) => o.name)).toEqual(['Acme Ltd', 'Acme GmbH']);
+    expect(open.side.readiness(status)).toBe('no_organization');
+    const err = (await failure(open.port.reference({ exemptions: false }))) as RelayError;
+    expect(err).toMatchObject({ retryable: true, code: 'xero_no_tenant' });
+    expect(open.side.waitingCodes).toContain(err.code);
   });
 
   it('reference data: base currency, enabled currencies, sales tax rates by Name and TaxType (no expense rates, no exemptions, no items)', async () => {
