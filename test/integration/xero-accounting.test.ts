@@ -299,6 +299,19 @@ describe('invoice for deal on Xero', () => {
     expect(w.field(900)).toBe(invoices[0].InvoiceID);
   });
 
+  it('the invoice is created but its online link cannot be read: the next attempt adopts it (by Reference) instead of creating another', async () => {
+    const w = await world({ maxRetries: 0 });
+    w.fake.loseNextAnswers(1, { method: 'GET', path: /\/OnlineInvoice$/ });
+    const err = (await failure(w.invoice())) as RelayError;
+    expect(err).toMatchObject({ retryable: true, uncertain: true });
+    expect(err.message).toMatch(/^Invoice INV-0001 was created in Xero, but its link could not be read: /);
+    w.fake.advanceTime(10 * 60_000);
+    expect(await w.invoice()).toMatchObject({ outcome: 'invoiced' });
+    expect(w.state().invoices).toHaveLength(1);
+    expect(w.state().emails).toHaveLength(1);
+    expect(w.field(901)).toMatch(/^https:\/\/in\.xero\.com\//);
+  });
+
   it('the answer to the email is lost: the next attempt sees SentToContact and sends nothing more', async () => {
     const w = await world({ maxRetries: 0 });
     w.fake.loseNextAnswers(1, { method: 'POST', path: /\/Email$/ });

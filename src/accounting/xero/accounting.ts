@@ -144,7 +144,12 @@ export class XeroAccounting implements AccountingPort {
       }
       throw this.neutral(err);
     });
-    return { ...(await this.toInvoice(created)), emailed: false };
+    // The invoice exists now: a failure to read its link must not let the next attempt create it again.
+    const made = await this.toInvoice(created).catch((err: unknown) => {
+      const e = this.neutral(err);
+      throw e instanceof RelayError ? new RelayError('retryable', e.code, `Invoice ${created.InvoiceNumber ?? created.InvoiceID} was created in Xero, but its link could not be read: ${e.message}`, { cause: e, uncertain: true, service: 'xero' }) : e;
+    });
+    return { ...made, emailed: false };
   }
 
   /**
