@@ -155,6 +155,35 @@ describe('Xero side at start-up', () => {
     expect(w.side.readiness(status)).toBe('connected');
   });
 
+  it('a restart with the same XERO_REFRESH_TOKEN keeps the rotated pair in the store (the seed is spent); a new value seeds again', async () => {
+    const w = await world();
+    await w.port.reference({ exemptions: false });
+    const rotated = (await w.connections.get('xero'))!.refreshToken;
+    const again = (extra: Record<string, string> = {}) =>
+      createXeroSide({
+        settings: xeroSettingsSchema.parse({ XERO_CLIENT_ID: w.fake.clientId, XERO_CLIENT_SECRET: w.fake.clientSecret, XERO_REFRESH_TOKEN: w.fake.refreshToken, XERO_API_URL: w.base, ...extra }),
+        env: { HTTP_TIMEOUT_MS: 2000 } as Env,
+        connections: w.connections,
+        log,
+        limiter: (spec) => new SlidingWindowLimiter(spec.limit, spec.windowMs),
+      });
+    const restarted = again();
+    await restarted.start();
+    expect((await w.connections.get('xero'))!.refreshToken).toBe(rotated);
+    expect(restarted.organizationId()).toBe(w.fake.tenantId);
+    // It works on with the stored pair (the spent seed would be refused after Xero's grace period).
+    const port = restarted.port({ section: xeroMappingSection.parse({}), retainerNameTemplate: retainer.nameTemplate });
+    expect((await port.reference({ exemptions: false })).baseCurrency).toBe('GBP');
+
+    const fresh = w.fake.issueTokens().refresh_token!;
+    const reseeded = again({ XERO_REFRESH_TOKEN: fresh });
+    await reseeded.start();
+    const stored = await w.connections.get('xero');
+    expect(stored!.refreshToken).not.toBe(rotated);
+    expect(stored!.organizations).toHaveLength(1);
+    expect(reseeded.organizationId()).toBe(w.fake.tenantId);
+  });
+
   it('a connection reaching several organisations: XERO_TENANT_ID picks one; without it, the page asks and jobs wait', async () => {
     const tenants = [{ name: 'Acme Ltd' }, { name: 'Acme GmbH', countryCode: 'DE', baseCurrency: 'EUR' }];
     const chosen = await world({ fake: { tenants }, tenant: (fake) => fake.tenantIds[1]! });
