@@ -45,7 +45,7 @@ const DEAL = 31700125;
 const COUNTRY_FIELD = { id: 700, name: 'Country', type: 'text' };
 const CURRENCY_FIELD = { id: 800, name: 'Currency', type: 'text' };
 const FREQUENCY_FIELD = { id: 810, name: 'Billing', type: 'text' };
-const TAX: Mapping['tax'] = { countryFrom: [], rules: { GB: { tax: '20% (VAT on Income)' }, DE: { tax: 'ZERORATEDOUTPUT' }, '*': { percentage: 5 } } };
+const TAX: Mapping['tax'] = { countryFrom: [], rules: { GB: { tax: '20% (VAT on Income)' }, DE: { tax: 'ZERORATEDOUTPUT' }, US: 'none', '*': { percentage: 5 } } };
 const stage = (statusId: number, label: string) => ({ pipelineId: 7710021, statusId, label });
 
 const retainer: ResolvedRetainer = {
@@ -211,12 +211,14 @@ describe('Xero side at start-up', () => {
     ]);
     expect(ref.taxes).toContainEqual({ id: 'OUTPUT2', name: '20% (VAT on Income)', percentage: 20, code: 'OUTPUT2' });
     expect(ref.taxes.map((t) => t.id)).not.toContain('INPUT2');
-    expect(ref).toMatchObject({ exemptions: [], items: [] });
+    expect(ref).toMatchObject({ exemptions: [], items: [], noTaxId: 'NONE' });
     // A rule names a rate by its Name or its TaxType, or by percentage.
     const rules = resolveTaxRules(TAX, ref, 'Xero');
     expect([...rules].map(([country, r]) => [country, r.kind === 'tax' ? r.taxId : r.kind])).toEqual([
       ['GB', 'OUTPUT2'],
       ['DE', 'ZERORATEDOUTPUT'],
+      // "none": Xero's own NONE, else the line would get its account's default rate.
+      ['US', 'NONE'],
       ['*', 'RROUTPUT'],
     ]);
     const bad = await failure(Promise.resolve().then(() => resolveTaxRules({ countryFrom: [], rules: { FR: { tax: 'TVA 20%' } } }, ref, 'Xero')));

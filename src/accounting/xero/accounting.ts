@@ -192,7 +192,7 @@ export class XeroAccounting implements AccountingPort {
 
   /**
    * The organisation's base currency, its enabled currencies, and the tax rates that apply to sales (each
-   * by its TaxType, which a tax rule may name as well as its Name). Xero has no tax exemptions, and the
+   * by its TaxType, which a tax rule may name as well as its Name; NONE for a "none" rule). Xero has no tax exemptions, and the
    * lines are free text on the mapping's account, so no items. The mapping's account and branding theme
    * are checked here too, so a wrong one stops start-up.
    */
@@ -204,14 +204,17 @@ export class XeroAccounting implements AccountingPort {
     await this.settings();
     const base = org.BaseCurrency ?? currencies[0]?.Code ?? 'USD';
     const codes = [...new Set([base, ...currencies.map((c) => c.Code as string)])];
+    const taxes = rates
+      .filter((r) => (r.Status === undefined || r.Status === 'ACTIVE') && r.CanApplyToRevenue !== false)
+      .map((r) => ({ id: r.TaxType, name: r.Name, percentage: Number(r.EffectiveRate ?? 0), code: r.TaxType }));
     return {
       baseCurrency: base,
       currencies: codes.map((code) => ({ id: code, code, precision: XERO_PRECISION, exchangeRate: 1, isBase: code === base })),
-      taxes: rates
-        .filter((r) => (r.Status === undefined || r.Status === 'ACTIVE') && r.CanApplyToRevenue !== false)
-        .map((r) => ({ id: r.TaxType, name: r.Name, percentage: Number(r.EffectiveRate ?? 0), code: r.TaxType })),
+      taxes,
       exemptions: [],
       items: [],
+      // A line without a TaxType gets its account's default rate: a "none" rule names Xero's NONE instead.
+      ...(taxes.some((t) => t.id === 'NONE') ? { noTaxId: 'NONE' } : {}),
     };
   }
 
