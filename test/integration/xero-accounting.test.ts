@@ -352,6 +352,38 @@ describe('invoice for deal on Xero', () => {
     expect(w.state().emails).toHaveLength(1);
   });
 
+  it('product lines with descriptions, a discount as a negative line taxed like the others, an invoice number from the mapping, the branding theme and Inclusive amounts', async () => {
+    const w = await world({ section: { brandingTheme: 'Standard', lineAmountTypes: 'Inclusive' } });
+    const customerId = w.fake.addContact({ Name: 'Ada', EmailAddress: 'ada@example.com' });
+    const draft: InvoiceDraft = {
+      customerId,
+      stamp: { key: 'KOMMO-7', dealId: 7 },
+      lines: [
+        { name: 'SEO audit', description: 'SKU SEO-1', rate: 1500, quantity: 1, taxId: 'OUTPUT2' },
+        { name: 'Hosting', rate: 29.9, quantity: 12, taxId: 'OUTPUT2' },
+      ],
+      currencyId: 'GBP',
+      invoiceNumber: 'INV-7',
+      dueDate: '2027-01-31',
+      discount: 58.8,
+    };
+    const created = await w.port.createInvoice(draft, { send: false });
+    expect(created).toMatchObject({ number: 'INV-7', status: 'draft', emailed: false, sent: false });
+    const [inv] = w.state().invoices;
+    expect(inv.LineItems.map((l: any) => [l.Description, l.Quantity, l.UnitAmount, l.TaxType, l.AccountCode])).toEqual([
+      ['SEO audit\nSKU SEO-1', 1, 1500, 'OUTPUT2', '200'],
+      ['Hosting', 12, 29.9, 'OUTPUT2', '200'],
+      ['Discount', 1, -58.8, 'OUTPUT2', '200'],
+    ]);
+    expect(inv).toMatchObject({ InvoiceNumber: 'INV-7', LineAmountTypes: 'Inclusive', Total: 1800 });
+    const sent = w.fake.requests.find((r) => r.method === 'PUT' && /\/Invoices$/.test(r.path))?.body as { Invoices: Array<{ BrandingThemeID?: string }> };
+    expect(sent.Invoices[0]!.BrandingThemeID).toBe(w.fake.state.tenants.get(w.fake.tenantId)!.brandingThemeId);
+    expect(inv.DueDate).toBe(`/Date(${Date.parse('2027-01-31T00:00:00Z')}+0000)/`);
+    // The same number again is refused with what to do.
+    const taken = (await failure(w.port.createInvoice({ ...draft, stamp: { key: 'KOMMO-8', dealId: 8 } }, { send: false }))) as RelayError;
+    expect(taken).toMatchObject({ kind: 'permanent', code: 'invoice_number_taken' });
+  });
+
   it('a write resent with the same Idempotency-Key is done once: the client resends after a lost answer, and so may a caller', async () => {
     const w = await world({ maxRetries: 2 });
     const customerId = w.fake.addContact({ Name: 'Ada', EmailAddress: 'ada@example.com' });
