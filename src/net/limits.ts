@@ -14,7 +14,7 @@ export interface LimitSpec {
   limit: number;
   /** The window as the server counts it, with the margin already added (withMargin). */
   windowMs: number;
-  /** At most this many calls on their way at once (Xero: 5 per organisation). */
+  /** At most this many calls on their way at once (some backends cap concurrent calls per organisation). */
   maxInFlight?: number;
 }
 

@@ -1,5 +1,5 @@
 // At most `limit` holders at a time; the others wait in arrival order. For a server that counts requests in
-// flight (Xero: 5 concurrent calls per organisation), beside the SlidingWindowLimiter that counts them per minute.
+// flight (a vendor's cap on concurrent calls per organisation), beside the SlidingWindowLimiter that counts them per minute.
 
 export class Semaphore {
   private active = 0;

@@ -19,7 +19,7 @@ export interface SharedLimiterOptions {
   holder: string;
   /** An unanswered call counts as answered this long after it started (its process died). */
   holdMs: number;
-  /** At most this many calls on their way at once, over all processes (Xero: 5). */
+  /** At most this many calls on their way at once, over all processes (a vendor's concurrency cap). */
   maxInFlight?: number;
   /** While every place is held by a call on its way, how often to look again. */
   pollMs?: number;

@@ -1,5 +1,5 @@
 // How long before an access token expires it is refreshed: the smaller of 5 minutes and a fifth of its
-// lifetime. A fixed 5-minute margin would make a token that lives 5 minutes or less (Xero's live 30, test
+// lifetime. A fixed 5-minute margin would make a token that lives 5 minutes or less (providers' live 30 minutes to a day, test
 // tokens live seconds) "about to expire" from the moment it is minted: a refresh on every call.
 const MAX_MARGIN_MS = 5 * 60_000;
 

@@ -1,4 +1,4 @@
-// OAuth tokens whose refresh token is replaced on every refresh (Kommo's are single-use; Xero's rotate and the
+// OAuth tokens whose refresh token is replaced on every refresh (Kommo's are single-use; some accounting backends' rotate and the
 // previous one lives 30 minutes more). Losing the newest one loses the connection, so:
 // - a refresh is single-flight in the process (one promise) and across processes (a lease on the stored row,
 //   taken by compare-and-swap on its generation), so the same refresh token is never sent twice;
@@ -6,7 +6,7 @@
 // - a process that finds the row rotated by another adopts the stored pair instead of refreshing;
 // - a refused refresh re-reads the store before declaring the connection lost (another process may have won).
 // Provider-neutral: the side, the grant, the refusal and the "not connected" error are parameters (Kommo:
-// src/kommo/tokens.ts; Xero: src/accounting/xero/oauth.ts).
+// src/kommo/tokens.ts; each backend that rotates: its oauth.ts under src/accounting/).
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RelayError, retryable } from '../errors.js';
@@ -57,7 +57,7 @@ export const rotateThenPersist =
 
 export interface RotatingTokensOptions<Side extends string> {
   side: Side;
-  /** 'Xero', 'Kommo': for messages. */
+  /** The provider's name as people read it ('Kommo', a backend's system name): for messages. */
   label: string;
   store: RotationStore<Side>;
   rotate: RotateGrant;
