@@ -26,6 +26,7 @@ import { stageTriggers } from './intake/triggers.js';
 import type { WebhookSource } from './intake/webhook-source.js';
 import { joinCluster, SEEN_WITHIN_MS, type Cluster } from './jobs/cluster.js';
 import { clusterStatus } from './store/cluster-status.js';
+import { dayBudgetStatus } from './store/day-budgets.js';
 import { JobQueue } from './jobs/queue.js';
 import { Worker } from './jobs/worker.js';
 import { KommoCrm } from './kommo/crm.js';
@@ -114,7 +115,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
   let mappingState: MappingState | undefined;
   let cluster: Cluster | undefined;
   try {
-    const metrics = new RelayMetrics(() => queueFigures(store.db));
+    const metrics = new RelayMetrics(() => queueFigures(store.db), () => dayBudgetStatus(store.db));
     const { kv, connections, kommoAuth, kommo, accounting: side } = await createClients(env, store, log, metrics.observer);
 
     mappingState = new MappingState({ file: mappingFile, kommo, kv, log, attempts: opts.startupAttempts ?? 6, kommoConnected: kommoAuth.connected });
