@@ -145,7 +145,8 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       const accounting = side.port(section);
       // Without the backend connected yet, init() only warns: invoice jobs wait (retryable) until it can load.
       const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), () => side.organizationId(), account?.currency);
-      await billing.init();
+      // The periodic read runs under a lease (startRefresh below), not once per process at start-up.
+      await billing.init({ refreshBehind: false });
       const links = new InvoiceLinks(store.db);
       const profiles = new DealRecurringProfiles(store.db);
       const notes = new NoteOnce(crm, new DealNotes(store.db));
@@ -182,7 +183,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       if (runWorker) {
         processing.worker.start();
         processing.reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000, singletons);
-        processing.billing.startRefresh(REFERENCE_REFRESH_MS);
+        processing.billing.startRefresh(REFERENCE_REFRESH_MS, singletons);
       }
     });
     if (!mappingState.current) mappingState.watch(opts.connectionWatchMs ?? 30_000);
@@ -261,7 +262,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         server.closeIdleConnections();
         await processing?.reconciler.stop();
         await retention.stop();
-        processing?.billing.stop();
+        await processing?.billing.stop();
         await processing?.worker.stop(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
         await cluster?.stop();
         server.closeAllConnections();

@@ -4,7 +4,7 @@ import type { ClusterStatus } from '../store/cluster-status.js';
 import type { DayBudgetStatus } from '../store/day-budgets.js';
 import { table, when } from './format.js';
 
-const TASKS: Record<string, string> = { reconciler: 'Reconciler', retention: 'Retention sweep' };
+const TASKS: Record<string, string> = { reconciler: 'Reconciler', retention: 'Retention sweep', reference: 'Reference data refresh (currencies, taxes, items)' };
 
 export function clusterLines(c: ClusterStatus, seenWithinMs: number): string[] {
   const lines = [`Relays on this database (seen within ${seenWithinMs / 1000} s): ${c.processes.length || 'none'}`];
