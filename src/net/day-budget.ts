@@ -31,17 +31,21 @@ export class DayBudget {
   /** Known here without asking the store: no call before then. */
   private pausedUntil = 0;
   private pauseReason: 'count' | 'server' = 'count';
+  /** The limit this process counts against, written to the row at start (so status shows it before any call). */
+  private readonly ready: Promise<void>;
 
   constructor(
     private readonly store: DayBudgets,
     readonly spec: DayLimitSpec,
     private readonly now: () => number = Date.now,
   ) {
-    dayOf(0, spec.timeZone); // an unknown time zone fails here, at start-up
+    const { day, resetsAt } = dayOf(now(), spec.timeZone); // an unknown time zone fails here, at start-up
+    this.ready = store.setLimit(spec.name, day, resetsAt, spec.limit ?? null).catch(() => undefined);
   }
 
   /** Counts one call, or throws the paused error while the day's quota is spent. */
   async take(): Promise<void> {
+    await this.ready;
     const now = this.now();
     if (now < this.pausedUntil) throw this.pausedError(this.pausedUntil, this.pauseReason);
     const { day, resetsAt } = dayOf(now, this.spec.timeZone);

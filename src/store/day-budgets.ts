@@ -37,6 +37,15 @@ export class DayBudgets {
     return { taken: false, row };
   }
 
+  /** A process starts with this limit: the row says so (a count of another day starts again at 0). */
+  async setLimit(name: string, day: string, resetsAt: number, limit: number | null): Promise<void> {
+    await sql`
+      insert into day_budgets (name, day, used, max_calls, resets_at, paused_until) values (${name}, ${day}, 0, ${limit}, ${resetsAt}, 0)
+      on conflict (name) do update set
+        used = case when day_budgets.day = excluded.day then day_budgets.used else 0 end,
+        day = excluded.day, max_calls = excluded.max_calls, resets_at = excluded.resets_at`.execute(this.db);
+  }
+
   /** The server said the quota is used up: no call before `until`. */
   async pause(name: string, day: string, resetsAt: number, limit: number | null, until: number): Promise<void> {
     await sql`
