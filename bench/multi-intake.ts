@@ -15,6 +15,8 @@ export interface MultiIntakeOptions {
   concurrency: number;
   warmup: number;
   scale: TimeScale;
+  /** Node options of the relay children (--cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface MultiIntakeResult {
@@ -31,7 +33,7 @@ export interface MultiIntakeResult {
 export async function benchMultiIntake(o: MultiIntakeOptions): Promise<MultiIntakeResult> {
   const res = new Resources();
   try {
-    const fleet = await startFleet(res, { scale: o.scale, processes: o.processes, env: { WORKER_CONCURRENCY: '0', RECONCILE_INTERVAL_SECONDS: '0' } });
+    const fleet = await startFleet(res, { scale: o.scale, processes: o.processes, env: { WORKER_CONCURRENCY: '0', RECONCILE_INTERVAL_SECONDS: '0' }, ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}) });
     const { s } = fleet.world;
     const next = webhookBodies({ accountId: s.kommo.state.account.id, subdomain: s.kommo.state.account.subdomain, pipelineId: s.pipelineId, invoiceStatusId: s.stages.invoice, fromStatusId: s.stages.proposal });
     const endpoints = fleet.relays.map((r) => ({ port: r.port, path: `/webhooks/kommo/${WEBHOOK_SECRET}` }));

@@ -2,9 +2,10 @@
 // targets, with the machine they were taken on (figures mean little without it).
 //   node dist/bench/run.js [--quick] [--only=<names>] [--seed=<n>] [--cpu-prof=<dir>]
 //   --quick      small sizes (a check of the bench itself, ~2 min); the full run takes ~10 min
-//   --only       a comma-separated subset of: ingest, calls, latency, fuzz, flood, crash, faults, multi
+//   --only       a comma-separated subset of: ingest, calls, latency, fuzz, flood, crash, faults, multi,
+//                multi-intake (only the intake figures of multi)
 //   --seed       the seed of the random parts (kill moments, fuzz bodies), to replay a run
-//   --cpu-prof   also write a V8 CPU profile of the ingest relay child (open it in Chrome DevTools)
+//   --cpu-prof   also write a V8 CPU profile of the ingest relay child and of the multi-intake relays (open it in Chrome DevTools)
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,7 +37,7 @@ const TARGET = {
   webhookBlockMs: 20,
 };
 
-const SCENARIOS = ['ingest', 'calls', 'latency', 'fuzz', 'flood', 'crash', 'faults', 'multi'] as const;
+const SCENARIOS = ['ingest', 'calls', 'latency', 'fuzz', 'flood', 'crash', 'faults', 'multi', 'multi-intake'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Sizes: the full run, and --quick (the chaos tests in test/chaos use sizes like the quick ones). */
@@ -69,7 +70,7 @@ function options(argv: string[]): Options {
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   const prof = argv.find((a) => a.startsWith('--cpu-prof'));
   const cpuProfDir = prof ? resolve(prof.split('=')[1] ?? 'bench-profiles') : undefined;
-  const only = value('only')?.split(',').map((n) => n.trim()) ?? [...SCENARIOS];
+  const only = value('only')?.split(',').map((n) => n.trim()) ?? SCENARIOS.filter((n) => n !== 'multi-intake');
   const unknown = only.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
   if (unknown.length) throw new Error(`--only: unknown ${unknown.join(', ')}; choose from ${SCENARIOS.join(', ')}`);
   return {
@@ -304,11 +305,13 @@ async function main(): Promise<void> {
     rows.push(...crashRows(crash, sizes));
     extra.push(`Kill moments, seconds after the first move (deals invoiced by then): ${crash.killAtMs.map((t, i) => `${(t / 1000).toFixed(1)} (${crash.linkedAtKill[i]})`).join(', ')}`);
   }
-  if (only.has('multi')) {
+  if (only.has('multi') || only.has('multi-intake')) {
     // Several relays on one PostgreSQL database (README: Several relays), beside the one-process figures above.
     step(`several relays: intake with 1 and 3 processes, ${count(sizes.multiRequests)} webhooks each`);
-    const intake = { requests: sizes.multiRequests, concurrency: 50, warmup: Math.round(sizes.multiRequests / 5), scale: SCALE };
+    const intake = { requests: sizes.multiRequests, concurrency: 50, warmup: Math.round(sizes.multiRequests / 5), scale: SCALE, ...(opts.ingest.relayNodeArgs ? { nodeArgs: opts.ingest.relayNodeArgs } : {}) };
     rows.push(...multiIntakeRows(await benchMultiIntake({ ...intake, processes: 1 }), await benchMultiIntake({ ...intake, processes: 3 }), sizes.multiRequests));
+  }
+  if (only.has('multi')) {
     step(`several relays: flood, ${count(sizes.floodDeals)} deals through 3 processes`);
     rows.push(...multiFloodRows(await runMultiFlood({ deals: sizes.floodDeals, scale: SCALE, processes: 3 }), sizes.floodDeals, SCALE, ledgerRows));
     step(`several relays: end-to-end latency with 1 and 3 processes, ${sizes.latencyDeals} deals each`);

@@ -12,6 +12,9 @@ export interface RelayErrorOptions {
   uncertain?: boolean;
   /** HTTP status from the remote side, when there was one. */
   status?: number;
+  /** A quota of the remote side is used up (a day limit): the work waits until `retryAfterMs` without
+   *  spending one of its attempts, however long the pause lasts. */
+  paused?: boolean;
   service?: Service | 'store' | 'config';
 }
 
@@ -19,6 +22,7 @@ export class RelayError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly uncertain: boolean;
   readonly status: number | undefined;
+  readonly paused: boolean;
   readonly service: RelayErrorOptions['service'];
 
   constructor(
@@ -34,6 +38,7 @@ export class RelayError extends Error {
     this.retryAfterMs = opts.retryAfterMs;
     this.uncertain = opts.uncertain ?? false;
     this.status = opts.status;
+    this.paused = opts.paused ?? false;
     this.service = opts.service;
   }
 

@@ -7,6 +7,7 @@ import type { AccountingQuota } from './accounting/backend.js';
 import type { Job } from './jobs/queue.js';
 import type { CallObserver } from './net/http.js';
 import type { QueueFigures } from './ops/queue-figures.js';
+import type { DayBudgetStatus } from './store/day-budgets.js';
 
 export type AttemptOutcome = 'done' | 'retry' | 'failed' | 'dead';
 export type WebhookOutcome = 'stored' | 'duplicate' | 'ignored' | 'rejected';
@@ -27,7 +28,11 @@ export class RelayMetrics {
   /** Call budgets a service reports (the accounting backend's calls left today), read at scrape time. */
   private readonly quotaSources: Array<{ service: string; read: () => AccountingQuota[] }> = [];
 
-  constructor(readFigures: () => Promise<QueueFigures>) {
+  constructor(
+    readFigures: () => Promise<QueueFigures>,
+    /** The API day quotas (store/day-budgets.ts), read when Prometheus scrapes. */
+    readDayQuotas: () => Promise<Record<string, DayBudgetStatus>> = async () => ({}),
+  ) {
     this.readFigures = readFigures;
     const figures = () => this.scraping ?? readFigures();
     const registers = [this.registry];
@@ -56,7 +61,7 @@ export class RelayMetrics {
         for (const [state, n] of Object.entries(byState)) this.set({ state }, n);
       },
     });
-    const quotas = () => this.quotaSources.flatMap(({ service, read }) => read().map((q) => ({ service, q })));
+    const vendorQuotas = () => this.quotaSources.flatMap(({ service, read }) => read().map((q) => ({ service, q })));
     new Gauge({
       name: 'relay_api_quota_remaining',
       help: 'Calls left in a vendor budget (e.g. the accounting backend\'s calls a day), as its last answer said.',
@@ -64,7 +69,7 @@ export class RelayMetrics {
       registers,
       collect() {
         this.reset();
-        for (const { service, q } of quotas()) if (q.remaining !== undefined) this.set({ service, quota: q.name }, q.remaining);
+        for (const { service, q } of vendorQuotas()) if (q.remaining !== undefined) this.set({ service, quota: q.name }, q.remaining);
       },
     });
     new Gauge({
@@ -74,7 +79,7 @@ export class RelayMetrics {
       registers,
       collect() {
         this.reset();
-        for (const { service, q } of quotas()) if (q.limit !== undefined) this.set({ service, quota: q.name }, q.limit);
+        for (const { service, q } of vendorQuotas()) if (q.limit !== undefined) this.set({ service, quota: q.name }, q.limit);
       },
     });
     new Gauge({
@@ -84,9 +89,30 @@ export class RelayMetrics {
       registers,
       collect() {
         this.reset();
-        for (const { service, q } of quotas()) this.set({ service, quota: q.name }, q.pausedUntil && q.pausedUntil > Date.now() ? 1 : 0);
+        for (const { service, q } of vendorQuotas()) this.set({ service, quota: q.name }, q.pausedUntil && q.pausedUntil > Date.now() ? 1 : 0);
       },
     });
+    // One read of the day quotas per scrape, shared by their gauges.
+    let quotas: Promise<Record<string, DayBudgetStatus>> | undefined;
+    const dayQuotas = () => (quotas ??= readDayQuotas().finally(() => setImmediate(() => (quotas = undefined))));
+    const perQuota = (name: string, help: string, value: (q: DayBudgetStatus) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['budget'],
+        registers,
+        async collect() {
+          this.reset();
+          for (const [budget, q] of Object.entries(await dayQuotas())) {
+            const v = value(q);
+            if (v !== null) this.set({ budget }, v);
+          }
+        },
+      });
+    perQuota('relay_api_day_calls', 'API calls counted today against a day quota, by every relay on the database.', (q) => q.used);
+    perQuota('relay_api_day_limit', 'The day quota (absent when only counted).', (q) => q.limit);
+    perQuota('relay_api_day_remaining', 'Calls left today under the day quota; at 0 work pauses until the day ends (absent when only counted).', (q) => q.remaining);
+    perQuota('relay_api_day_paused_seconds', 'How long the server\'s "daily limit used up" answer still pauses the work.', (q) => q.pausedForMs / 1000);
     new Gauge({
       name: 'relay_queue_depth',
       help: 'Jobs due now and waiting for a worker (queued with run_at in the past).',

@@ -26,6 +26,7 @@ import { stageTriggers } from './intake/triggers.js';
 import type { WebhookSource } from './intake/webhook-source.js';
 import { joinCluster, SEEN_WITHIN_MS, type Cluster } from './jobs/cluster.js';
 import { clusterStatus } from './store/cluster-status.js';
+import { dayBudgetStatus } from './store/day-budgets.js';
 import { JobQueue } from './jobs/queue.js';
 import { Worker } from './jobs/worker.js';
 import { KommoCrm } from './kommo/crm.js';
@@ -114,7 +115,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
   let mappingState: MappingState | undefined;
   let cluster: Cluster | undefined;
   try {
-    const metrics = new RelayMetrics(() => queueFigures(store.db));
+    const metrics = new RelayMetrics(() => queueFigures(store.db), () => dayBudgetStatus(store.db));
     const { kv, connections, kommoAuth, kommo, accounting: side } = await createClients(env, store, log, metrics.observer);
     const quotas = () => side.quotas?.() ?? [];
     metrics.watchQuotas(names.id, quotas);
@@ -146,7 +147,8 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       const accounting = side.port(section);
       // Without the backend connected yet, init() only warns: invoice jobs wait (retryable) until it can load.
       const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), () => side.organizationId(), account?.currency);
-      await billing.init();
+      // The periodic read runs under a lease (startRefresh below), not once per process at start-up.
+      await billing.init({ refreshBehind: false });
       const links = new InvoiceLinks(store.db);
       const profiles = new DealRecurringProfiles(store.db);
       const notes = new NoteOnce(crm, new DealNotes(store.db));
@@ -183,7 +185,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       if (runWorker) {
         processing.worker.start();
         processing.reconciler.start(env.RECONCILE_INTERVAL_SECONDS * 1000, singletons);
-        processing.billing.startRefresh(REFERENCE_REFRESH_MS);
+        processing.billing.startRefresh(REFERENCE_REFRESH_MS, singletons);
       }
     });
     if (!mappingState.current) mappingState.watch(opts.connectionWatchMs ?? 30_000);
@@ -262,7 +264,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         server.closeIdleConnections();
         await processing?.reconciler.stop();
         await retention.stop();
-        processing?.billing.stop();
+        await processing?.billing.stop();
         await processing?.worker.stop(env.SHUTDOWN_TIMEOUT_SECONDS * 1000);
         await cluster?.stop();
         server.closeAllConnections();

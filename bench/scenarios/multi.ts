@@ -70,6 +70,8 @@ export interface FleetOptions {
   env?: Record<string, string>;
   /** The fakes to use; default: new ones. */
   world?: World;
+  /** Node options of every relay child (--cpu-prof). */
+  nodeArgs?: string[];
 }
 
 /** `processes` relays on one fresh PostgreSQL schema behind one balancer, webhooks pointed at it. */
@@ -78,7 +80,7 @@ export async function startFleet(res: Resources, o: FleetOptions): Promise<Fleet
   const databaseUrl = await postgresSchema(res);
   const env = world.s.env({ ...scaleEnv(o.scale), LOG_LEVEL: 'warn', DATABASE_URL: databaseUrl, ...o.env });
   const start = async () => {
-    const relay = await startRelayProcess(world, env);
+    const relay = await startRelayProcess(world, env, { nodeArgs: o.nodeArgs ?? [] });
     res.add(() => relay.child.stop());
     return relay;
   };

@@ -1,9 +1,10 @@
 // The part of `relay status` about the relays sharing the database: processes seen recently, who runs the
 // periodic tasks, and the API budgets they spend together.
 import type { ClusterStatus } from '../store/cluster-status.js';
+import type { DayBudgetStatus } from '../store/day-budgets.js';
 import { table, when } from './format.js';
 
-const TASKS: Record<string, string> = { reconciler: 'Reconciler', retention: 'Retention sweep' };
+const TASKS: Record<string, string> = { reconciler: 'Reconciler', retention: 'Retention sweep', reference: 'Reference data refresh (currencies, taxes, items)' };
 
 export function clusterLines(c: ClusterStatus, seenWithinMs: number): string[] {
   const lines = [`Relays on this database (seen within ${seenWithinMs / 1000} s): ${c.processes.length || 'none'}`];
@@ -31,4 +32,21 @@ export function clusterLines(c: ClusterStatus, seenWithinMs: number): string[] {
     );
   }
   return lines;
+}
+
+/** The API day quotas, counted in the database by every relay (both stores). */
+export function dayQuotaLines(quotas: Record<string, DayBudgetStatus>): string[] {
+  const rows = Object.entries(quotas);
+  if (!rows.length) return ['API day quotas: no call counted yet'];
+  return [
+    'API day quotas (counted by every relay on this database):',
+    ...table(
+      rows.map(([name, d]) => [
+        name,
+        d.limit === null ? `${d.used} calls today (no limit set)` : `${d.used} of ${d.limit} today, ${d.remaining} left`,
+        `day ${d.day} ends ${when(d.resetsAt)} UTC`,
+        d.pausedForMs > 0 ? `paused ${Math.ceil(d.pausedForMs / 60_000)} min more (the server said used up)` : d.remaining === 0 ? 'used up: work paused until the day ends' : '',
+      ]),
+    ),
+  ];
 }

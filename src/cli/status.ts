@@ -1,11 +1,12 @@
 // `relay status`: the queue at a glance — how many jobs are due, waiting to retry, running, done; the
 // failures nobody has settled; when the reconciler last swept and what it found; and the relays on the
-// database: which are alive, which one runs the reconciler, and the API budgets they share.
+// database: which are alive, which one runs the reconciler, the API budgets they share and the day quotas.
 import { SEEN_WITHIN_MS } from '../jobs/cluster.js';
 import { relayStatus } from '../ops/relay-status.js';
 import { clusterStatus } from '../store/cluster-status.js';
+import { dayBudgetStatus } from '../store/day-budgets.js';
 import type { Args } from './args.js';
-import { clusterLines } from './cluster-lines.js';
+import { clusterLines, dayQuotaLines } from './cluster-lines.js';
 import type { CliContext } from './context.js';
 import { table, when } from './format.js';
 
@@ -13,8 +14,9 @@ export async function status(ctx: CliContext, args: Args): Promise<number> {
   const store = await ctx.db();
   const s = await relayStatus(store.db);
   const cluster = await clusterStatus(store.db, store.dialect, SEEN_WITHIN_MS);
+  const dayQuotas = await dayBudgetStatus(store.db);
   if (args.flags.has('json')) {
-    ctx.io.out(JSON.stringify({ ...s, cluster }, null, 2));
+    ctx.io.out(JSON.stringify({ ...s, cluster, dayQuotas }, null, 2));
     return 0;
   }
   const q = s.queue;
@@ -27,6 +29,7 @@ export async function status(ctx: CliContext, args: Args): Promise<number> {
     ...table(s.failures.newest.map((j) => [`job ${j.id}`, j.dealId ? `deal ${j.dealId}` : '-', j.kind, j.state, j.lastError ? `${j.lastError.code}: ${j.lastError.message}` : ''])),
     '',
     ...clusterLines(cluster, SEEN_WITHIN_MS),
+    ...dayQuotaLines(dayQuotas),
     '',
     sweep
       ? `Last reconcile: ${when(sweep.at)} UTC, ${sweep.dealsChecked} deals and ${sweep.invoicesChecked} invoices checked, ${sweep.invoiceJobs} invoice and ${sweep.paymentJobs} payment jobs added${sweep.errors.length ? `; errors: ${sweep.errors.join('; ')}` : ''}`

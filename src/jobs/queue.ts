@@ -232,14 +232,19 @@ export class JobQueue {
     await this.finish(job, workerId, { state: 'done', result: JSON.stringify(result ?? null) }, 'done');
   }
 
-  /** Retryable failure: back to the queue with backoff, or dead once the attempts are used up. */
+  /**
+   * Retryable failure: back to the queue with backoff, or dead once the attempts are used up. A pause (a quota
+   * of the remote side used up, err.paused) waits until the quota is back and gives its attempt back: a day
+   * without quota must not use up a job's attempts.
+   */
   async retryLater(job: Job, workerId: string, err: RelayError): Promise<'retry' | 'dead'> {
-    if (job.attempts >= job.maxAttempts) {
+    if (job.attempts >= job.maxAttempts && !err.paused) {
       await this.finish(job, workerId, { state: 'dead', ...errorColumns(err) }, 'dead', err);
       return 'dead';
     }
-    const delay = Math.max(err.retryAfterMs ?? 0, backoffDelay(job.attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs));
-    await this.finish(job, workerId, { state: 'queued', run_at: this.now() + delay, ...errorColumns(err) }, 'retry', err);
+    const delay = err.paused ? Math.max(err.retryAfterMs ?? 0, 1000) : Math.max(err.retryAfterMs ?? 0, backoffDelay(job.attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs));
+    const attempts = err.paused ? { attempts: Math.max(0, job.attempts - 1) } : {};
+    await this.finish(job, workerId, { state: 'queued', run_at: this.now() + delay, ...attempts, ...errorColumns(err) }, 'retry', err);
     return 'retry';
   }
 
@@ -300,7 +305,7 @@ export class JobQueue {
   private async finish(
     job: Job,
     workerId: string,
-    columns: Partial<{ state: JobState; run_at: number; result: string; last_error_code: string; last_error: string }>,
+    columns: Partial<{ state: JobState; run_at: number; attempts: number; result: string; last_error_code: string; last_error: string }>,
     outcome: 'done' | 'retry' | 'failed' | 'dead',
     err?: RelayError,
   ): Promise<void> {

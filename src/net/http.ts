@@ -44,6 +44,9 @@ export interface HttpServiceOptions {
   translate(res: AxiosResponse, call: CallOptions): RelayError;
   /** Milliseconds to wait after a 429, from the service's headers. */
   rateLimitResetMs?(res: AxiosResponse): number | undefined;
+  /** Whether a 429 (its body parsed) says the day's quota is used up: then the call is not retried, every
+   *  caller pauses until the quota is back (the limiter's day budget), and the caller gets a paused error. */
+  dayLimitReached?(res: AxiosResponse): boolean;
   log: Logger;
   observer?: CallObserver;
   maxRetries?: number;
@@ -124,6 +127,10 @@ export class HttpService {
         }
       }
       if (res.status === 429) {
+        if (this.opts.limiter.dayExhausted && this.opts.dayLimitReached?.({ ...res, data: parseBody(res.data) } as AxiosResponse)) {
+          this.opts.log.warn({ remote: this.opts.service, path: call.path }, 'the server says its daily API limit is used up: work pauses');
+          throw await this.opts.limiter.dayExhausted();
+        }
         const resetMs = this.opts.rateLimitResetMs?.(res) ?? this.backoff(attempt);
         this.opts.limiter.pauseUntil(Date.now() + resetMs);
         this.opts.log.warn({ remote: this.opts.service, path: call.path, resetMs }, 'rate limited by the server');

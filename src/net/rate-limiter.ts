@@ -4,6 +4,8 @@
 // network puts a request on the wire, the server never sees more than `limit` in its own window (fixed or
 // sliding). Callers queue in order; nobody spins.
 
+import type { RelayError } from '../errors.js';
+
 interface Slot {
   /** When the answer arrived; Infinity while the call is on its way. */
   doneAt: number;
@@ -20,6 +22,8 @@ export interface LimiterSlot {
 export interface CallLimiter {
   acquireSlot(): Promise<LimiterSlot>;
   pauseUntil(t: number): void;
+  /** With a day quota (net/day-budget.ts): the server said it is used up; every caller pauses, and this is the error to throw. */
+  dayExhausted?(): Promise<RelayError>;
 }
 
 export class SlidingWindowLimiter implements CallLimiter {

@@ -11,8 +11,12 @@ export type Dialect = DatabaseTarget['dialect'];
 export type Db = Kysely<Schema>;
 type SqliteDatabase = import('better-sqlite3').Database;
 
+type PgPool = import('pg').Pool;
+
 /** The better-sqlite3 handle behind a SQLite store's Kysely instance, for the one hot path that needs it. */
 const sqliteHandles = new WeakMap<Db, SqliteDatabase>();
+/** The pg pool behind a PostgreSQL store's Kysely instance, for the same hot path (named prepared statements). */
+const pgPools = new WeakMap<Db, PgPool>();
 
 /**
  * Runs `fn` with the raw SQLite handle while holding the store's only connection, so no Kysely
@@ -23,6 +27,15 @@ export function withSqlite<T>(db: Db, fn: (sqlite: SqliteDatabase) => T): Promis
   const sqlite = sqliteHandles.get(db);
   if (!sqlite) return undefined;
   return db.connection().execute(async () => fn(sqlite));
+}
+
+/**
+ * The pg pool behind a PostgreSQL store, for a statement Kysely cannot send (a named, prepared one).
+ * `undefined` for SQLite and for a transaction: the caller then uses Kysely. A query on the pool runs on its
+ * own connection, outside any transaction the caller may have open on another.
+ */
+export function postgresPool(db: Db): PgPool | undefined {
+  return pgPools.get(db);
 }
 
 export interface Store {
@@ -77,5 +90,7 @@ async function openPostgres(url: string): Promise<Db> {
   const typeParser = (oid: number, format?: string) =>
     oid === 20 ? (v: string) => Number(v) : types.getTypeParser(oid, format as 'text');
   const pool = new Pool({ connectionString: url, max: 10, types: { getTypeParser: typeParser } as never });
-  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  pgPools.set(db, pool);
+  return db;
 }

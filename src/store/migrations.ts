@@ -271,6 +271,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         if (dialect === 'postgres') await sql.raw(TAKE_CALL_FUNCTION).execute(db);
       },
     },
+    // 0009: API day quotas (a backend's calls per day per organization), counted in the store on both dialects, so
+    // that every relay on the database spends one count and a restart does not forget the day's calls.
+    '0009_day_budgets': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('day_budgets')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('day', 'text', (c) => c.notNull())
+          .addColumn('used', 'integer', (c) => c.notNull())
+          .addColumn('max_calls', 'integer')
+          .addColumn('resets_at', 'bigint', (c) => c.notNull())
+          .addColumn('paused_until', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

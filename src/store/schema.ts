@@ -197,6 +197,7 @@ export interface Schema {
   leases: LeasesTable;
   rate_budgets: RateBudgetsTable;
   rate_calls: RateCallsTable;
+  day_budgets: DayBudgetsTable;
 }
 
 /** A relay process on this database, refreshed by its heartbeat. */
@@ -225,6 +226,20 @@ export interface RateBudgetsTable {
   max_calls: number;
   window_ms: number;
   /** A 429 said "not before": every process waits until then. */
+  paused_until: Generated<number>;
+}
+
+/** An API day quota shared by every process: calls counted in `day` (a date in the quota's time zone). */
+export interface DayBudgetsTable {
+  name: string;
+  /** YYYY-MM-DD in the quota's time zone: a take on another day starts the count afresh. */
+  day: string;
+  used: number;
+  /** The limit the processes count against; null: only counted (no limit set). */
+  max_calls: number | null;
+  /** When `day` ends (epoch ms): the next day's count starts then. */
+  resets_at: number;
+  /** The server said the quota is used up: no call before then (epoch ms). */
   paused_until: Generated<number>;
 }
 

@@ -4,10 +4,14 @@
 // new organization, or tax rules the copy does not match) waits for the accounting side. A tax rule that
 // matches nothing in fresh data stops the relay there.
 // Refreshed now and then (exchange rates and items change); if the accounting side cannot be reached, the
-// stored copy is used; with none, invoice jobs wait (retryable) until it can be loaded.
+// stored copy is used; with none, invoice jobs wait (retryable) until it can be loaded. With several relays
+// on one database the refresh runs under a lease (jobs/singleton.ts): one process reads the accounting side
+// once per interval and stores the copy, the others adopt the stored copy when it changes (a look at one
+// row's time, no API call), so the calls do not grow with the number of relays.
 import { ConfigError } from '../config/config-error.js';
 import type { Mapping } from '../config/mapping.js';
 import { RelayError, retryable } from '../errors.js';
+import type { Singletons, SingletonTask } from '../jobs/singleton.js';
 import type { Logger } from '../log.js';
 import type { KeyValue } from '../store/kv.js';
 import type { DraftSettings } from './invoice-draft.js';
@@ -15,6 +19,10 @@ import type { AccountingPort, AccountingReference } from './ports.js';
 import { resolveTaxRules } from './tax-rules.js';
 
 const CACHE_KEY = 'accounting:reference';
+/** The lease of the periodic refresh (`relay status` names it). */
+export const REFERENCE_TASK = 'reference';
+/** How often a process that does not hold the lease looks whether the stored copy changed (at most). */
+const ADOPT_EVERY_MS = 60_000;
 
 /** What the store keeps: the reference data and the organization it was read from. */
 interface Stored {
@@ -29,7 +37,10 @@ export class BillingSettings {
   /** The read in progress, and the organization it reads. */
   private loading: { organizationId: string | null; settings: Promise<DraftSettings> } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private task: SingletonTask | undefined;
   private stopped = false;
+  /** When the stored copy this process holds was written (kv.updated_at); another one is adopted. */
+  private adoptedAt: number | undefined;
 
   constructor(
     private readonly accounting: AccountingPort,
@@ -46,7 +57,8 @@ export class BillingSettings {
    * background), else a read now. A copy the rules do not match (the mapping file names a tax created
    * since) is read again too; a bad tax rule is a ConfigError only when fresh data does not match it either.
    */
-  async init(): Promise<void> {
+  async init(opts: { refreshBehind?: boolean } = {}): Promise<void> {
+    this.adoptedAt = await this.kv.updatedAt(CACHE_KEY);
     const stored = await this.stored();
     let settings: DraftSettings | undefined;
     try {
@@ -56,6 +68,8 @@ export class BillingSettings {
     }
     if (!settings) return this.reload();
     this.current = settings;
+    // Under a lease (startRefresh with singletons) the refresh runs when it is due, in one process.
+    if (opts.refreshBehind === false) return;
     this.load().catch((err: unknown) => {
       if (this.stopped) return;
       if (err instanceof ConfigError) {
@@ -98,18 +112,54 @@ export class BillingSettings {
     }
   }
 
-  startRefresh(intervalMs: number): void {
-    if (intervalMs <= 0 || this.timer) return;
+  /**
+   * Reads the data again every `intervalMs`. With `singletons` (the relay), in one process of all those on the
+   * database, when due: an interval after the last read by any of them (or after the stored copy was written,
+   * when none ran yet); every process adopts the copy the holder stores.
+   */
+  startRefresh(intervalMs: number, singletons?: Singletons): void {
+    if (intervalMs <= 0 || this.timer || this.task) return;
+    const refresh = () =>
+      this.load().then(
+        () => undefined,
+        (err: unknown) => this.log.warn({ reason: (err as Error).message }, 'refreshing accounting reference data failed; keeping the previous copy'),
+      );
+    if (!singletons) {
+      this.timer = setInterval(() => void refresh(), intervalMs);
+      this.timer.unref();
+      return;
+    }
+    // The first read is due an interval after the stored copy was written (by this process or another).
+    const firstDelayMs = this.adoptedAt === undefined ? 0 : Math.max(0, this.adoptedAt + intervalMs - Date.now());
+    this.task = singletons.every(REFERENCE_TASK, intervalMs, firstDelayMs, refresh);
     this.timer = setInterval(() => {
-      this.load().catch((err: unknown) => this.log.warn({ reason: (err as Error).message }, 'refreshing accounting reference data failed; keeping the previous copy'));
-    }, intervalMs);
+      this.adoptStored().catch((err: unknown) => this.log.warn({ reason: (err as Error).message }, 'could not look at the stored accounting reference data'));
+    }, Math.min(intervalMs, ADOPT_EVERY_MS));
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.task?.stop();
+    this.task = undefined;
+  }
+
+  /** Another process stored a newer copy (the lease holder's refresh): use it. */
+  private async adoptStored(): Promise<void> {
+    const at = await this.kv.updatedAt(CACHE_KEY);
+    if (at === undefined || at === this.adoptedAt || this.loading) return;
+    const stored = await this.stored();
+    if (!stored) return; // another organization's, or without the exemptions the rules need: the holder reads again
+    try {
+      this.current = this.resolve(stored);
+      this.adoptedAt = at;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.adoptedAt = at;
+      this.log.error({ problems: err.problems }, 'the tax rules do not match the accounting reference data another relay stored: invoices keep the previous copy');
+    }
   }
 
   private load(): Promise<DraftSettings> {
@@ -124,7 +174,7 @@ export class BillingSettings {
       }
       const resolved = this.resolve(reference);
       const stored: Stored = { organizationId, withExemptions: exemptions, reference };
-      await this.kv.set(CACHE_KEY, stored);
+      this.adoptedAt = await this.kv.set(CACHE_KEY, stored);
       this.current = resolved;
       return resolved;
     })().finally(() => {

@@ -278,10 +278,11 @@ describe('ACCOUNTING=xero, end to end', () => {
     const next = w.addDeal();
     w.move(next.dealId, w.stages.invoice);
     const job = await waitFor(
-      async () => (await w.relay.store.db.selectFrom('jobs').select(['state', 'last_error_code', 'run_at']).where('deal_id', '=', String(next.dealId)).where('last_error_code', 'is not', null).executeTakeFirst()) ?? undefined,
+      async () => (await w.relay.store.db.selectFrom('jobs').select(['state', 'last_error_code', 'run_at', 'attempts']).where('deal_id', '=', String(next.dealId)).where('last_error_code', 'is not', null).executeTakeFirst()) ?? undefined,
       'the job to meet the day limit',
     );
-    expect(job).toMatchObject({ state: 'queued', last_error_code: 'xero_day_limit' });
+    // A pause gives the attempt back: a day without calls cannot use up the job's attempts.
+    expect(job).toMatchObject({ state: 'queued', last_error_code: 'xero_day_limit', attempts: 0 });
     expect(Number(job.run_at)).toBeGreaterThan(Date.now() + 3600_000);
     const paused = await request(w.relay.url).get('/metrics').set(auth);
     expect(paused.text).toContain('relay_api_quota_paused{service="xero",quota="day"} 1');

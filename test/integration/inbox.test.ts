@@ -5,7 +5,8 @@ import type { Store } from '../../src/store/db.js';
 import { backends, type SharedDatabase } from '../support/backends.js';
 
 // The intake's group commit. On SQLite it writes through prepared statements beside Kysely (the hot path),
-// on PostgreSQL through Kysely: both must store the same rows, deduplicate the same way, and never let
+// on PostgreSQL as one prepared statement on the pool: both must store the same rows, deduplicate the same
+// way (also against another process's handle), store a batch's events and jobs all or nothing, and never let
 // another caller's open transaction take the intake's writes with it.
 describe.each(backends)('inbox on %s', (_name, shared) => {
   let db: SharedDatabase;
@@ -101,5 +102,36 @@ describe.each(backends)('inbox on %s', (_name, shared) => {
     expect(await store.db.selectFrom('jobs').selectAll().execute()).toEqual([]);
     // The next delivery of the good one is stored.
     expect(await inbox.accept([item(8)])).toMatchObject({ stored: 1 });
+  });
+
+  it('stores no event of a batch whose job cannot be stored', async () => {
+    const inbox = new InboxWriter(store.db, queue);
+    const badJob: InboxItem = { ...item(11), job: { kind: null as unknown as string, lane: 'deal:11' } };
+    const results = await Promise.allSettled([inbox.accept([item(10)]), inbox.accept([badJob])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(await store.db.selectFrom('events').selectAll().execute()).toEqual([]);
+    expect(await store.db.selectFrom('jobs').selectAll().execute()).toEqual([]);
+  });
+
+  it('stores each delivery once when two processes take in the same webhooks at once, and counts later ones as duplicates', async () => {
+    const other = await db.open();
+    const queue2 = new JobQueue(other.db, queue.opts);
+    const a = new InboxWriter(store.db, queue);
+    const b = new InboxWriter(other.db, queue2);
+    const deals = Array.from({ length: 300 }, (_, i) => i + 1);
+    // More than one batch (200) in each process, the same deliveries in both, in opposite orders.
+    const answers = await Promise.all([...deals.map((d) => a.accept([item(d)])), ...[...deals].reverse().map((d) => b.accept([item(d)]))]);
+    expect(answers.reduce((n, r) => n + r.stored, 0)).toBe(300);
+    expect(answers.reduce((n, r) => n + r.duplicates, 0)).toBe(300);
+    const jobIds = answers.flatMap((r) => r.jobIds);
+    const jobs = await store.db.selectFrom('jobs').select(['id', 'event_id', 'deal_id']).orderBy('id').execute();
+    expect(jobs.map((j) => Number(j.id))).toEqual([...jobIds].sort((x, y) => x - y));
+    expect(new Set(jobs.map((j) => j.deal_id)).size).toBe(300);
+    const events = await store.db.selectFrom('events').select(['id', 'deal_id']).execute();
+    expect(events).toHaveLength(300);
+    // Each job points at its own deal's event.
+    const eventDeal = new Map(events.map((e) => [Number(e.id), e.deal_id]));
+    expect(jobs.every((j) => eventDeal.get(Number(j.event_id)) === j.deal_id)).toBe(true);
+    expect(await b.accept([item(5), item(301)])).toMatchObject({ stored: 1, duplicates: 1 });
   });
 });

@@ -73,6 +73,28 @@ describe.each(backends)('job queue on %s', (_name, shared) => {
     expect((await queue.get(id))!.runAt - clock).toBe(30_000);
   });
 
+  it('a pause (a day quota used up) waits until the quota is back and spends none of the attempts, however many days it lasts', async () => {
+    const id = await queue.enqueue({ kind: 'k', lane: 'l' });
+    const day = 24 * 3600_000;
+    for (let i = 0; i < 5; i++) {
+      const job = await queue.claim('w');
+      expect(job?.attempts).toBe(1);
+      expect(await queue.retryLater(job!, 'w', retryable('zoho_day_limit', 'paused until tomorrow', { retryAfterMs: day, paused: true }))).toBe('retry');
+      const after = await queue.get(id);
+      expect(after).toMatchObject({ state: 'queued', attempts: 0, runAt: clock + day, lastErrorCode: 'zoho_day_limit' });
+      expect(await queue.claim('w')).toBeUndefined();
+      clock += day;
+    }
+    // Its attempts are all still there for real failures.
+    for (let i = 1; i <= 3; i++) {
+      const job = await queue.claim('w');
+      expect(job?.attempts).toBe(i);
+      const outcome = await queue.retryLater(job!, 'w', retryable('zoho_unavailable', 'down'));
+      expect(outcome).toBe(i < 3 ? 'retry' : 'dead');
+      clock = (await queue.get(id))!.runAt;
+    }
+  });
+
   it('records a permanent failure with its reason, and an operator retry runs it again', async () => {
     const id = await queue.enqueue({ kind: 'k', lane: 'l' });
     const job = await queue.claim('w');

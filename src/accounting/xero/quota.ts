@@ -66,7 +66,7 @@ export class XeroDayQuota {
     return retryable(
       'xero_day_limit',
       `Xero's daily API limit for this organisation is used up; work is paused until ${new Date(this.pausedUntil).toISOString()} and continues then.`,
-      { service: 'xero', status: 429, retryAfterMs: waitMs },
+      { service: 'xero', status: 429, retryAfterMs: waitMs, paused: true },
     );
   }
 

@@ -57,6 +57,7 @@ export class ZohoBooksClient {
       onUnauthorized: (sent) => opts.auth.onUnauthorized(sent.Authorization?.replace(/^Zoho-oauthtoken /, '')),
       translate: translateZohoError,
       rateLimitResetMs: zohoResetMs,
+      dayLimitReached: zohoDayLimitReached,
       log: opts.log,
       observer: opts.observer,
       retryBaseMs: opts.retryBaseMs,
@@ -178,6 +179,25 @@ function zohoResetMs(res: AxiosResponse): number | undefined {
   const ms = raw > 1e9 ? raw * 1000 - Date.now() : raw * 1000;
   return Math.min(Math.max(ms, 100), 10 * 60_000);
 }
+
+/**
+ * Whether a 429 is Zoho's "the day's calls are used up" rather than its 100-a-minute limit. The reference
+ * (shared/reference/zoho-books.md) only says "Over it: HTTP 429", with the minute limit's headers; so a 429 is
+ * taken for the day's when its code is 1070 (the code reported for it, unconfirmed), when its message speaks of
+ * a day, or when its reset is further off than any minute window (over 10 minutes).
+ */
+export function zohoDayLimitReached(res: AxiosResponse): boolean {
+  const body = (typeof res.data === 'object' && res.data ? res.data : {}) as Partial<ZohoEnvelope>;
+  if (Number(body.code) === ZOHO_DAY_LIMIT_CODE) return true;
+  const message = typeof body.message === 'string' ? body.message.slice(0, 300) : '';
+  if (/\b(?:per day|daily|today|a day)\b/i.test(message)) return true;
+  const reset = Number(res.headers?.['x-rate-limit-reset']);
+  if (!Number.isFinite(reset) || reset <= 0) return false;
+  return (reset > 1e9 ? reset * 1000 - Date.now() : reset * 1000) > 600_000;
+}
+
+/** Zoho's error code for the day's API calls used up (as reported; the reference does not name it). */
+export const ZOHO_DAY_LIMIT_CODE = 1070;
 
 function translateZohoError(res: AxiosResponse, call: CallOptions): RelayError {
   const body = (typeof res.data === 'object' && res.data ? res.data : {}) as Partial<ZohoEnvelope>;

@@ -4,6 +4,7 @@
 // knew only Zoho, so existing deployments keep their .env.
 import { z } from 'zod';
 import { int, optionalString, origin, redirectUri } from '../../config/env-parts.js';
+import { checkTimeZone } from '../../net/day-budget.js';
 
 export const ZOHO_DATA_CENTRES = ['com', 'eu', 'in', 'com.au', 'jp', 'ca', 'sa', 'com.cn'] as const;
 export type ZohoDataCentre = (typeof ZOHO_DATA_CENTRES)[number];
@@ -28,6 +29,18 @@ export const zohoSettingsSchema = z.object({
   ZOHO_WEBHOOK_SIGNING_SECRET: optionalString,
   ZOHO_RATE_LIMIT_REQUESTS: int(1, 10_000).default(100),
   ZOHO_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().positive().max(86_400).default(60),
+  /**
+   * Calls per day the organization's plan allows (Free about 1,000 up to 10,000 on top plans), counted by every
+   * relay on the database; 'off' (the default): counted and shown, not limited. Off by default because the plan
+   * cannot be read from the API: a default of the smallest plan's figure would pause, on upgrading, a paid
+   * organization that makes more calls than that today. Either way Zoho's own "used up for today" pauses the work.
+   */
+  ZOHO_DAILY_LIMIT: z
+    .union([z.literal('off'), int(1, 10_000_000)], { message: "must be a whole number of calls per day, or 'off'" })
+    .default('off')
+    .transform((v) => (v === 'off' ? undefined : v)),
+  /** The time zone whose midnight starts the counted day (IANA name); Zoho does not document which it uses. */
+  ZOHO_DAILY_LIMIT_TIME_ZONE: z.string().trim().refine(checkTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin').default('UTC'),
 });
 
 export type ZohoSettings = z.infer<typeof zohoSettingsSchema>;

@@ -45,7 +45,12 @@ export function createZohoSide(deps: AccountingDeps<ZohoSettings>): AccountingSi
     defaultApiDomain: zohoDefaultApiDomain(settings.ZOHO_DC),
     organizationId: connection.organizationId,
     rateLimit: { requests: settings.ZOHO_RATE_LIMIT_REQUESTS, windowMs: settings.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000 },
-    limiter: deps.limiter({ name: 'zoho', limit: settings.ZOHO_RATE_LIMIT_REQUESTS, windowMs: withMargin(settings.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000) }),
+    limiter: deps.limiter({
+      name: 'zoho',
+      limit: settings.ZOHO_RATE_LIMIT_REQUESTS,
+      windowMs: withMargin(settings.ZOHO_RATE_LIMIT_WINDOW_SECONDS * 1000),
+      day: { name: 'zoho-day', limit: settings.ZOHO_DAILY_LIMIT, timeZone: settings.ZOHO_DAILY_LIMIT_TIME_ZONE, setting: 'ZOHO_DAILY_LIMIT', label: 'Zoho Books', service: 'zoho' },
+    }),
     timeoutMs: env.HTTP_TIMEOUT_MS,
     log: deps.log.child({ component: 'zoho-client' }),
     ...(deps.observer ? { observer: deps.observer } : {}),
