@@ -104,6 +104,7 @@ export interface BooksCall {
   path: string;
   status: number | undefined;
   query: Record<string, unknown>;
+  body: unknown;
   /** The Idempotency-Key the call carried, if any. */
   idempotencyKey: string | undefined;
 }

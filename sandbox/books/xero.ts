@@ -95,7 +95,7 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
     };
   };
   const invoices = () => [...s.invoices.values()].filter((i) => i.tenantId === xero.tenantId && i.type === 'ACCREC').map(view);
-  const call = (r: RecordedRequest): BooksCall => ({ op: xeroOp(r.method, r.path, r.body), method: r.method, path: r.path, status: r.status, query: r.query, idempotencyKey: header(r, 'idempotency-key') });
+  const call = (r: RecordedRequest): BooksCall => ({ op: xeroOp(r.method, r.path, r.body), method: r.method, path: r.path, status: r.status, query: r.query, body: r.body, idempotencyKey: header(r, 'idempotency-key') });
   const deliver = async (url: string, body: string, signature: string) => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xero-signature': signature }, body });
     await res.arrayBuffer();

@@ -92,7 +92,7 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
     await res.arrayBuffer();
     return { status: res.status };
   };
-  const call = (r: RecordedRequest): BooksCall => ({ op: zohoOp(r.method, r.path), method: r.method, path: r.path, status: r.status, query: r.query, idempotencyKey: header(r, 'idempotency-key') });
+  const call = (r: RecordedRequest): BooksCall => ({ op: zohoOp(r.method, r.path), method: r.method, path: r.path, status: r.status, query: r.query, body: r.body, idempotencyKey: header(r, 'idempotency-key') });
 
   return {
     id: 'zoho',
