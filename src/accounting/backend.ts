@@ -27,6 +27,21 @@ export interface AccountingCapabilities {
   onlineLink: boolean;
   /** Writes carry an idempotency key the backend honours, so a resent write is done once. */
   idempotencyKeys: boolean;
+  /** Why recurring invoices cannot repeat on this schedule (undefined: they can); absent: any schedule. */
+  recurrence?(frequency: 'days' | 'weeks' | 'months' | 'years', every: number): string | undefined;
+}
+
+/** A budget of API calls the backend's vendor sets (e.g. calls a day), as last reported by its answers. */
+export interface AccountingQuota {
+  /** Short and stable: a metric label ("day"). */
+  name: string;
+  /** For a person: "API calls left today". */
+  label: string;
+  /** undefined until an answer has said. */
+  remaining: number | undefined;
+  limit?: number;
+  /** Work that needs the backend waits until then (epoch ms) when the budget is spent. */
+  pausedUntil?: number;
 }
 
 export type CustomerFields = Record<string, string | boolean>;
@@ -111,6 +126,8 @@ export interface AccountingSide<Section = unknown> {
   readonly waitingCodes: string[];
   discover(): Promise<AccountingDiscovery>;
   checkConnection(): Promise<AccountingCheck>;
+  /** The vendor's call budgets as last seen, for /admin and /metrics; absent when the vendor reports none. */
+  quotas?(): AccountingQuota[];
   /** The backend's own objects (client, auth, connection), for its tests and tools. */
   readonly parts: unknown;
 }

@@ -1,6 +1,7 @@
 // The only file that lists the accounting backends. ACCOUNTING (default zoho) chooses one per relay;
 // adding a backend is its folder plus one line here.
 import type { AccountingBackend } from './backend.js';
+import { xeroBackend } from './xero/index.js';
 import { zohoBackend } from './zoho/index.js';
 
 // Each backend has its own settings and mapping-section types; here only their shape is checked.
@@ -9,14 +10,11 @@ type AnyBackend = AccountingBackend<any, any>;
 
 const BACKENDS = {
   zoho: zohoBackend,
+  xero: xeroBackend,
 } satisfies Record<string, AnyBackend>;
 
-/**
- * The ID of a backend: a label of metrics, errors and stored connections. 'xero' is a folder whose client
- * exists (src/accounting/xero/) and is wired next; until its line above is added, it is named here so its
- * client's calls and errors type-check.
- */
-export type AccountingId = keyof typeof BACKENDS | 'xero';
+/** The ID of a backend: a label of metrics, errors and stored connections. */
+export type AccountingId = keyof typeof BACKENDS;
 
 export const DEFAULT_ACCOUNTING = 'zoho';
 export const ACCOUNTING_IDS = Object.keys(BACKENDS) as Array<keyof typeof BACKENDS>;

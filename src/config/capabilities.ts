@@ -4,7 +4,7 @@
 import type { AccountingBackend } from '../accounting/backend.js';
 
 interface Asks {
-  retainer?: unknown;
+  retainer?: { frequency?: 'days' | 'weeks' | 'months' | 'years'; every?: number } | undefined;
   dealFields: { invoiceUrl?: unknown };
 }
 
@@ -13,6 +13,10 @@ export function checkCapabilities(backend: Pick<AccountingBackend, 'capabilities
   const problems: string[] = [];
   if (mapping.retainer && !can.recurringInvoices) {
     problems.push(`retainer: ${names.system} has no recurring invoices, so deals cannot be billed on a schedule. Remove the retainer section (ACCOUNTING=${names.id}).`);
+  }
+  const unsupported = mapping.retainer && can.recurringInvoices ? can.recurrence?.(mapping.retainer.frequency ?? 'months', mapping.retainer.every ?? 1) : undefined;
+  if (unsupported) {
+    problems.push(`retainer.frequency: ${unsupported} Change retainer.frequency and retainer.every (ACCOUNTING=${names.id}).`);
   }
   if (mapping.dealFields.invoiceUrl !== undefined && !can.onlineLink) {
     problems.push(`dealFields.invoiceUrl: ${names.system} gives invoices no online link to write on the deal. Remove dealFields.invoiceUrl (ACCOUNTING=${names.id}).`);

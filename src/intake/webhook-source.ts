@@ -1,6 +1,7 @@
 // What a webhook sender looks like to the intake route: a name (its URL is /webhooks/<name>/<secret>),
-// an optional check on the raw bytes, and a parser from body to inbox items. Kommo's source lives beside
-// this file; each accounting backend brings its own (in its folder under src/accounting/).
+// how it wants its body read and its answers written, an optional check on the raw bytes, and a parser from
+// body to inbox items. Kommo's source lives beside this file; each accounting backend brings its own (in its
+// folder under src/accounting/).
 import type { AccountingId } from '../accounting/registry.js';
 import type { Request } from 'express';
 import type { InboxItem } from '../jobs/inbox.js';
@@ -18,8 +19,20 @@ export class WebhookRejection extends Error {
 
 export interface WebhookSource {
   name: 'kommo' | AccountingId;
-  /** Checks that need the raw bytes (signatures). Throw a WebhookRejection to refuse. */
-  verify?(raw: string, req: Request): void;
+  /**
+   * How the route reads the body. `text` (the default): decoded as text in the charset the request names;
+   * `bytes`: kept exactly as received (for a signature computed over the bytes) and handed over as `bytes`
+   * too, `raw` being their UTF-8 reading.
+   */
+  body?: 'text' | 'bytes';
+  /**
+   * How the route answers. `json` (the default): a JSON document with the counts or the reason of a refusal;
+   * `status`: the status alone with an empty body, for senders that require one (the reason of a refusal then
+   * goes to the log, where a person can read it).
+   */
+  answer?: 'json' | 'status';
+  /** Checks that need the raw bytes (signatures). Throw a WebhookRejection to refuse. `bytes` only with body: 'bytes'. */
+  verify?(raw: string, req: Request, bytes?: Buffer): void;
   /** Raw body -> inbox items. Throw a WebhookRejection to refuse; may read the store (e.g. to route a job). */
-  parse(raw: string, req: Request): Promise<{ items: InboxItem[]; ignored: number }> | { items: InboxItem[]; ignored: number };
+  parse(raw: string, req: Request, bytes?: Buffer): Promise<{ items: InboxItem[]; ignored: number }> | { items: InboxItem[]; ignored: number };
 }

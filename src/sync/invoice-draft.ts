@@ -93,6 +93,7 @@ export function customerFromPerson(person: Person, email: string, billing?: Bill
     ...(billing ? { currencyId: billing.currency.id } : {}),
     ...(billing?.country ? { country: billing.country } : {}),
     ...(Object.keys(taxFields).length ? { taxFields } : {}),
+    externalId: String(person.id),
   };
 }
 

@@ -8,7 +8,7 @@ import type { DealInvoice, DealInvoices } from '../store/invoice-records.js';
 import type { BillingParty } from './billing-party.js';
 import { WriteProblems, type DealWriter, type DealWriteStep } from './deal-writer.js';
 import { buildInvoiceDraft, type Billing, type DraftSettings } from './invoice-draft.js';
-import type { AccountingPort, CrmPort, Deal, DealStamp } from './ports.js';
+import type { AccountingInvoice, AccountingPort, CrmPort, Deal, DealStamp } from './ports.js';
 
 export interface InvoiceForDealDeps {
   crm: CrmPort;
@@ -119,7 +119,9 @@ export class InvoiceForDeal {
           invoice_number: existing.number,
           invoice_url: existing.url,
           invoice_status: existing.status,
-          emailed: existing.status === 'draft' ? 0 : EMAILED,
+          // Sent with the create where the backend emails on create; a backend that emails in a separate
+          // call says whether it went (the email step only ever follows a recorded invoice ID).
+          emailed: wasSent(existing) ? EMAILED : 0,
         });
       }
     }
@@ -153,7 +155,7 @@ export class InvoiceForDeal {
     if (record.emailed === EMAIL_ATTEMPTED) {
       // An earlier send may have gone out before its answer was lost: a sent invoice is no longer a draft.
       const current = await accounting.getInvoice(record.invoice_id!);
-      if (current.status !== 'draft') return invoices.update(record.deal_id, { emailed: EMAILED, invoice_status: current.status });
+      if (wasSent(current)) return invoices.update(record.deal_id, { emailed: EMAILED, invoice_status: current.status });
     }
     await invoices.update(record.deal_id, { emailed: EMAIL_ATTEMPTED });
     await accounting.emailInvoice(record.invoice_id!, [email], { idempotencyKey: `email:${record.deal_id}:${record.generation}` });
@@ -165,6 +167,11 @@ export class InvoiceForDeal {
 /** The stamp the intent record keeps (its `reference`): the same key every attempt of this generation. */
 function stampOf(record: DealInvoice): DealStamp {
   return { key: record.reference, dealId: Number(record.deal_id) };
+}
+
+/** Whether the customer got the invoice: the backend's word, else (emailed on create) any invoice past draft. */
+function wasSent(invoice: Pick<AccountingInvoice, 'status' | 'sent'>): boolean {
+  return invoice.sent ?? invoice.status !== 'draft';
 }
 
 /** deal_invoices.emailed: 0 not sent, 1 sent, 2 a send was attempted and its outcome is unknown. */

@@ -76,6 +76,8 @@ export interface CustomerInput {
   currencyId?: string;
   /** The backend's own customer settings for the client's country, from its mapping section (opaque here). */
   taxFields?: Record<string, string | boolean>;
+  /** The CRM contact's ID, for a backend that keeps an external key on its customers. */
+  externalId?: string;
 }
 
 export interface Customer {
@@ -137,7 +139,8 @@ export interface RecurringProfile {
 export interface AccountingReference {
   baseCurrency: string;
   currencies: Array<{ id: string; code: string; precision: number; exchangeRate: number; isBase: boolean }>;
-  taxes: Array<{ id: string; name: string; percentage: number }>;
+  /** `code`: the system's own code for a tax, which a tax rule may name instead of its name. */
+  taxes: Array<{ id: string; name: string; percentage: number; code?: string }>;
   exemptions: Array<{ id: string; name: string }>;
   items: Array<{ id: string; name: string; sku?: string; rate: number }>;
 }
@@ -150,6 +153,8 @@ export interface AccountingInvoice {
   number: string;
   url: string;
   status: InvoiceStatus;
+  /** Whether it went to the customer, where the backend can tell; otherwise an invoice that is not a draft was sent. */
+  sent?: boolean;
 }
 
 /** What an invoice says about the deal it belongs to, read by the backend from its own stamp. */
@@ -218,8 +223,11 @@ export interface AccountingPort {
   invoicePayments(invoiceId: string): Promise<AccountingPayment[]>;
   createRecurring(draft: RecurringDraft, opts?: WriteOptions): Promise<RecurringProfile>;
   findRecurringByName(name: string): Promise<RecurringProfile | undefined>;
-  /** Stopping may end the profile for good (a backend that cannot pause); resuming then answers a new ID. */
-  setRecurringActive(id: string, active: boolean): Promise<{ id: string }>;
+  /**
+   * Stopping may end the profile for good (a backend that cannot pause); resuming then makes a new one from
+   * `draft` (the deal as it is now) and answers its ID. A backend that pauses ignores `draft`.
+   */
+  setRecurringActive(id: string, active: boolean, opts?: WriteOptions & { draft?: () => Promise<RecurringDraft> }): Promise<{ id: string }>;
   /**
    * Invoices changed since `cursor` (undefined: the first sweep, which looks back `firstLookbackMs`), oldest
    * first. Every page of one sweep is asked with the same cursor; `next` (the cursor after this page) of the

@@ -39,8 +39,15 @@ export class RetainerForDeal {
     if (here(retainer.startStages)) {
       if (profile?.state === 'active') return { outcome: 'already_active', recurrenceId: profile.recurrence_id! };
       if (profile?.state === 'stopped') {
-        // A backend that cannot pause made a new profile: its ID replaces the old one, here and on the deal.
-        const { id } = await this.deps.accounting.setRecurringActive(profile.recurrence_id!, true);
+        // A backend that cannot pause makes a new profile from the deal as it is now (the draft is built only
+        // if it asks); its ID replaces the old one, here and on the deal. The key names the profile resumed,
+        // so a retry after a lost answer resends the same write.
+        const resumed = profile;
+        const draft = async () => {
+          const party = await this.deps.party.of(deal);
+          return this.draft(deal, retainer, resumed.customer_id ?? (await this.deps.party.customer(party, deal.id, ctx)).id, this.deps.accounting.retainerStamp(deal.id), party, []);
+        };
+        const { id } = await this.deps.accounting.setRecurringActive(profile.recurrence_id!, true, { idempotencyKey: `recurring:${dealId}:resume:${profile.recurrence_id}`, draft });
         if (id !== profile.recurrence_id) {
           await this.deps.profiles.update(String(dealId), { recurrence_id: id });
           await this.deps.crm.writeDealFields(dealId, [{ fieldId: retainer.recurringIdField.id, value: id }]);
@@ -53,7 +60,7 @@ export class RetainerForDeal {
     }
     if (here(retainer.stopStages)) {
       if (profile?.state !== 'active') return profile ? { outcome: 'already_stopped', recurrenceId: profile.recurrence_id ?? '' } : { outcome: 'skipped', reason: 'the deal has no recurring invoice to stop' };
-      await this.deps.accounting.setRecurringActive(profile.recurrence_id!, false);
+      await this.deps.accounting.setRecurringActive(profile.recurrence_id!, false, { idempotencyKey: `recurring:${dealId}:stop:${profile.recurrence_id}` });
       await this.deps.profiles.update(String(dealId), { state: 'stopped' });
       ctx.log.info({ recurrence_id: profile.recurrence_id }, 'recurring invoice stopped');
       return { outcome: 'stopped', recurrenceId: profile.recurrence_id! };

@@ -58,7 +58,9 @@ function resolveRule(rule: TaxRule, ref: Pick<AccountingReference, 'taxes' | 'ex
     return { kind: 'exempt', exemptionId: found[0]!.id, label: found[0]!.name, customerFields };
   }
   if ('tax' in rule) {
-    const found = ref.taxes.filter((t) => same(t.name, rule.tax));
+    // By name; else by the system's own code for it (a name wins, so a code never shadows a tax so named).
+    const byName = ref.taxes.filter((t) => same(t.name, rule.tax));
+    const found = byName.length ? byName : ref.taxes.filter((t) => t.code !== undefined && t.code === rule.tax.trim());
     if (found.length === 0) throw new Error(`no tax named '${rule.tax}' in ${system}. Taxes: ${taxList}`);
     if (found.length > 1) throw new Error(`several taxes are named '${rule.tax}' in ${system}; rename one of them there.`);
     return { kind: 'tax', taxId: found[0]!.id, label: found[0]!.name, percentage: found[0]!.percentage, customerFields };
