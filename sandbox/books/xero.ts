@@ -11,8 +11,8 @@ import { daysBetween, isoDay, type BooksCall, type BooksFacts, type BooksInvoice
 export const XERO_FACTS: BooksFacts = {
   id: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
   invoiceUrl: /^https:\/\/in\.xero\.com\/\w+$/,
-  // PUT /Invoices creates; the email (POST /Invoices/{id}/Email) and the link (GET …/OnlineInvoice) are calls of their own.
-  invoiceOps: ['invoice.create', 'invoice.email', 'invoice.link'],
+  // PUT /Invoices creates; the link (GET …/OnlineInvoice) and the email (POST /Invoices/{id}/Email) are calls of their own.
+  invoiceOps: ['invoice.create', 'invoice.link', 'invoice.email'],
   dealField: false,
   resumeMakesNewProfile: true,
 };
