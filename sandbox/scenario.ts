@@ -33,6 +33,12 @@ export interface ScenarioOptions {
   accounting?: SandboxAccounting;
   zoho?: FakeZohoOptions;
   xero?: FakeXeroOptions;
+  /**
+   * 'roomy': the accounting system's per-minute limit raised tenfold, the relay told so, for runs about
+   * something else that make more calls in a minute than the system allows (Xero: 60 per organisation).
+   * Default 'real': the system's own limits (they have their own tests).
+   */
+  apiLimits?: 'real' | 'roomy';
 }
 
 export interface Scenario {
@@ -53,6 +59,8 @@ export interface Scenario {
   stages: { incoming: number; proposal: number; invoice: number; paymentReceived: number; retainerActive: number; completed: number };
   fields: { invoiceId: number; invoiceUrl: number; paid: number; recurringId: number; billingFrequency: number };
   mappingFile: string;
+  /** The backend's section of the scenario's mapping file (e.g. `{ "zoho": { "dealIdField": … } }`). */
+  mappingSection: Record<string, unknown>;
   /** The relay's environment for this scenario; `overrides` win. */
   env(overrides?: Record<string, string>): Record<string, string>;
   /** The same, with both sides to be connected through /connect (OAuth) instead of tokens in the environment. */
@@ -70,7 +78,8 @@ export interface Scenario {
 export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
   const accounting = opts.accounting ?? 'zoho';
   const kommo = createFakeKommo({ currency: 'EUR', country: 'DE', webhookRetryDelayMs: 200, redirectUri: `${RELAY_PUBLIC_URL}/connect/kommo/callback`, ...opts.kommo });
-  const side = accounting === 'xero' ? await startXero(opts.xero) : await startZoho(opts.zoho);
+  const roomy = opts.apiLimits === 'roomy';
+  const side = accounting === 'xero' ? await startXero(opts.xero, roomy) : await startZoho(opts.zoho, roomy);
   const kommoUrl = await kommo.listen();
 
   const pipeline = kommo.addPipeline('Sales', ['Incoming', 'Proposal', 'Invoice', 'Payment Received', 'Retainer Active', 'Completed']);
@@ -144,6 +153,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
     stages,
     fields,
     mappingFile,
+    mappingSection: side.mapping,
     env: (overrides = {}) => ({
       ...common,
       KOMMO_ACCESS_TOKEN: 'kommo-long-lived-token',
@@ -206,8 +216,8 @@ interface AccountingSandbox {
   oauthEnv: Record<string, string>;
 }
 
-async function startZoho(options: FakeZohoOptions | undefined): Promise<AccountingSandbox> {
-  const zoho = createFakeZoho({ validateOas: true, dc: 'eu', ...options });
+async function startZoho(options: FakeZohoOptions | undefined, roomy: boolean): Promise<AccountingSandbox> {
+  const zoho = createFakeZoho({ validateOas: true, dc: 'eu', ...(roomy ? { rateLimit: { limit: 1000, windowMs: 60_000 } } : {}), ...options });
   const url = await zoho.listen();
   zoho.addCustomField({ entity: 'invoice', label: 'Kommo deal ID', apiName: 'cf_kommo_deal_id' });
   const shared = {
@@ -229,9 +239,10 @@ async function startZoho(options: FakeZohoOptions | undefined): Promise<Accounti
 }
 
 /** An organisation set up like the Zoho one: Acme, in Germany, kept in EUR; no tax rate but "no tax" until a test adds some. */
-async function startXero(options: FakeXeroOptions | undefined): Promise<AccountingSandbox> {
+async function startXero(options: FakeXeroOptions | undefined, roomy: boolean): Promise<AccountingSandbox> {
   const xero = createFakeXero({
     tenants: [{ name: 'Acme', countryCode: 'DE', baseCurrency: 'EUR', taxRates: [{ name: 'Tax Exempt', taxType: 'NONE', rate: 0 }] }],
+    ...(roomy ? { limits: { perMinute: 600 } } : {}),
     ...options,
   });
   const url = await xero.listen();
@@ -246,6 +257,7 @@ async function startXero(options: FakeXeroOptions | undefined): Promise<Accounti
     // Xero's refresh tokens rotate: they are kept in the database, encrypted; /connect is behind the admin token.
     ENCRYPTION_KEY,
     ADMIN_TOKEN,
+    ...(roomy ? { XERO_RATE_LIMIT_PER_MINUTE: '600' } : {}),
   };
   return {
     books: xeroBooks(xero, { webhookSecret: WEBHOOK_SECRET, webhookKey: XERO_WEBHOOK_KEY }),

@@ -20,7 +20,10 @@ export interface BooksCustomer {
 }
 
 export interface BooksLine {
+  /** What the line is called (Xero has only a description: its first line). */
   name: string;
+  /** What the line says beyond its name. */
+  description: string | undefined;
   quantity: number;
   unitAmount: number;
   /** The tax applied to the line; undefined when it carries none (Zoho: no tax_id; Xero: TaxType NONE). */
@@ -121,6 +124,8 @@ export interface BooksFacts {
   dealField: boolean;
   /** Whether resuming a retainer makes a new recurring profile (Xero cannot resume one: it deletes and re-creates). */
   resumeMakesNewProfile: boolean;
+  /** Whether a customer's invoices must be in the customer's currency (Zoho), or any enabled one (Xero). */
+  customerKeepsCurrency: boolean;
 }
 
 export interface BooksNotification {
@@ -135,6 +140,8 @@ export interface FakeBooks {
   readonly facts: BooksFacts;
 
   customers(): BooksCustomer[];
+  /** The taxes a sales invoice can carry, as the system lists them. */
+  taxes(): Array<{ name: string; percentage: number }>;
   invoices(): BooksInvoice[];
   invoice(id: string): BooksInvoice | undefined;
   /** Invoices whose reference is `reference`. */

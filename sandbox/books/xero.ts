@@ -15,6 +15,8 @@ export const XERO_FACTS: BooksFacts = {
   invoiceOps: ['invoice.create', 'invoice.link', 'invoice.email'],
   dealField: false,
   resumeMakesNewProfile: true,
+  // A contact's DefaultCurrency is only a default: an invoice may be in any currency the organisation has.
+  customerKeepsCurrency: false,
 };
 
 /** What an API call did, by its method and path. */
@@ -87,7 +89,8 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
       amountPaid: inv.amountPaid,
       lines: inv.lineItems.map((l) => {
         const tax = taxOf(l.taxType);
-        return { name: l.description ?? l.itemCode ?? '', quantity: l.quantity, unitAmount: l.unitAmount, taxName: tax?.name, taxPercent: tax?.rate ?? 0, amount: l.lineAmount };
+        const [name = l.itemCode ?? '', ...more] = (l.description ?? '').split('\n');
+        return { name, description: more.length ? more.join('\n') : undefined, quantity: l.quantity, unitAmount: l.unitAmount, taxName: tax?.name, taxPercent: tax?.rate ?? 0, amount: l.lineAmount };
       }),
       url: inv.onlineToken ? `https://in.xero.com/${inv.onlineToken}` : undefined,
       emailed: inv.sentToContact,
@@ -119,6 +122,7 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
           currency: c.defaultCurrency,
           country: c.addresses.map((a) => a.Country).find((x): x is string => typeof x === 'string'),
         })),
+    taxes: () => tenant().taxRates.filter((t) => t.status === 'ACTIVE' && t.canApplyToRevenue).map((t) => ({ name: t.name, percentage: t.rate })),
     invoices,
     invoice: (id) => invoices().find((i) => i.id === id),
     invoicesWithReference: (reference) => invoices().filter((i) => i.reference === reference),

@@ -16,6 +16,8 @@ export const ZOHO_FACTS: BooksFacts = {
   invoiceOps: ['invoice.create'],
   dealField: true,
   resumeMakesNewProfile: false,
+  // A customer's currency cannot be changed once it has transactions; its invoices are in it.
+  customerKeepsCurrency: true,
 };
 
 /** What a Books API call did, by its method and path. */
@@ -69,6 +71,7 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
       amountPaid: minor(inv.paidMinor, inv.precision),
       lines: inv.lineItems.map((l) => ({
         name: l.name,
+        description: l.description || undefined,
         quantity: l.quantity,
         unitAmount: l.rate,
         taxName: l.taxId ? l.taxName : undefined,
@@ -111,6 +114,7 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
           currency: s.currencies.get(c.currencyId)?.code,
           country: typeof c.billingAddress.country === 'string' ? c.billingAddress.country : undefined,
         })),
+    taxes: () => [...s.taxes.values()].filter((t) => t.organizationId === org).map((t) => ({ name: t.name, percentage: t.percentage })),
     invoices,
     invoice: (id) => invoices().find((i) => i.id === id),
     invoicesWithReference: (reference) => invoices().filter((i) => i.reference === reference),

@@ -18,7 +18,7 @@ describe.each(ACCOUNTING_BACKENDS)('%s: crash recovery', (accounting) => {
     // This is about kills, not Xero's 60 calls a minute (which has its own tests): 24 deals, six starts that
     // each read the organisation's settings, and the events Xero sends about every invoice made and sent
     // need about three of its minutes. A restarted process does not know its predecessor's minute either.
-    s = await startScenario({ accounting, dir: dir.path, kommo: { webhookRetries: 60, webhookRetryDelayMs: 100 }, xero: { limits: { perMinute: 600 } } });
+    s = await startScenario({ accounting, dir: dir.path, kommo: { webhookRetries: 60, webhookRetryDelayMs: 100 }, apiLimits: 'roomy' });
   });
   afterAll(async () => {
     relay?.process.kill('SIGKILL');
@@ -28,7 +28,7 @@ describe.each(ACCOUNTING_BACKENDS)('%s: crash recovery', (accounting) => {
 
   it('SIGKILL at random moments, restarted each time: every deal has exactly one invoice', async () => {
     const port = await freePort();
-    const env = s.env({ JOB_LEASE_SECONDS: '1', JOB_BACKOFF_BASE_MS: '50', LOG_LEVEL: 'info', WORKER_CONCURRENCY: '4', XERO_RATE_LIMIT_PER_MINUTE: '600' });
+    const env = s.env({ JOB_LEASE_SECONDS: '1', JOB_BACKOFF_BASE_MS: '50', LOG_LEVEL: 'info', WORKER_CONCURRENCY: '4' });
     relay = await startChildRelay(env, port);
     s.connectRelay(`http://127.0.0.1:${port}`);
     // Slow the accounting system down a little so kills land between the steps of an invoice.
