@@ -59,6 +59,10 @@ export interface Scenario {
   stages: { incoming: number; proposal: number; invoice: number; paymentReceived: number; retainerActive: number; completed: number };
   fields: { invoiceId: number; invoiceUrl: number; paid: number; recurringId: number; billingFrequency: number };
   mappingFile: string;
+  /** Settings that give the accounting side a refresh token the system has revoked. */
+  revokedTokenEnv: Record<string, string>;
+  /** The setting holding the secret the accounting system's webhooks are checked with, and a value for it. */
+  webhookSecretSetting: { name: string; value: string };
   /** The backend's section of the scenario's mapping file (e.g. `{ "zoho": { "dealIdField": … } }`). */
   mappingSection: Record<string, unknown>;
   /** The relay's environment for this scenario; `overrides` win. */
@@ -154,6 +158,8 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
     fields,
     mappingFile,
     mappingSection: side.mapping,
+    revokedTokenEnv: side.revokedTokenEnv,
+    webhookSecretSetting: side.webhookSecretSetting,
     env: (overrides = {}) => ({
       ...common,
       KOMMO_ACCESS_TOKEN: 'kommo-long-lived-token',
@@ -214,6 +220,8 @@ interface AccountingSandbox {
   env: Record<string, string>;
   /** The same, to be connected on /connect. */
   oauthEnv: Record<string, string>;
+  revokedTokenEnv: Record<string, string>;
+  webhookSecretSetting: { name: string; value: string };
 }
 
 async function startZoho(options: FakeZohoOptions | undefined, roomy: boolean): Promise<AccountingSandbox> {
@@ -235,6 +243,8 @@ async function startZoho(options: FakeZohoOptions | undefined, roomy: boolean): 
     mapping: { zoho: { dealIdField: 'cf_kommo_deal_id' } },
     env: { ...shared, ZOHO_REFRESH_TOKEN: zoho.refreshToken, ZOHO_ORGANIZATION_ID: zoho.organizationId },
     oauthEnv: { ...shared, ZOHO_REDIRECT_URI: `${RELAY_PUBLIC_URL}/connect/zoho/callback` },
+    revokedTokenEnv: { ZOHO_REFRESH_TOKEN: '1000.revoked.revoked' },
+    webhookSecretSetting: { name: 'ZOHO_WEBHOOK_SIGNING_SECRET', value: 'zoho-signing-secret-123456' },
   };
 }
 
@@ -266,5 +276,7 @@ async function startXero(options: FakeXeroOptions | undefined, roomy: boolean): 
     mapping: { xero: {} },
     env: { ...shared, XERO_REFRESH_TOKEN: xero.refreshToken, XERO_TENANT_ID: xero.tenantId },
     oauthEnv: shared,
+    revokedTokenEnv: { XERO_REFRESH_TOKEN: 'revoked-xero-refresh-token-0000000000000000000' },
+    webhookSecretSetting: { name: 'XERO_WEBHOOK_KEY', value: XERO_WEBHOOK_KEY },
   };
 }

@@ -137,11 +137,13 @@ export interface FakeBooks {
   readonly id: string;
   /** The fake's origin. */
   readonly url: string;
+  /** The organization (Zoho) or organisation (Xero tenant) the relay works in. */
+  readonly organizationId: string;
   readonly facts: BooksFacts;
 
   customers(): BooksCustomer[];
   /** The taxes a sales invoice can carry, as the system lists them. */
-  taxes(): Array<{ name: string; percentage: number }>;
+  taxes(): Array<{ name: string; percentage: number; isDefault: boolean }>;
   invoices(): BooksInvoice[];
   invoice(id: string): BooksInvoice | undefined;
   /** Invoices whose reference is `reference`. */
@@ -159,7 +161,8 @@ export interface FakeBooks {
   secrets(): string[];
 
   /** Set-up as a user does it in the system (before or after the relay starts). */
-  addTax(t: { name: string; percentage: number }): string;
+  /** A tax rate; `isDefault` where the system has a default one (Zoho; Xero has none). Returns its ID (Xero: its TaxType). */
+  addTax(t: { name: string; percentage: number; isDefault?: boolean }): string;
   addCurrency(code: string, exchangeRate?: number): void;
   /** A product in the system's catalogue, where the backend keeps one the relay uses. */
   addItem?(i: { name: string; sku: string; rate: number }): string;

@@ -110,6 +110,9 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
     get url() {
       return xero.baseUrl!;
     },
+    get organizationId() {
+      return xero.tenantId;
+    },
     facts: XERO_FACTS,
     customers: () =>
       [...s.contacts.values()]
@@ -122,7 +125,7 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
           currency: c.defaultCurrency,
           country: c.addresses.map((a) => a.Country).find((x): x is string => typeof x === 'string'),
         })),
-    taxes: () => tenant().taxRates.filter((t) => t.status === 'ACTIVE' && t.canApplyToRevenue).map((t) => ({ name: t.name, percentage: t.rate })),
+    taxes: () => tenant().taxRates.filter((t) => t.status === 'ACTIVE' && t.canApplyToRevenue).map((t) => ({ name: t.name, percentage: t.rate, isDefault: false })),
     invoices,
     invoice: (id) => invoices().find((i) => i.id === id),
     invoicesWithReference: (reference) => invoices().filter((i) => i.reference === reference),

@@ -102,6 +102,7 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
     get url() {
       return zoho.baseUrl!;
     },
+    organizationId: org,
     facts: ZOHO_FACTS,
     customers: () =>
       [...s.contacts.values()]
@@ -114,7 +115,7 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
           currency: s.currencies.get(c.currencyId)?.code,
           country: typeof c.billingAddress.country === 'string' ? c.billingAddress.country : undefined,
         })),
-    taxes: () => [...s.taxes.values()].filter((t) => t.organizationId === org).map((t) => ({ name: t.name, percentage: t.percentage })),
+    taxes: () => [...s.taxes.values()].filter((t) => t.organizationId === org).map((t) => ({ name: t.name, percentage: t.percentage, isDefault: t.isDefault })),
     invoices,
     invoice: (id) => invoices().find((i) => i.id === id),
     invoicesWithReference: (reference) => invoices().filter((i) => i.reference === reference),
