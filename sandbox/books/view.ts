@@ -126,6 +126,12 @@ export interface BooksFacts {
   resumeMakesNewProfile: boolean;
   /** Whether a customer's invoices must be in the customer's currency (Zoho), or any enabled one (Xero). */
   customerKeepsCurrency: boolean;
+  /**
+   * How the relay learns of a payment on an invoice a recurring profile generated: the system's webhook
+   * names the profile (Zoho's carries the whole invoice), or only the reconciler finds it (Xero's event
+   * carries the invoice's ID alone, and the relay does not read invoices it does not know of).
+   */
+  generatedInvoicePayments: 'webhook' | 'reconciler';
 }
 
 export interface BooksNotification {

@@ -17,6 +17,9 @@ export const XERO_FACTS: BooksFacts = {
   resumeMakesNewProfile: true,
   // A contact's DefaultCurrency is only a default: an invoice may be in any currency the organisation has.
   customerKeepsCurrency: false,
+  // As the relay's `webhooks` text says: an event about an invoice it did not create is not read (see
+  // src/accounting/xero/webhook-setup.ts), so a generated invoice's payment waits for the next sweep.
+  generatedInvoicePayments: 'reconciler',
 };
 
 /** What an API call did, by its method and path. */

@@ -18,6 +18,7 @@ export const ZOHO_FACTS: BooksFacts = {
   resumeMakesNewProfile: false,
   // A customer's currency cannot be changed once it has transactions; its invoices are in it.
   customerKeepsCurrency: true,
+  generatedInvoicePayments: 'webhook',
 };
 
 /** What a Books API call did, by its method and path. */

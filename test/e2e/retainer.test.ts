@@ -103,7 +103,7 @@ describe.each(ACCOUNTING_BACKENDS)('%s: retainer deals', (accounting) => {
     expect(recurringIdOf(s, dealId)).toBe(profiles(s)[0]!.id);
   });
 
-  it('a payment on an invoice the profile generated: a note on the deal, no stage move', async () => {
+  it('a payment on an invoice the profile generated: a note on the deal (by its webhook, or the next sweep where the system says too little), no stage move', async () => {
     e2e = await startE2E({ accounting });
     const s = e2e.scenario;
     const dealId = retainerDeal(s);
@@ -113,6 +113,12 @@ describe.each(ACCOUNTING_BACKENDS)('%s: retainer deals', (accounting) => {
     const invoice = s.books.invoice(invoiceId)!;
     expect(invoice).toMatchObject({ recurringId: recurrenceId, reference: `Kommo deal ${dealId}`, total: 900, status: 'open' });
     const paymentId = s.books.pay(invoiceId, { amount: 900, date: '2026-12-01' });
+    if (s.books.facts.generatedInvoicePayments === 'reconciler') {
+      // The system's webhook about it arrives and is acknowledged, but does not bring the payment: the next sweep does.
+      await settled(e2e);
+      expect(notesOf(s, dealId)).toEqual([]);
+      expect((await e2e.relay.reconciler.sweep()).paymentJobs).toBe(1);
+    }
     await waitFor(() => notesOf(s, dealId).length > 0, 'the payment note');
     expect(notesOf(s, dealId)).toEqual([`Payment received: 900.00 EUR on 2026-12-01 for invoice ${invoice.number}. (${names.short} payment ${paymentId})`]);
     await settled(e2e);
