@@ -132,6 +132,8 @@ export interface BooksFacts {
    * carries the invoice's ID alone, and the relay does not read invoices it does not know of).
    */
   generatedInvoicePayments: 'webhook' | 'reconciler';
+  /** The most invoices one notification may name that the relay takes (Zoho: a payment's invoices; Xero: a batch's events). */
+  invoicesPerNotification: number;
 }
 
 export interface BooksNotification {
@@ -185,6 +187,10 @@ export interface FakeBooks {
 
   /** The system's webhook about this invoice, as the system sends it, to the connected relay. */
   notify(invoiceId: string): Promise<BooksNotification>;
+  /** A notification naming these invoices, as the system words and signs it, and where it goes on the relay. */
+  notification(invoiceIds: string[]): { path: string; headers: Record<string, string>; body: string };
+  /** IDs shaped like the system's that no record of it has. */
+  unknownIds(n: number): string[];
   /** The last webhook the system delivered, sent again byte for byte. */
   replayLastWebhook(): Promise<BooksNotification>;
   dropNextWebhooks(n: number): void;

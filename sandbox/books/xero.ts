@@ -20,6 +20,8 @@ export const XERO_FACTS: BooksFacts = {
   // As the relay's `webhooks` text says: an event about an invoice it did not create is not read (see
   // src/accounting/xero/webhook-setup.ts), so a generated invoice's payment waits for the next sweep.
   generatedInvoicePayments: 'reconciler',
+  // The relay takes batches of up to 500 events (src/accounting/xero/webhook.ts).
+  invoicesPerNotification: 500,
 };
 
 /** What an API call did, by its method and path. */
@@ -102,6 +104,20 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
   };
   const invoices = () => [...s.invoices.values()].filter((i) => i.tenantId === xero.tenantId && i.type === 'ACCREC').map(view);
   const call = (r: RecordedRequest): BooksCall => ({ op: xeroOp(r.method, r.path, r.body), method: r.method, path: r.path, status: r.status, query: r.query, body: r.body, idempotencyKey: header(r, 'idempotency-key') });
+  const eventsBody = (invoiceIds: string[]) => {
+    const base = xero.baseUrl ?? 'https://api.xero.com';
+    const at = new Date().toISOString();
+    const events = invoiceIds.map((id) => ({
+      resourceUrl: `${base}/api.xro/2.0/Invoices/${id}`,
+      resourceId: id,
+      eventDateUtc: at,
+      eventType: 'UPDATE',
+      eventCategory: 'INVOICE',
+      tenantId: xero.tenantId,
+      tenantType: 'ORGANISATION',
+    }));
+    return JSON.stringify({ events, firstEventSequence: 1, lastEventSequence: events.length, entropy: randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase() });
+  };
   const deliver = async (url: string, body: string, signature: string) => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-xero-signature': signature }, body });
     await res.arrayBuffer();
@@ -191,19 +207,14 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
 
     async notify(invoiceId) {
       if (!relayUrl) throw new Error('no relay connected');
-      const base = xero.baseUrl ?? 'https://api.xero.com';
-      const event = {
-        resourceUrl: `${base}/api.xro/2.0/Invoices/${invoiceId}`,
-        resourceId: invoiceId,
-        eventDateUtc: new Date().toISOString(),
-        eventType: 'UPDATE',
-        eventCategory: 'INVOICE',
-        tenantId: xero.tenantId,
-        tenantType: 'ORGANISATION',
-      };
-      const body = JSON.stringify({ events: [event], firstEventSequence: 1, lastEventSequence: 1, entropy: randomUUID().replace(/-/g, '').slice(0, 20).toUpperCase() });
+      const body = eventsBody([invoiceId]);
       return deliver(`${relayUrl}/webhooks/xero/${opts.webhookSecret}`, body, signWebhook(body, opts.webhookKey));
     },
+    notification: (invoiceIds) => {
+      const body = eventsBody(invoiceIds);
+      return { path: `/webhooks/xero/${opts.webhookSecret}`, headers: { 'content-type': 'application/json', 'x-xero-signature': signWebhook(body, opts.webhookKey) }, body };
+    },
+    unknownIds: (n) => Array.from({ length: n }, () => randomUUID()),
     async replayLastWebhook() {
       const d = xero.webhookDeliveries.filter((x) => x.kind === 'events' && !x.dropped).at(-1);
       if (!d) throw new Error('Xero has delivered no webhook yet');

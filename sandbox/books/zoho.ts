@@ -19,6 +19,8 @@ export const ZOHO_FACTS: BooksFacts = {
   // A customer's currency cannot be changed once it has transactions; its invoices are in it.
   customerKeepsCurrency: true,
   generatedInvoicePayments: 'webhook',
+  // The relay's cap on a payment applied to many invoices (src/accounting/zoho/webhook.ts); no real payment nears it.
+  invoicesPerNotification: 100,
 };
 
 /** What a Books API call did, by its method and path. */
@@ -170,6 +172,15 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
       return post(`${relayUrl}/webhooks/zoho/${opts.webhookSecret}`, new URLSearchParams({ invoice_id: invoiceId, status: s.invoices.get(invoiceId)?.status ?? '' }).toString(), {
         'content-type': 'application/x-www-form-urlencoded',
       });
+    },
+    notification: (invoiceIds) => ({
+      path: `/webhooks/zoho/${opts.webhookSecret}`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ payment: { payment_id: '1', invoices: invoiceIds.map((invoice_id) => ({ invoice_id })) } }),
+    }),
+    unknownIds: (n) => {
+      const base = 9_834_000_000_000_000_000n + BigInt(s.invoices.size) * 1_000_000n;
+      return Array.from({ length: n }, (_, i) => String(base + BigInt(i))).filter((id) => !s.invoices.has(id));
     },
     async replayLastWebhook() {
       const d = zoho.webhookDeliveries.filter((x) => !x.dropped).at(-1);
