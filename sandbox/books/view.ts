@@ -48,6 +48,8 @@ export interface BooksInvoice {
   /** Days from the invoice date to its due date. */
   termsDays: number | undefined;
   status: BooksStatus;
+  /** The status in the system's own word (Zoho: sent, viewed…; Xero: AUTHORISED, PAID…). */
+  systemStatus: string;
   total: number;
   amountPaid: number;
   lines: BooksLine[];

@@ -90,6 +90,7 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
       dueDate,
       termsDays: dueDate === undefined ? undefined : daysBetween(date, dueDate),
       status: status(inv),
+      systemStatus: inv.status,
       total: inv.total,
       amountPaid: inv.amountPaid,
       lines: inv.lineItems.map((l) => {

@@ -70,6 +70,7 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
       dueDate: inv.dueDate || undefined,
       termsDays: inv.dueDate ? daysBetween(inv.date, inv.dueDate) : undefined,
       status: STATUS[inv.status],
+      systemStatus: inv.status,
       total: minor(inv.totalMinor, inv.precision),
       amountPaid: minor(inv.paidMinor, inv.precision),
       lines: inv.lineItems.map((l) => ({
