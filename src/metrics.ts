@@ -3,6 +3,7 @@
 // the relay already has (the HTTP clients' CallObserver, the worker's onAttempt, the webhook route's
 // onOutcome); the queue's figures are read from the store when Prometheus scrapes, not by polling.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AccountingQuota } from './accounting/backend.js';
 import type { Job } from './jobs/queue.js';
 import type { CallObserver } from './net/http.js';
 import type { QueueFigures } from './ops/queue-figures.js';
@@ -23,6 +24,8 @@ export class RelayMetrics {
   /** Read once per scrape and shared by both queue gauges. */
   private scraping: Promise<QueueFigures> | undefined;
   private readonly readFigures: () => Promise<QueueFigures>;
+  /** Call budgets a service reports (the accounting backend's calls left today), read at scrape time. */
+  private readonly quotaSources: Array<{ service: string; read: () => AccountingQuota[] }> = [];
 
   constructor(readFigures: () => Promise<QueueFigures>) {
     this.readFigures = readFigures;
@@ -53,6 +56,37 @@ export class RelayMetrics {
         for (const [state, n] of Object.entries(byState)) this.set({ state }, n);
       },
     });
+    const quotas = () => this.quotaSources.flatMap(({ service, read }) => read().map((q) => ({ service, q })));
+    new Gauge({
+      name: 'relay_api_quota_remaining',
+      help: 'Calls left in a vendor budget (e.g. the accounting backend\'s calls a day), as its last answer said.',
+      labelNames: ['service', 'quota'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { service, q } of quotas()) if (q.remaining !== undefined) this.set({ service, quota: q.name }, q.remaining);
+      },
+    });
+    new Gauge({
+      name: 'relay_api_quota_limit',
+      help: 'The size of that budget, as configured.',
+      labelNames: ['service', 'quota'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { service, q } of quotas()) if (q.limit !== undefined) this.set({ service, quota: q.name }, q.limit);
+      },
+    });
+    new Gauge({
+      name: 'relay_api_quota_paused',
+      help: '1 while the budget is used up and work that needs the service waits (paused, not failed).',
+      labelNames: ['service', 'quota'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { service, q } of quotas()) this.set({ service, quota: q.name }, q.pausedUntil && q.pausedUntil > Date.now() ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'relay_queue_depth',
       help: 'Jobs due now and waiting for a worker (queued with run_at in the past).',
@@ -75,6 +109,11 @@ export class RelayMetrics {
       this.waitSeconds.inc({ service }, ms / 1000);
     },
   };
+
+  /** Reports a service's call budgets on every scrape (the accounting side's quotas, when it has any). */
+  watchQuotas(service: string, read: () => AccountingQuota[]): void {
+    this.quotaSources.push({ service, read });
+  }
 
   readonly webhook = (source: string, outcome: WebhookOutcome): void => {
     this.webhooks.inc({ source, outcome });

@@ -116,6 +116,8 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
   try {
     const metrics = new RelayMetrics(() => queueFigures(store.db));
     const { kv, connections, kommoAuth, kommo, accounting: side } = await createClients(env, store, log, metrics.observer);
+    const quotas = () => side.quotas?.() ?? [];
+    metrics.watchQuotas(names.id, quotas);
 
     mappingState = new MappingState({ file: mappingFile, kommo, kv, log, attempts: opts.startupAttempts ?? 6, kommoConnected: kommoAuth.connected });
     await mappingState.atStartup();
@@ -227,7 +229,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         ],
       },
       connect,
-      admin: adminRoutes({ auth: adminAuth, db: store.db, queue, metrics, log, accounting: names }),
+      admin: adminRoutes({ auth: adminAuth, db: store.db, queue, metrics, log, accounting: names, quotas }),
       connections: async () => ({
         ...(await clusterReadiness(() => clusterStatus(store.db, store.dialect, SEEN_WITHIN_MS))),
         sides: sidesReadiness(

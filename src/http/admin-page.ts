@@ -1,6 +1,7 @@
 // Server-rendered HTML of the admin pages, in the connection page's style (connect-page.ts: sendPage,
 // escapeHtml, no script at all). Every dynamic value goes through escapeHtml; links leave only for an
 // http(s) invoice URL. What is rendered comes from ops/ read models, which carry no token or secret.
+import type { AccountingQuota } from '../accounting/backend.js';
 import type { DealState } from '../ops/deal-state.js';
 import type { DealTimeline } from '../ops/deal-timeline.js';
 import type { JobView } from '../ops/job-view.js';
@@ -57,7 +58,18 @@ function statusSection(s: RelayStatus): string {
   return `<section id="status"><h2>Queue</h2><dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl></section>`;
 }
 
-export function overviewPage(data: { status: RelayStatus; failures: JobView[]; deals: DealSummary[]; notice?: string }): string {
+/** The accounting backend's call budgets (e.g. its calls left today), when it reports any. */
+function quotaSection(quotas: AccountingQuota[]): string {
+  if (quotas.length === 0) return '';
+  const rows = quotas.map((q) => {
+    const left = q.remaining === undefined ? 'not reported yet' : `${q.remaining.toLocaleString('en')}${q.limit !== undefined ? ` of ${q.limit.toLocaleString('en')}` : ''}`;
+    const paused = q.pausedUntil ? `; used up: work waits until ${new Date(q.pausedUntil).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}` : '';
+    return `<dt>${escapeHtml(q.label)}</dt><dd class="quota${q.pausedUntil ? ' refused' : ''}" data-quota="${escapeHtml(q.name)}">${escapeHtml(left + paused)}</dd>`;
+  });
+  return `<section id="quotas"><h2>API budget</h2><dl>${rows.join('')}</dl></section>`;
+}
+
+export function overviewPage(data: { status: RelayStatus; failures: JobView[]; deals: DealSummary[]; quotas?: AccountingQuota[]; notice?: string }): string {
   const failures = data.failures.length
     ? `<table><thead><tr><th>Job</th><th>Deal</th><th>Kind</th><th>State</th><th>Reason</th><th>When</th><th></th></tr></thead><tbody>${data.failures
         .map(
@@ -78,6 +90,7 @@ export function overviewPage(data: { status: RelayStatus; failures: JobView[]; d
     STYLE +
     (data.notice ? `<p class="notice">${escapeHtml(data.notice)}</p>` : '') +
     statusSection(data.status) +
+    quotaSection(data.quotas ?? []) +
     '<form method="get" action="/admin/deal"><label>Deal ID <input name="id" inputmode="numeric" pattern="[0-9]+" required></label> <button type="submit">Show</button></form>' +
     `<section id="failures"><h2>Failures</h2>${failures}</section>` +
     `<section id="deals"><h2>Recent deals</h2>${deals}</section>` +

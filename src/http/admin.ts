@@ -10,6 +10,7 @@ import type { JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../log.js';
 import type { AccountingNames } from '../sync/ports.js';
 import { requestLogger } from './request-log.js';
+import type { AccountingQuota } from '../accounting/backend.js';
 import type { RelayMetrics } from '../metrics.js';
 import { dealTimeline } from '../ops/deal-timeline.js';
 import { attemptsOf, JOB_STATES, jobView, listJobs } from '../ops/job-view.js';
@@ -32,6 +33,8 @@ export interface AdminRouteDeps {
   log: Logger;
   /** The accounting backend's names, for the deal page's labels. */
   accounting: AccountingNames;
+  /** The accounting backend's call budgets as last seen (AccountingSide.quotas), for the overview. */
+  quotas?: () => AccountingQuota[];
 }
 
 const DEAL_ID = /^\d{1,20}$/;
@@ -77,7 +80,7 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   router.get('/admin', admin, async (req, res) => {
     const retried = typeof req.query.retried === 'string' && JOB_ID.test(req.query.retried) ? req.query.retried : undefined;
     const [status, failures, deals] = await Promise.all([relayStatus(deps.db), unsettledFailures(deps.db, 50), recentDeals(deps.db, 30)]);
-    sendPage(res, 200, ADMIN_TITLE, overviewPage({ status, failures: failures.map(jobView), deals, ...(retried ? { notice: `Job ${retried} is queued again and runs now.` } : {}) }));
+    sendPage(res, 200, ADMIN_TITLE, overviewPage({ status, failures: failures.map(jobView), deals, quotas: deps.quotas?.() ?? [], ...(retried ? { notice: `Job ${retried} is queued again and runs now.` } : {}) }));
   });
 
   router.get('/admin/deal', admin, (req, res) => {

@@ -99,7 +99,8 @@ export class BillingParty {
       if (!(err instanceof RelayError && err.uncertain)) await customers.release(email, owner);
       throw err;
     }
-    await customers.save(email, customer.id, contactKey, customer.currencyCode ?? (found ? undefined : billing.currency.code));
+    // A created customer is in the deal's currency, unless the system keeps none for its customers.
+    await customers.save(email, customer.id, contactKey, customer.anyCurrency ? undefined : (customer.currencyCode ?? (found ? undefined : billing.currency.code)));
     ctx.log.info({ customer_id: customer.id, created: !found }, found ? `customer found in ${accounting.names.short} by email` : `customer created in ${accounting.names.short}`);
     return customer;
   }

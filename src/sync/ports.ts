@@ -83,7 +83,10 @@ export interface CustomerInput {
 export interface Customer {
   id: string;
   name: string;
+  /** The one currency the customer can be invoiced in, where the system fixes one. */
   currencyCode?: string;
+  /** The system invoices a customer in any of its currencies (none is kept for it). */
+  anyCurrency?: boolean;
 }
 
 export interface InvoiceLine {
@@ -143,6 +146,8 @@ export interface AccountingReference {
   taxes: Array<{ id: string; name: string; percentage: number; code?: string }>;
   exemptions: Array<{ id: string; name: string }>;
   items: Array<{ id: string; name: string; sku?: string; rate: number }>;
+  /** The tax meaning "no tax", where a line without a tax would get the system's default: a "none" rule puts it on the lines. */
+  noTaxId?: string;
 }
 
 /** Every backend's invoice states, in the use cases' words (`open`: final, sent or not yet paid). */

@@ -17,7 +17,7 @@ export type ResolvedTaxRule =
 export type TaxRules = Map<string, ResolvedTaxRule>;
 
 /** `system`: the accounting system's name, for the messages ("no tax named 'VAT' in <system>"). */
-export function resolveTaxRules(tax: Mapping['tax'], ref: Pick<AccountingReference, 'taxes' | 'exemptions'>, system: string): TaxRules {
+export function resolveTaxRules(tax: Mapping['tax'], ref: Pick<AccountingReference, 'taxes' | 'exemptions' | 'noTaxId'>, system: string): TaxRules {
   const problems: string[] = [];
   const rules: TaxRules = new Map();
   const taxList = ref.taxes.map((t) => `'${t.name}' (${t.percentage} %)`).join(', ') || 'none';
@@ -45,10 +45,13 @@ export function resolveTaxRules(tax: Mapping['tax'], ref: Pick<AccountingReferen
   return rules;
 }
 
-function resolveRule(rule: TaxRule, ref: Pick<AccountingReference, 'taxes' | 'exemptions'>, taxList: string, system: string): ResolvedTaxRule {
-  if (rule === 'none') return { kind: 'none', customerFields: {} };
-  const customerFields = rule.customer ?? {};
-  if ('none' in rule) return { kind: 'none', customerFields };
+function resolveRule(rule: TaxRule, ref: Pick<AccountingReference, 'taxes' | 'exemptions' | 'noTaxId'>, taxList: string, system: string): ResolvedTaxRule {
+  const customerFields = rule === 'none' ? {} : (rule.customer ?? {});
+  if (rule === 'none' || 'none' in rule) {
+    // A system that taxes an untaxed line by default gets its own "no tax" on the lines.
+    const noTax = ref.noTaxId !== undefined ? ref.taxes.find((t) => t.id === ref.noTaxId) : undefined;
+    return noTax ? { kind: 'tax', taxId: noTax.id, label: noTax.name, percentage: noTax.percentage, customerFields } : { kind: 'none', customerFields };
+  }
   if ('exemption' in rule) {
     const found = ref.exemptions.filter((e) => same(e.name, rule.exemption));
     if (found.length !== 1) {

@@ -14,6 +14,7 @@ import { createLogger } from '../../src/log.js';
 import { DealInvoices } from '../../src/store/invoice-records.js';
 import { InvoiceOwners } from '../../src/sync/invoice-owner.js';
 import { createFakeXero, signWebhook, type FakeXero } from '../../sandbox/xero/server.js';
+import { logLineProblems } from '../support/log-lines.js';
 import { tempStore } from '../support/tmp.js';
 
 const SECRET = 'test-secret-0123456789abcdef';
@@ -55,6 +56,7 @@ describe('POST /webhooks/xero/:secret', () => {
     outcomes = [];
   });
   afterEach(async () => {
+    expect(logLineProblems(logs)).toEqual([]);
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
     await fake.close();

@@ -28,6 +28,7 @@ import { parseXeroDate, xeroDay } from './dates.js';
 import { xeroIdempotencyKey } from './idempotency.js';
 import { xeroSchedule, type XeroMappingSection } from './mapping.js';
 import { XERO_NAMES } from './names.js';
+import { xeroNotConnected } from './oauth.js';
 import type { XeroStamps } from './stamp.js';
 import type * as T from './types.js';
 
@@ -53,9 +54,16 @@ export class XeroAccounting implements AccountingPort {
     private readonly client: XeroClient,
     private readonly stamps: XeroStamps,
     private readonly section: XeroMappingSection,
-    private readonly tenantId: () => string | undefined,
+    /** The organisation calls go to, and whether Xero is connected at all (which error a job waits on). */
+    private readonly connection: { tenantId: () => string | undefined; readonly connected: boolean },
     private readonly today: () => string = () => xeroDay(Date.now()),
   ) {}
+
+  /** A refusal in the use cases' words; no organisation because Xero is not connected at all is `xero_not_connected`. */
+  private readonly neutral = (err: unknown): unknown => (err instanceof RelayError && err.code === 'xero_no_tenant' && !this.connection.connected ? xeroNotConnected() : neutral(err));
+  private readonly fail = (err: unknown): never => {
+    throw this.neutral(err);
+  };
 
   stamp(dealId: number, generation: number): DealStamp {
     return this.stamps.stamp(dealId, generation);
@@ -68,7 +76,7 @@ export class XeroAccounting implements AccountingPort {
   // ---- Customers ----
 
   async findCustomerByEmail(email: string): Promise<Customer | undefined> {
-    const contacts = await this.client.findContactsByEmail(email).catch(rethrowNeutral);
+    const contacts = await this.client.findContactsByEmail(email).catch(this.fail);
     // Emails are not unique in Xero: prefer a customer, then the first.
     const match = contacts.find((c) => c.IsCustomer) ?? contacts[0];
     return match ? toCustomer(match) : undefined;
@@ -87,21 +95,22 @@ export class XeroAccounting implements AccountingPort {
         Addresses: input.country ? [{ AddressType: 'STREET', Country: countryName(input.country) }] : undefined,
         Phones: input.phone ? [{ PhoneType: 'DEFAULT', PhoneNumber: input.phone }] : undefined,
       });
-    const key = writeKey(opts, 'contact', input.externalId ?? input.email);
+    const key = writeKey(opts, 'contact', input.externalId ?? input.email, contact(input.name));
     try {
       return toCustomer(await this.client.createContact(contact(input.name), key));
     } catch (err) {
       // Two clients may share a name; Xero wants active contacts' names unique, so add the email (a new
       // body, so a key of its own: Xero refuses a key sent again with another body).
-      if (!(err instanceof RelayError && err.code === 'xero_rejected' && DUPLICATE_NAME.test(err.message))) throw neutral(err);
-      return toCustomer(await this.client.createContact(contact(`${input.name} (${input.email})`), xeroIdempotencyKey(key, 'with-email')).catch(rethrowNeutral));
+      if (!(err instanceof RelayError && err.code === 'xero_rejected' && DUPLICATE_NAME.test(err.message))) throw this.neutral(err);
+      const named = contact(`${input.name} (${input.email})`);
+      return toCustomer(await this.client.createContact(named, writeKey(opts, 'contact', input.externalId ?? input.email, named)).catch(this.fail));
     }
   }
 
   // ---- Invoices ----
 
   async findDealInvoice(stamp: DealStamp, customerId: string): Promise<AccountingInvoice | undefined> {
-    const found = await this.client.findInvoicesByReference(stamp.key).catch(rethrowNeutral);
+    const found = await this.client.findInvoicesByReference(stamp.key).catch(this.fail);
     const match = found.find((i) => i.Status !== 'VOIDED' && i.Status !== 'DELETED' && (!i.Contact?.ContactID || sameId(i.Contact.ContactID, customerId)));
     return match ? this.toInvoice(match) : undefined;
   }
@@ -111,7 +120,7 @@ export class XeroAccounting implements AccountingPort {
    * AUTHORISED (approved, with an online link) for the use case to email next; otherwise it stays a DRAFT.
    */
   async createInvoice(draft: InvoiceDraft, opts: { send: boolean } & WriteOptions): Promise<AccountingInvoice & { emailed: boolean }> {
-    const { accountCode, brandingThemeId } = await this.settings().catch(rethrowNeutral);
+    const { accountCode, brandingThemeId } = await this.settings().catch(this.fail);
     const date = draft.date ?? this.today();
     const invoice: T.XeroInvoiceInput = stripUndefined({
       Type: 'ACCREC' as const,
@@ -126,16 +135,21 @@ export class XeroAccounting implements AccountingPort {
       BrandingThemeID: brandingThemeId,
       Status: opts.send ? ('AUTHORISED' as const) : ('DRAFT' as const),
     });
-    const created = await this.client.createInvoice(invoice, writeKey(opts, 'invoice', draft.stamp.key)).catch((err: unknown) => {
+    const created = await this.client.createInvoice(invoice, writeKey(opts, 'invoice', draft.stamp.key, invoice)).catch((err: unknown) => {
       if (err instanceof RelayError && err.code === 'xero_rejected' && DUPLICATE_NUMBER.test(err.message)) {
         throw permanent(
           'invoice_number_taken',
           `Invoice not created: the invoice number ${draft.invoiceNumber} is already used in Xero. Remove or renumber that invoice, or change invoice.number.template, then move the deal into the invoicing stage again.`,
         );
       }
-      throw neutral(err);
+      throw this.neutral(err);
     });
-    return { ...(await this.toInvoice(created)), emailed: false };
+    // The invoice exists now: a failure to read its link must not let the next attempt create it again.
+    const made = await this.toInvoice(created).catch((err: unknown) => {
+      const e = this.neutral(err);
+      throw e instanceof RelayError ? new RelayError('retryable', e.code, `Invoice ${created.InvoiceNumber ?? created.InvoiceID} was created in Xero, but its link could not be read: ${e.message}`, { cause: e, uncertain: true, service: 'xero' }) : e;
+    });
+    return { ...made, emailed: false };
   }
 
   /**
@@ -144,11 +158,11 @@ export class XeroAccounting implements AccountingPort {
    * resend within Xero's window (minutes) the same send.
    */
   async emailInvoice(invoiceId: string, _to: string[], opts: WriteOptions = {}): Promise<void> {
-    await this.client.emailInvoice(invoiceId, writeKey(opts, 'email', invoiceId)).catch(rethrowNeutral);
+    await this.client.emailInvoice(invoiceId, writeKey(opts, 'email', invoiceId, {})).catch(this.fail);
   }
 
   async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
-    const i = await this.client.getInvoice(invoiceId).catch(rethrowNeutral);
+    const i = await this.client.getInvoice(invoiceId).catch(this.fail);
     const stamped = this.stamps.read({ reference: i.Reference });
     return {
       id: i.InvoiceID,
@@ -169,7 +183,7 @@ export class XeroAccounting implements AccountingPort {
   }
 
   async invoicePayments(invoiceId: string): Promise<AccountingPayment[]> {
-    const payments = await this.client.invoicePayments(invoiceId).catch(rethrowNeutral);
+    const payments = await this.client.invoicePayments(invoiceId).catch(this.fail);
     // A deleted payment no longer counts (and reopened the invoice).
     return payments.filter((p) => p.Status !== 'DELETED').map((p) => ({ paymentId: p.PaymentID, amount: Number(p.Amount), date: day(p.Date) }));
   }
@@ -178,32 +192,35 @@ export class XeroAccounting implements AccountingPort {
 
   /**
    * The organisation's base currency, its enabled currencies, and the tax rates that apply to sales (each
-   * by its TaxType, which a tax rule may name as well as its Name). Xero has no tax exemptions, and the
+   * by its TaxType, which a tax rule may name as well as its Name; NONE for a "none" rule). Xero has no tax exemptions, and the
    * lines are free text on the mapping's account, so no items. The mapping's account and branding theme
    * are checked here too, so a wrong one stops start-up.
    */
   async reference(_opts: { exemptions: boolean }): Promise<AccountingReference> {
-    const org = await this.client.organisation().catch(rethrowNeutral);
-    const currencies = await this.client.currencies().catch(rethrowNeutral);
-    const rates = await this.client.taxRates().catch(rethrowNeutral);
+    const org = await this.client.organisation().catch(this.fail);
+    const currencies = await this.client.currencies().catch(this.fail);
+    const rates = await this.client.taxRates().catch(this.fail);
     this.resolved = undefined;
     await this.settings();
     const base = org.BaseCurrency ?? currencies[0]?.Code ?? 'USD';
     const codes = [...new Set([base, ...currencies.map((c) => c.Code as string)])];
+    const taxes = rates
+      .filter((r) => (r.Status === undefined || r.Status === 'ACTIVE') && r.CanApplyToRevenue !== false)
+      .map((r) => ({ id: r.TaxType, name: r.Name, percentage: Number(r.EffectiveRate ?? 0), code: r.TaxType }));
     return {
       baseCurrency: base,
       currencies: codes.map((code) => ({ id: code, code, precision: XERO_PRECISION, exchangeRate: 1, isBase: code === base })),
-      taxes: rates
-        .filter((r) => (r.Status === undefined || r.Status === 'ACTIVE') && r.CanApplyToRevenue !== false)
-        .map((r) => ({ id: r.TaxType, name: r.Name, percentage: Number(r.EffectiveRate ?? 0), code: r.TaxType })),
+      taxes,
       exemptions: [],
       items: [],
+      // A line without a TaxType gets its account's default rate: a "none" rule names Xero's NONE instead.
+      ...(taxes.some((t) => t.id === 'NONE') ? { noTaxId: 'NONE' } : {}),
     };
   }
 
   /** The mapping's account and branding theme, resolved once per organisation. */
   private settings(): Promise<Resolved> {
-    const tenantId = this.tenantId();
+    const tenantId = this.connection.tenantId();
     if (!this.resolved || this.resolved.tenantId !== tenantId) {
       const settings = this.resolve();
       this.resolved = { tenantId, settings };
@@ -215,7 +232,7 @@ export class XeroAccounting implements AccountingPort {
   }
 
   private async resolve(): Promise<Resolved> {
-    const accounts = await this.client.accounts().catch(rethrowNeutral);
+    const accounts = await this.client.accounts().catch(this.fail);
     const problems: string[] = [];
     const revenue = accounts.filter((a) => a.Code && (a.Status === undefined || a.Status === 'ACTIVE') && (a.Class === 'REVENUE' || a.Type === 'REVENUE' || a.Type === 'SALES'));
     const list = revenue.map((a) => `${a.Code} (${a.Name ?? ''})`).join(', ') || 'none';
@@ -231,7 +248,7 @@ export class XeroAccounting implements AccountingPort {
     let brandingThemeId: string | undefined;
     const wanted = this.section.brandingTheme;
     if (wanted) {
-      const themes = await this.client.brandingThemes().catch(rethrowNeutral);
+      const themes = await this.client.brandingThemes().catch(this.fail);
       const theme = themes.find((t) => sameId(t.BrandingThemeID, wanted)) ?? themes.find((t) => t.Name.trim().toLowerCase() === wanted.toLowerCase());
       if (theme) brandingThemeId = theme.BrandingThemeID;
       else problems.push(`MAPPING_FILE xero.brandingTheme: no branding theme named or with the ID '${wanted}' in the Xero organisation. Themes: ${themes.map((t) => `'${t.Name}' (${t.BrandingThemeID})`).join(', ') || 'none'}`);
@@ -243,7 +260,7 @@ export class XeroAccounting implements AccountingPort {
   // ---- Repeating invoices ----
 
   async createRecurring(draft: RecurringDraft, opts: WriteOptions = {}): Promise<RecurringProfile> {
-    const { accountCode, brandingThemeId } = await this.settings().catch(rethrowNeutral);
+    const { accountCode, brandingThemeId } = await this.settings().catch(this.fail);
     const schedule = xeroSchedule(draft.frequency, draft.repeatEvery);
     if (typeof schedule === 'string') {
       throw permanent('recurrence_unsupported', `Recurring invoice not created: ${schedule} Change the deal's billing schedule, then move it into the retainer stage again.`);
@@ -270,13 +287,13 @@ export class XeroAccounting implements AccountingPort {
         EndDate: draft.endDate,
       }),
     });
-    const r = await this.client.createRepeatingInvoice(template, writeKey(opts, 'repeating', draft.stamp.key)).catch(rethrowNeutral);
+    const r = await this.client.createRepeatingInvoice(template, writeKey(opts, 'repeating', draft.stamp.key, template)).catch(this.fail);
     return { id: r.RepeatingInvoiceID, name: r.Reference ?? draft.name };
   }
 
   /** The retainer's live template: its Reference is the retainer's name (deleted templates stay listed). */
   async findRecurringByName(name: string): Promise<RecurringProfile | undefined> {
-    const found = (await this.client.findRepeatingInvoicesByReference(name).catch(rethrowNeutral)).find((r) => r.Status !== 'DELETED');
+    const found = (await this.client.findRepeatingInvoicesByReference(name).catch(this.fail)).find((r) => r.Status !== 'DELETED');
     return found ? { id: found.RepeatingInvoiceID, name } : undefined;
   }
 
@@ -287,18 +304,18 @@ export class XeroAccounting implements AccountingPort {
    */
   async setRecurringActive(id: string, active: boolean, opts: WriteOptions & { draft?: () => Promise<RecurringDraft> } = {}): Promise<{ id: string }> {
     if (!active) {
-      await this.client.deleteRepeatingInvoice(id, writeKey(opts, 'repeating-stop', id)).catch((err: unknown) => {
+      await this.client.deleteRepeatingInvoice(id, writeKey(opts, 'repeating-stop', id, {})).catch((err: unknown) => {
         // Deleted by hand meanwhile: stopped all the same.
-        if (!(err instanceof RelayError && err.code === 'xero_not_found')) throw neutral(err);
+        if (!(err instanceof RelayError && err.code === 'xero_not_found')) throw this.neutral(err);
       });
       return { id };
     }
     if (!opts.draft) throw new Error('Xero cannot resume a repeating invoice without the draft of a new one');
     const draft = await opts.draft();
-    const live = (await this.client.findRepeatingInvoicesByReference(draft.stamp.key).catch(rethrowNeutral)).filter((r) => r.Status !== 'DELETED');
+    const live = (await this.client.findRepeatingInvoicesByReference(draft.stamp.key).catch(this.fail)).filter((r) => r.Status !== 'DELETED');
     const kept = live.find((r) => sameId(r.RepeatingInvoiceID, id)) ?? live[0];
     if (kept) return { id: kept.RepeatingInvoiceID };
-    return { id: (await this.createRecurring(draft, { idempotencyKey: writeKey(opts, 'repeating-resume', id) })).id };
+    return { id: (await this.createRecurring(draft, { idempotencyKey: opts.idempotencyKey ?? `relay:repeating-resume:${id}` })).id };
   }
 
   // ---- Changes ----
@@ -311,7 +328,7 @@ export class XeroAccounting implements AccountingPort {
   async changedInvoices(cursor: ChangeCursor | undefined, page: number, firstLookbackMs: number): Promise<{ invoices: InvoiceChange[]; hasMore: boolean; next: ChangeCursor }> {
     const parsed = cursor !== undefined ? Date.parse(cursor) : Number.NaN;
     const sinceMs = Number.isFinite(parsed) ? parsed : Date.now() - firstLookbackMs;
-    const { invoices, hasMore } = await this.client.listInvoicesModifiedSince(sinceMs - 1000, { page, pageSize: 100 }).catch(rethrowNeutral);
+    const { invoices, hasMore } = await this.client.listInvoicesModifiedSince(sinceMs - 1000, { page, pageSize: 100 }).catch(this.fail);
     let nextMs = sinceMs;
     const changes = invoices.map((i): InvoiceChange => {
       const updated = parseXeroDate(i.UpdatedDateUTC);
@@ -331,7 +348,7 @@ export class XeroAccounting implements AccountingPort {
   /** An invoice in the use cases' words; the online link of an approved one (a draft has none: its link in Xero's app). */
   private async toInvoice(i: T.XeroInvoice): Promise<AccountingInvoice> {
     const status = xeroStatus(i);
-    const url = status === 'draft' || status === 'void' ? xeroAppLink(i.InvoiceID) : ((await this.client.onlineInvoiceUrl(i.InvoiceID).catch(rethrowNeutral)) ?? xeroAppLink(i.InvoiceID));
+    const url = status === 'draft' || status === 'void' ? xeroAppLink(i.InvoiceID) : ((await this.client.onlineInvoiceUrl(i.InvoiceID).catch(this.fail)) ?? xeroAppLink(i.InvoiceID));
     return { id: i.InvoiceID, number: need(i.InvoiceNumber, 'InvoiceNumber'), url, status, sent: i.SentToContact === true };
   }
 }
@@ -383,17 +400,20 @@ function lineItem(l: InvoiceLine, accountCode: string): T.XeroLineItemInput {
 }
 
 /**
- * The Idempotency-Key of a write: the use case's (derived from its intent record), made header-safe; without
- * one, a key from the write itself, so the same write sent again within Xero's window is done once.
+ * The Idempotency-Key of a write: the use case's (derived from its intent record, so a retry after a crash or
+ * a lost answer sends the same key) joined with a digest of the body. Xero answers a key sent again with
+ * another body with a 400, and replays a refusal for minutes: a write refused, then corrected (the deal
+ * fixed) and sent again is a new write with a key of its own, while a resend of the same write is the same
+ * one. Without a key from the use case, one from the write itself. Long keys become a hash (128 at most).
  */
-function writeKey(opts: WriteOptions, what: string, subject: string): string {
-  if (opts.idempotencyKey) return xeroIdempotencyKey(opts.idempotencyKey);
-  return xeroIdempotencyKey('relay', what, createHash('sha256').update(subject).digest('hex').slice(0, 32));
+function writeKey(opts: WriteOptions, what: string, subject: string, body: unknown): string {
+  const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+  return opts.idempotencyKey ? xeroIdempotencyKey(opts.idempotencyKey, digest) : xeroIdempotencyKey('relay', what, subject, digest);
 }
 
 function toCustomer(c: T.XeroContact): Customer {
-  // No currencyCode: Xero invoices a contact in any currency the organisation has enabled.
-  return { id: c.ContactID, name: c.Name ?? c.ContactID };
+  // Xero invoices a contact in any currency the organisation has enabled (DefaultCurrency is only a default).
+  return { id: c.ContactID, name: c.Name ?? c.ContactID, anyCurrency: true };
 }
 
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -428,10 +448,6 @@ function neutral(err: unknown): unknown {
     ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
     ...(err.service ? { service: err.service } : {}),
   });
-}
-
-function rethrowNeutral(err: unknown): never {
-  throw neutral(err);
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -55,13 +55,15 @@ export function createXeroSide(deps: AccountingDeps<XeroSettings>): AccountingSi
 
   /**
    * Before jobs run: XERO_REFRESH_TOKEN into the store (once per value), the stored connection read, and, for
-   * a connection whose organisations are not known yet (a seeded one), GET /connections to learn them. Xero
+   * a connection just seeded or whose organisations are not known yet, GET /connections to learn them. Xero
    * unreachable or not connected is no reason not to start: jobs wait.
    */
   const start = async () => {
-    if (await connection.seedFromEnvironment()) tokens.reset();
+    const seeded = await connection.seedFromEnvironment();
+    if (seeded) tokens.reset();
     await connection.load();
-    if (!connection.needsTenants) return;
+    // A new seed may be another login's: its organisations are listed again.
+    if (!seeded && !connection.needsTenants) return;
     try {
       await connection.settleTenants(await oauth.tenants(await tokens.accessToken()));
     } catch (err) {
@@ -78,7 +80,7 @@ export function createXeroSide(deps: AccountingDeps<XeroSettings>): AccountingSi
       const c = await connections.describe('xero');
       return !(c?.status === 'connected' && c.hasRefreshToken);
     },
-    port: ({ section, retainerNameTemplate }) => new XeroAccounting(client, new XeroStamps(section, retainerNameTemplate), section, connection.tenantId),
+    port: ({ section, retainerNameTemplate }) => new XeroAccounting(client, new XeroStamps(section, retainerNameTemplate), section, connection),
     status: (unavailable) => xeroStatus({ settings, connections, tokens, connection }, unavailable),
     readiness: xeroReadiness,
     connectFlow: ({ states, log: flowLog, onConnected }) =>
