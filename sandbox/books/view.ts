@@ -134,6 +134,8 @@ export interface BooksFacts {
    * carries the invoice's ID alone, and the relay does not read invoices it does not know of).
    */
   generatedInvoicePayments: 'webhook' | 'reconciler';
+  /** Whether the system tells the relay of the relay's own changes too (Xero's events for every create and send). */
+  tellsOfOwnChanges: boolean;
   /** The most invoices one notification may name that the relay takes (Zoho: a payment's invoices; Xero: a batch's events). */
   invoicesPerNotification: number;
 }

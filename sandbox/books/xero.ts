@@ -21,6 +21,7 @@ export const XERO_FACTS: BooksFacts = {
   // src/accounting/xero/webhook-setup.ts), so a generated invoice's payment waits for the next sweep.
   generatedInvoicePayments: 'reconciler',
   // The relay takes batches of up to 500 events (src/accounting/xero/webhook.ts).
+  tellsOfOwnChanges: true,
   invoicesPerNotification: 500,
 };
 

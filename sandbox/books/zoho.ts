@@ -20,6 +20,7 @@ export const ZOHO_FACTS: BooksFacts = {
   customerKeepsCurrency: true,
   generatedInvoicePayments: 'webhook',
   // The relay's cap on a payment applied to many invoices (src/accounting/zoho/webhook.ts); no real payment nears it.
+  tellsOfOwnChanges: false,
   invoicesPerNotification: 100,
 };
 
