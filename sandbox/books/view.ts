@@ -179,7 +179,7 @@ export interface FakeBooks {
   /** A product in the system's catalogue, where the backend keeps one the relay uses. */
   addItem?(i: { name: string; sku: string; rate: number }): string;
   addCustomer(c: { name: string; email: string; currency?: string }): string;
-  /** An invoice made in the system by someone else (not the relay); returns its ID. */
+  /** An invoice made and issued (open, not emailed) in the system by someone else, not the relay; returns its ID. */
   addForeignInvoice(i: { customerId: string; reference: string; amount: number; number?: string }): Promise<string>;
 
   /** A customer pays; the system tells the relay as it does (Zoho: workflow webhook; Xero: INVOICE event). Returns the payment's ID. */

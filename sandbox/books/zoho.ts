@@ -159,7 +159,11 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
       const text = await res.text();
       if (res.status !== 201) throw new Error(`the fake Zoho refused the invoice: ${res.status} ${text}`);
       // invoice_id is a 19-digit number in the JSON: read it as the text it is.
-      return /"invoice_id":\s*"?(\d+)"?/.exec(text)![1]!;
+      const id = /"invoice_id":\s*"?(\d+)"?/.exec(text)![1]!;
+      // Issued, as the Xero one is approved: marked sent (open), without an email.
+      const sent = await books(`/invoices/${id}/status/sent`, { method: 'POST' });
+      if (sent.status !== 200) throw new Error(`the fake Zoho refused to mark ${id} sent: ${sent.status} ${await sent.text()}`);
+      return id;
     },
 
     pay: (invoiceId, p) => zoho.recordPayment(invoiceId, { amount: p.amount, ...(p.date ? { date: p.date } : {}) }),
