@@ -1,25 +1,42 @@
-// `npm run demo`: the sandbox (fake Kommo and Zoho Books on loopback) and the relay on the embedded
-// database, end to end. A manager moves a sample deal into the invoicing stage; the demo prints what the
-// relay did: customer, invoice, email, deal fields.
+// `npm run demo [-- --backend xero]`: the sandbox (a fake Kommo and a fake accounting system — Zoho Books by
+// default, or Xero — on loopback) and the relay on the embedded database, end to end. A manager moves a
+// sample deal into the invoicing stage; the demo prints what the relay did: customer, invoice, email, deal
+// fields, and the calls it made.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { accountingBackend } from '../src/accounting/registry.js';
 import { parseEnv } from '../src/config/env.js';
 import { createLogger } from '../src/log.js';
 import { startRelay } from '../src/relay.js';
-import { startScenario } from './scenario.js';
+import { SANDBOX_ACCOUNTING, startScenario, type SandboxAccounting } from './scenario.js';
 
+function backendArg(argv: string[]): SandboxAccounting {
+  const at = argv.findIndex((a) => a === '--backend' || a.startsWith('--backend='));
+  if (at < 0) return 'zoho';
+  const flag = argv[at]!;
+  const value = flag.includes('=') ? flag.slice('--backend='.length) : argv[at + 1];
+  if (!value || !(SANDBOX_ACCOUNTING as readonly string[]).includes(value) || !accountingBackend(value)) {
+    process.stderr.write(`--backend must be one of ${SANDBOX_ACCOUNTING.filter((id) => accountingBackend(id)).join(', ')}\nUsage: npm run demo [-- --backend <id>]\n`);
+    process.exit(2);
+  }
+  return value as SandboxAccounting;
+}
+
+const accounting = backendArg(process.argv.slice(2));
+const names = accountingBackend(accounting)!.names;
 const dir = mkdtempSync(join(tmpdir(), 'relay-demo-'));
-const scenario = await startScenario({ dir });
+const scenario = await startScenario({ dir, accounting });
 const relay = await startRelay(parseEnv(scenario.env({ LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })), {
   log: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
 });
 scenario.connectRelay(relay.url);
 
 const say = (s = '') => process.stdout.write(`${s}\n`);
+const books = scenario.books;
 try {
   say(`Fake Kommo      ${scenario.kommoUrl}`);
-  say(`Fake Zoho Books ${scenario.zohoUrl}`);
+  say(`${`Fake ${names.system}`.padEnd(16)}${scenario.accountingUrl}`);
   say(`Relay           ${relay.url}  (SQLite: ${join(dir, 'relay.db')})`);
   say();
   const { dealId } = scenario.addClientDeal({ name: 'Аудит сайта + SEO', price: 4800, email: 'anna.schmidt@example.de', contactName: 'Anna Schmidt' });
@@ -33,18 +50,18 @@ try {
     await new Promise((r) => setTimeout(r, 20));
   }
   const ms = Date.now() - started;
-  const customer = [...scenario.zoho.state.contacts.values()][0]!;
-  const invoice = [...scenario.zoho.state.invoices.values()][0]!;
-  const email = scenario.zoho.emails[0];
-  say(`2. Zoho Books customer ${customer.contactId} "${customer.name}" created (searched by email first).`);
-  say(`3. Invoice ${invoice.invoiceNumber} (${invoice.invoiceId}), reference ${invoice.referenceNumber}, status ${invoice.status}.`);
-  say(`4. Emailed to ${email?.to.join(', ') ?? '(nobody!)'}.`);
+  const customer = books.customers()[0]!;
+  const invoice = books.invoices()[0]!;
+  const email = books.emails()[0];
+  say(`2. ${names.system} customer ${customer.id} "${customer.name}" created (searched by email first).`);
+  say(`3. Invoice ${invoice.number} (${invoice.id}), reference ${invoice.reference}, status ${invoice.systemStatus}.`);
+  say(`4. Emailed to ${email?.to.join(', ') || '(nobody!)'}.`);
   say(`5. Deal fields in Kommo: Invoice ID = ${String(fieldValue(scenario.fields.invoiceId))}`);
   say(`                         Invoice URL = ${String(fieldValue(scenario.fields.invoiceUrl))}`);
   say();
-  const zohoCalls = scenario.zoho.requests.filter((r) => r.path.startsWith('/books/v3')).map((r) => `${r.method} ${r.path}`);
-  say(`Done in ${ms} ms. Zoho Books calls: ${zohoCalls.join(', ')}.`);
-  say(`Requests to Zoho and its answers that broke Zoho's OpenAPI contract: ${scenario.zoho.violations.length}.`);
+  const calls = books.calls().filter((c) => c.op !== 'token' && c.op !== 'connections').map((c) => `${c.method} ${c.path}`);
+  say(`Done in ${ms} ms. ${names.system} calls: ${calls.join(', ')}.`);
+  say(`Requests to ${names.short} and its answers that broke ${names.short}'s OpenAPI contract: ${books.violations.length}.`);
 } finally {
   await relay.stop();
   await scenario.close();

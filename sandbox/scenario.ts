@@ -1,9 +1,14 @@
-// A ready-made account on both fake servers: a Sales pipeline with an invoicing stage, the deal fields
-// the relay writes, a Zoho organization with its custom field, and the relay's environment pointing at
+// A ready-made account on both sides: a fake Kommo with a Sales pipeline, an invoicing stage and the deal
+// fields the relay writes, and a fake accounting system — Zoho Books (an organization with its custom
+// field) or Xero (an organisation set up like it: EUR, Germany) — with the relay's environment pointing at
 // them. Serves the e2e tests, the demo and the benchmarks alike.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FakeBooks } from './books/view.js';
+import { xeroBooks } from './books/xero.js';
+import { zohoBooks } from './books/zoho.js';
 import { createFakeKommo, type FakeKommo, type FakeKommoOptions } from './kommo/server.js';
+import { createFakeXero, type FakeXero, type FakeXeroOptions } from './xero/server.js';
 import { createFakeZoho, type FakeZoho, type FakeZohoOptions } from './zoho/server.js';
 
 export const WEBHOOK_SECRET = 'sandbox-webhook-secret-0123456789';
@@ -13,28 +18,59 @@ export const ADMIN_TOKEN = '7ce3b9ed9ae8dce54356b72b06685e635e692e179b7f55a3f35a
 export const ENCRYPTION_KEY = 'a3f1c2e4b5d6978812345678abcdef0123456789abcdef0123456789abcdef01';
 /** The relay's public URL as the OAuth providers know it; tests replay the redirect against the real port. */
 export const RELAY_PUBLIC_URL = 'https://relay.example.com';
+/** The webhook key Xero's developer portal shows for the app (XERO_WEBHOOK_KEY). */
+export const XERO_WEBHOOK_KEY = 'qn9e5ReZU5lFg3DRY4eUfsUNg7V2sk/mwRfSOEOrFItzFkLfejqJ7xK4jDC/MauhCuQV/QpuiNIiuQmiyL53PA==';
+
+/** The accounting systems the sandbox has a fake of. */
+export type SandboxAccounting = 'zoho' | 'xero';
+export const SANDBOX_ACCOUNTING: readonly SandboxAccounting[] = ['zoho', 'xero'];
 
 export interface ScenarioOptions {
   /** Where the mapping file (and, by default, the relay's database) go. */
   dir: string;
   kommo?: FakeKommoOptions;
+  /** Which accounting system the relay works with (default zoho). */
+  accounting?: SandboxAccounting;
   zoho?: FakeZohoOptions;
+  xero?: FakeXeroOptions;
+  /**
+   * 'roomy': the accounting system's per-minute limit raised tenfold, the relay told so, for runs about
+   * something else that make more calls in a minute than the system allows (Xero: 60 per organisation).
+   * Default 'real': the system's own limits (they have their own tests).
+   */
+  apiLimits?: 'real' | 'roomy';
 }
 
 export interface Scenario {
   kommo: FakeKommo;
+  accounting: SandboxAccounting;
+  /** The accounting side, whichever system it is (see sandbox/books/view.ts). */
+  books: FakeBooks;
+  /** The fake Zoho; only in a Zoho scenario (reading it in another throws). */
   zoho: FakeZoho;
+  /** The fake Xero; only in a Xero scenario (reading it in another throws). */
+  xero: FakeXero;
   kommoUrl: string;
+  /** The fake Zoho's origin; only in a Zoho scenario. */
   zohoUrl: string;
+  /** The accounting fake's origin. */
+  accountingUrl: string;
   pipelineId: number;
   stages: { incoming: number; proposal: number; invoice: number; paymentReceived: number; retainerActive: number; completed: number };
   fields: { invoiceId: number; invoiceUrl: number; paid: number; recurringId: number; billingFrequency: number };
   mappingFile: string;
+  /** Settings that give the accounting side a refresh token the system has revoked. */
+  revokedTokenEnv: Record<string, string>;
+  /** The setting holding the secret the accounting system's webhooks are checked with, and a value for it. */
+  webhookSecretSetting: { name: string; value: string };
+  /** The backend's section of the scenario's mapping file (e.g. `{ "zoho": { "dealIdField": … } }`). */
+  mappingSection: Record<string, unknown>;
   /** The relay's environment for this scenario; `overrides` win. */
   env(overrides?: Record<string, string>): Record<string, string>;
   /** The same, with both sides to be connected through /connect (OAuth) instead of tokens in the environment. */
   oauthEnv(overrides?: Record<string, string>): Record<string, string>;
-  /** Kommo sends stage-change webhooks, and Zoho's payment workflow its webhook, to this relay from now on. */
+  /** Kommo sends stage-change webhooks, and the accounting system its own (Zoho's payment workflow, Xero's
+   *  signed INVOICE events), to this relay from now on. */
   connectRelay(relayUrl: string): void;
   /** A client (contact with an email) and a deal of theirs in the Incoming stage. */
   addClientDeal(d?: { name?: string; price?: number; email?: string | null; contactName?: string; companyId?: number; contactId?: number }): { dealId: number; contactId: number };
@@ -44,9 +80,11 @@ export interface Scenario {
 }
 
 export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
+  const accounting = opts.accounting ?? 'zoho';
   const kommo = createFakeKommo({ currency: 'EUR', country: 'DE', webhookRetryDelayMs: 200, redirectUri: `${RELAY_PUBLIC_URL}/connect/kommo/callback`, ...opts.kommo });
-  const zoho = createFakeZoho({ validateOas: true, dc: 'eu', ...opts.zoho });
-  const [kommoUrl, zohoUrl] = await Promise.all([kommo.listen(), zoho.listen()]);
+  const roomy = opts.apiLimits === 'roomy';
+  const side = accounting === 'xero' ? await startXero(opts.xero, roomy) : await startZoho(opts.zoho, roomy);
+  const kommoUrl = await kommo.listen();
 
   const pipeline = kommo.addPipeline('Sales', ['Incoming', 'Proposal', 'Invoice', 'Payment Received', 'Retainer Active', 'Completed']);
   const stageId = (name: string) => pipeline.statuses.find((s) => s.name === name)!.id;
@@ -65,7 +103,6 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
     recurringId: kommo.addLeadField({ name: 'Recurring invoice ID', type: 'text' }),
     billingFrequency: kommo.addLeadField({ name: 'Billing frequency', type: 'select', enums: ['Monthly', 'Quarterly', 'Every 2 weeks'] }),
   };
-  zoho.addCustomField({ entity: 'invoice', label: 'Kommo deal ID', apiName: 'cf_kommo_deal_id' });
 
   const mappingFile = join(opts.dir, 'mapping.json');
   writeFileSync(
@@ -76,76 +113,73 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
         dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice URL' },
         payment: { stage: 'Payment Received', paidField: 'Paid' },
         retainer: { startStages: ['Retainer Active'], stopStages: ['Completed', 143], frequencyField: 'Billing frequency', recurringIdField: 'Recurring invoice ID' },
-        zoho: { dealIdField: 'cf_kommo_deal_id' },
+        ...side.mapping,
       },
       null,
       2,
     ),
   );
+  const common = {
+    PORT: '0',
+    DATABASE_URL: `sqlite:${join(opts.dir, 'relay.db')}`,
+    WEBHOOK_SECRET,
+    KOMMO_BASE_URL: kommoUrl,
+    MAPPING_FILE: mappingFile,
+    JOB_BACKOFF_BASE_MS: '100',
+    JOB_BACKOFF_MAX_MS: '2000',
+    JOB_LEASE_SECONDS: '3',
+    HTTP_TIMEOUT_MS: '3000',
+    SHUTDOWN_TIMEOUT_SECONDS: '5',
+    LOG_LEVEL: 'warn',
+  };
+  const only = <T>(name: SandboxAccounting, value: T | undefined): T => {
+    if (value === undefined) throw new Error(`this scenario runs ${accounting}, not ${name}: use scenario.books, or start the scenario with accounting: '${name}'`);
+    return value;
+  };
 
   let clients = 0;
   return {
     kommo,
-    zoho,
+    accounting,
+    books: side.books,
+    get zoho() {
+      return only('zoho', side.zoho);
+    },
+    get xero() {
+      return only('xero', side.xero);
+    },
     kommoUrl,
-    zohoUrl,
+    get zohoUrl() {
+      return only('zoho', side.zoho).baseUrl!;
+    },
+    accountingUrl: side.url,
     pipelineId: pipeline.id,
     stages,
     fields,
     mappingFile,
+    mappingSection: side.mapping,
+    revokedTokenEnv: side.revokedTokenEnv,
+    webhookSecretSetting: side.webhookSecretSetting,
     env: (overrides = {}) => ({
-      PORT: '0',
-      DATABASE_URL: `sqlite:${join(opts.dir, 'relay.db')}`,
-      WEBHOOK_SECRET,
-      KOMMO_BASE_URL: kommoUrl,
+      ...common,
       KOMMO_ACCESS_TOKEN: 'kommo-long-lived-token',
-      ZOHO_DC: 'eu',
-      ZOHO_CLIENT_ID: zoho.clientId,
-      ZOHO_CLIENT_SECRET: zoho.clientSecret,
-      ZOHO_REFRESH_TOKEN: zoho.refreshToken,
-      ZOHO_ORGANIZATION_ID: zoho.organizationId,
-      ZOHO_ACCOUNTS_URL: zohoUrl,
-      // The fake names itself as api_domain; the relay takes only Zoho's own API host, or this override.
-      ZOHO_API_URL: zohoUrl,
-      MAPPING_FILE: mappingFile,
-      JOB_BACKOFF_BASE_MS: '100',
-      JOB_BACKOFF_MAX_MS: '2000',
-      JOB_LEASE_SECONDS: '3',
-      HTTP_TIMEOUT_MS: '3000',
-      SHUTDOWN_TIMEOUT_SECONDS: '5',
-      LOG_LEVEL: 'warn',
+      ...side.env,
       ...overrides,
     }),
     oauthEnv: (overrides = {}) => ({
-      PORT: '0',
-      DATABASE_URL: `sqlite:${join(opts.dir, 'relay.db')}`,
-      WEBHOOK_SECRET,
-      KOMMO_BASE_URL: kommoUrl,
-      ZOHO_DC: 'eu',
-      ZOHO_CLIENT_ID: zoho.clientId,
-      ZOHO_CLIENT_SECRET: zoho.clientSecret,
-      ZOHO_ACCOUNTS_URL: zohoUrl,
-      // The fake names itself as api_domain; the relay takes only Zoho's own API host, or this override.
-      ZOHO_API_URL: zohoUrl,
-      MAPPING_FILE: mappingFile,
-      JOB_BACKOFF_BASE_MS: '100',
-      JOB_BACKOFF_MAX_MS: '2000',
-      JOB_LEASE_SECONDS: '3',
-      HTTP_TIMEOUT_MS: '3000',
-      SHUTDOWN_TIMEOUT_SECONDS: '5',
-      LOG_LEVEL: 'warn',
+      ...common,
+      ...side.oauthEnv,
       // Both sides connect on /connect: no token in the environment.
       KOMMO_CLIENT_ID: 'kommo-client-id',
       KOMMO_CLIENT_SECRET: 'kommo-client-secret',
       KOMMO_REDIRECT_URI: `${RELAY_PUBLIC_URL}/connect/kommo/callback`,
-      ZOHO_REDIRECT_URI: `${RELAY_PUBLIC_URL}/connect/zoho/callback`,
       ENCRYPTION_KEY,
       ADMIN_TOKEN,
       ...overrides,
     }),
     connectRelay: (relayUrl) => {
       kommo.subscribe(`${relayUrl}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead']);
-      zoho.setWorkflowWebhook({ url: `${relayUrl}/webhooks/zoho/${WEBHOOK_SECRET}`, format: 'json', retries: 3, retryDelayMs: 200 });
+      side.books.connect(relayUrl);
     },
     addClientDeal(d = {}) {
       clients++;
@@ -170,7 +204,79 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
     },
     moveToInvoice: (...dealIds) => kommo.moveLeads(dealIds, stages.invoice, pipeline.id),
     close: async () => {
-      await Promise.all([kommo.close(), zoho.close()]);
+      await Promise.all([kommo.close(), side.books.close()]);
     },
+  };
+}
+
+interface AccountingSandbox {
+  books: FakeBooks;
+  url: string;
+  zoho?: FakeZoho;
+  xero?: FakeXero;
+  /** The mapping file's backend section. */
+  mapping: Record<string, unknown>;
+  /** The relay's settings for this side, connected by tokens in the environment. */
+  env: Record<string, string>;
+  /** The same, to be connected on /connect. */
+  oauthEnv: Record<string, string>;
+  revokedTokenEnv: Record<string, string>;
+  webhookSecretSetting: { name: string; value: string };
+}
+
+async function startZoho(options: FakeZohoOptions | undefined, roomy: boolean): Promise<AccountingSandbox> {
+  const zoho = createFakeZoho({ validateOas: true, dc: 'eu', ...(roomy ? { rateLimit: { limit: 1000, windowMs: 60_000 } } : {}), ...options });
+  const url = await zoho.listen();
+  zoho.addCustomField({ entity: 'invoice', label: 'Kommo deal ID', apiName: 'cf_kommo_deal_id' });
+  const shared = {
+    ZOHO_DC: 'eu',
+    ZOHO_CLIENT_ID: zoho.clientId,
+    ZOHO_CLIENT_SECRET: zoho.clientSecret,
+    ZOHO_ACCOUNTS_URL: url,
+    // The fake names itself as api_domain; the relay takes only Zoho's own API host, or this override.
+    ZOHO_API_URL: url,
+  };
+  return {
+    books: zohoBooks(zoho, { webhookSecret: WEBHOOK_SECRET, dealIdField: 'cf_kommo_deal_id' }),
+    url,
+    zoho,
+    mapping: { zoho: { dealIdField: 'cf_kommo_deal_id' } },
+    env: { ...shared, ZOHO_REFRESH_TOKEN: zoho.refreshToken, ZOHO_ORGANIZATION_ID: zoho.organizationId },
+    oauthEnv: { ...shared, ZOHO_REDIRECT_URI: `${RELAY_PUBLIC_URL}/connect/zoho/callback` },
+    revokedTokenEnv: { ZOHO_REFRESH_TOKEN: '1000.revoked.revoked' },
+    webhookSecretSetting: { name: 'ZOHO_WEBHOOK_SIGNING_SECRET', value: 'zoho-signing-secret-123456' },
+  };
+}
+
+/** An organisation set up like the Zoho one: Acme, in Germany, kept in EUR; no tax rate but "no tax" until a test adds some. */
+async function startXero(options: FakeXeroOptions | undefined, roomy: boolean): Promise<AccountingSandbox> {
+  const xero = createFakeXero({
+    tenants: [{ name: 'Acme', countryCode: 'DE', baseCurrency: 'EUR', taxRates: [{ name: 'Tax Exempt', taxType: 'NONE', rate: 0 }] }],
+    ...(roomy ? { limits: { perMinute: 600 } } : {}),
+    ...options,
+  });
+  const url = await xero.listen();
+  const shared = {
+    ACCOUNTING: 'xero',
+    XERO_CLIENT_ID: xero.clientId,
+    XERO_CLIENT_SECRET: xero.clientSecret,
+    // All of Xero (identity, connections, API) is under the fake's origin.
+    XERO_API_URL: url,
+    XERO_WEBHOOK_KEY,
+    XERO_REDIRECT_URI: `${RELAY_PUBLIC_URL}/connect/xero/callback`,
+    // Xero's refresh tokens rotate: they are kept in the database, encrypted; /connect is behind the admin token.
+    ENCRYPTION_KEY,
+    ADMIN_TOKEN,
+    ...(roomy ? { XERO_RATE_LIMIT_PER_MINUTE: '600' } : {}),
+  };
+  return {
+    books: xeroBooks(xero, { webhookSecret: WEBHOOK_SECRET, webhookKey: XERO_WEBHOOK_KEY }),
+    url,
+    xero,
+    mapping: { xero: {} },
+    env: { ...shared, XERO_REFRESH_TOKEN: xero.refreshToken, XERO_TENANT_ID: xero.tenantId },
+    oauthEnv: shared,
+    revokedTokenEnv: { XERO_REFRESH_TOKEN: 'revoked-xero-refresh-token-0000000000000000000' },
+    webhookSecretSetting: { name: 'XERO_WEBHOOK_KEY', value: XERO_WEBHOOK_KEY },
   };
 }

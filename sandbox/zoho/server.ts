@@ -4,6 +4,7 @@ import express from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultInjector, WindowRateLimiter, recordRequests, type RecordedRequest } from '../common.js';
+import { AnswerLoss } from '../xero/answer-loss.js';
 import { ZohoAccounts, zohoToken } from './accounts.js';
 import {
   authenticate,
@@ -81,6 +82,8 @@ export interface AddContactInput {
 export interface FakeZoho {
   readonly app: express.Express;
   readonly faults: FaultInjector;
+  /** Books calls that do their work and then lose the answer (the same mechanism as the fake Xero's). */
+  readonly answerLoss: AnswerLoss;
   readonly requests: RecordedRequest[];
   readonly violations: OasViolation[];
   readonly emails: SentEmail[];
@@ -137,6 +140,7 @@ export function createFakeZoho(opts: FakeZohoOptions = {}): FakeZoho {
 class FakeZohoServer implements FakeZoho {
   readonly app = express();
   readonly faults = new FaultInjector();
+  readonly answerLoss = new AnswerLoss();
   readonly requests: RecordedRequest[] = [];
   readonly emails: SentEmail[] = [];
   readonly state = createState();
@@ -214,6 +218,7 @@ class FakeZohoServer implements FakeZoho {
     );
     books.use(express.json({ limit: '1mb' }), express.urlencoded({ extended: false, limit: '1mb' }), unwrapJsonString);
     books.use(this.oas.middleware());
+    books.use(this.answerLoss.middleware());
     books.use(booksRoutes({ state: this.state, emails: this.emails, portalHost: this.portalHost }));
     books.use(booksNotFound);
     books.use(booksErrors);

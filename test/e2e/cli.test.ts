@@ -1,314 +1,333 @@
-// The operator's CLI against the sandbox, as a child process on the relay's own database: discover prints
-// what exists and a mapping that check accepts; check lists every problem of a broken mapping and exits 1;
-// webhooks registers Kommo's (or prints the manual steps) and Zoho's set-up; deal, retry and status read
-// and act on what the running relay did.
+// The operator's CLI against the sandbox, as a child process on the relay's own database, for each
+// accounting backend: discover prints what exists and a mapping that check accepts; check lists every
+// problem of a broken mapping and exits 1; webhooks registers Kommo's (or prints the manual steps) and the
+// accounting system's set-up; deal, retry and status read and act on what the running relay did.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accountingBackend } from '../../src/accounting/registry.js';
+import { parseEnv } from '../../src/config/env.js';
 import { WEBHOOK_SECRET } from '../../sandbox/scenario.js';
+import { ACCOUNTING_BACKENDS, namesOf } from '../support/accounting-backends.js';
 import { runCli } from '../support/cli.js';
-import { invoicesOf, startE2E, waitFor, type E2E } from '../support/e2e.js';
+import { dealInvoices, startE2E, waitFor, type E2E } from '../support/e2e.js';
 
-let e2e: E2E;
-let env: Record<string, string>;
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-beforeAll(async () => {
-  e2e = await startE2E({
-    prepare: (s) => {
-      s.zoho.addTax({ name: 'VAT 19%', percentage: 19, isDefault: true });
-      s.zoho.addTax({ name: 'VAT 7%', percentage: 7 });
-      s.zoho.addCurrency({ code: 'USD', exchangeRate: 0.92 });
-      s.kommo.addContactField({ name: 'Country', type: 'text' });
-    },
-  });
-  env = e2e.scenario.env();
-});
-afterAll(async () => {
-  expect(e2e.scenario.zoho.violations).toEqual([]);
-  await e2e.close();
-});
+describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
+  let e2e: E2E;
+  let env: Record<string, string>;
+  const names = namesOf(accounting);
+  const system = names.system;
+  let vat19 = '';
 
-const mappingFile = (name: string, content: unknown) => {
-  const file = join(e2e.dir, name);
-  writeFileSync(file, JSON.stringify(content, null, 2));
-  return file;
-};
-const dealField = (dealId: number, fieldId: number) => e2e.scenario.kommo.state.leads.get(dealId)?.customFields.find((f) => f.fieldId === fieldId)?.values[0]?.value;
-
-describe('relay discover', () => {
-  it('lists stages, fields, organizations, taxes and currencies with IDs, and writes a starter mapping that check accepts', async () => {
-    const s = e2e.scenario;
-    const out = join(e2e.dir, 'starter.json');
-    const run = await runCli(['discover', '--out', out], env);
-    expect([run.code, run.stderr]).toEqual([0, '']);
-    const lines = run.stdout.split('\n');
-    expect(lines[0]).toBe('Kommo account "acme" (id 30011223, subdomain acme, country DE, currency EUR)');
-    expect(lines).toContain(`  Sales (id ${s.pipelineId})`);
-    expect(lines).toContain(`    Invoice           id ${s.stages.invoice}`);
-    expect(lines).toContain(`    Payment Received  id ${s.stages.paymentReceived}`);
-    expect(lines).toContain(`  Invoice ID            text      id ${s.fields.invoiceId}`);
-    expect(lines).toContain(`  Acme  id ${s.zoho.organizationId}  EUR  <- the relay works in this one`);
-    const vat19 = [...s.zoho.state.taxes.values()].find((t) => t.name === 'VAT 19%')!;
-    expect(lines).toContain(`  VAT 19%  19 %  id ${vat19.taxId}  default`);
-    expect(lines.filter((l) => /^ {2}(EUR|USD) +id \d{19}/.test(l))).toHaveLength(2);
-    expect(lines).toContain(`Starter mapping written to ${out}:`);
-
-    const json = JSON.parse((await runCli(['discover', '--json'], env)).stdout);
-    expect(json.mapping).toEqual({
-      invoice: { stages: [{ pipeline: 'Sales', stage: 'Invoice' }] },
-      dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice URL' },
-      payment: { stage: 'Payment Received', paidField: 'Paid' },
-      tax: { countryFrom: [{ entity: 'contact', field: 'Country' }], defaultCountry: 'DE', rules: { DE: { tax: 'VAT 19%' }, '*': 'none' } },
+  beforeAll(async () => {
+    e2e = await startE2E({
+      accounting,
+      prepare: (s) => {
+        vat19 = s.books.addTax({ name: 'VAT 19%', percentage: 19, isDefault: true });
+        s.books.addTax({ name: 'VAT 7%', percentage: 7 });
+        s.books.addCurrency('USD', 0.92);
+        s.kommo.addContactField({ name: 'Country', type: 'text' });
+      },
     });
-    expect(json.kommo.pipelines[0]._embedded.statuses.map((x: { id: number }) => x.id)).toContain(s.stages.invoice);
-    expect(json.zoho.organizationId).toBe(s.zoho.organizationId);
-
-    const refused = await runCli(['discover', '--out', out], env);
-    expect([refused.code, refused.stderr]).toEqual([1, `${out} exists already: pass --force to replace it, or choose another file.\n`]);
-
-    const checked = await runCli(['check'], { ...env, MAPPING_FILE: out });
-    expect([checked.code, checked.stdout.trim().split('\n').at(-1)]).toEqual([0, 'Everything checks out.']);
+    env = e2e.scenario.env();
   });
-});
-
-describe('relay check', () => {
-  it('passes on the scenario: every check named', async () => {
-    const run = await runCli(['check'], env);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toBe(
-      [
-        "Checking the relay's settings, mapping and connections",
-        '',
-        '  ok    Settings (environment and .env)',
-        `  ok    Mapping file ${env.MAPPING_FILE}`,
-        `  ok    Database: SQLite ${join(e2e.dir, 'relay.db')}`,
-        '  ok    Kommo: the token works (account "acme", id 30011223)',
-        '  ok    Mapping against Kommo: every stage and field exists',
-        `  ok    Zoho Books: the token works; organization "Acme" (${e2e.scenario.zoho.organizationId}) is reachable`,
-        '  ok    Mapping against Zoho Books: every tax and currency exists',
-        '',
-        'Everything checks out.',
-        '',
-      ].join('\n'),
-    );
+  afterAll(async () => {
+    expect(e2e.scenario.books.violations).toEqual([]);
+    await e2e.close();
   });
 
-  it('a broken mapping: exit 1 and a readable list of every problem', async () => {
-    const s = e2e.scenario;
-    const file = mappingFile('broken.json', {
-      invoice: { stages: [{ pipeline: 'Sales', stage: 'Invoise' }], currency: { default: 'CHF' } },
-      dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice Link' },
-      payment: { stage: 'Payment Received', paidField: 'Paid' },
-      tax: { defaultCountry: 'DE', rules: { DE: { tax: 'VAT 16%' }, FR: { percentage: 20 }, '*': 'none' } },
+  const mappingFile = (name: string, content: unknown) => {
+    const file = join(e2e.dir, name);
+    writeFileSync(file, JSON.stringify(content, null, 2));
+    return file;
+  };
+  const dealField = (dealId: number, fieldId: number) => e2e.scenario.kommo.state.leads.get(dealId)?.customFields.find((f) => f.fieldId === fieldId)?.values[0]?.value;
+  /** How the backend words the books it works in, in `relay check` (Zoho: organization; Xero: organisation). */
+  const organization = names.organization.split(' ').at(-1)!.toLowerCase();
+  const taxList = () => e2e.scenario.books.taxes().map((t) => `'${t.name}' (${t.percentage} %)`).join(', ');
+
+  describe('relay discover', () => {
+    it('lists stages, fields, organizations, taxes and currencies with IDs, and writes a starter mapping that check accepts', async () => {
+      const s = e2e.scenario;
+      const out = join(e2e.dir, 'starter.json');
+      const run = await runCli(['discover', '--out', out], env);
+      expect([run.code, run.stderr]).toEqual([0, '']);
+      const lines = run.stdout.split('\n');
+      expect(lines[0]).toBe('Kommo account "acme" (id 30011223, subdomain acme, country DE, currency EUR)');
+      expect(lines).toContain(`  Sales (id ${s.pipelineId})`);
+      expect(lines).toContain(`    Invoice           id ${s.stages.invoice}`);
+      expect(lines).toContain(`    Payment Received  id ${s.stages.paymentReceived}`);
+      expect(lines).toContain(`  Invoice ID            text      id ${s.fields.invoiceId}`);
+      // The organization the relay works in, the tax rates with their IDs, the currencies: as the backend words them.
+      expect(lines.filter((l) => new RegExp(`^  Acme  .*${escape(s.books.organizationId)}.*  <- the relay works in this one$`).test(l))).toHaveLength(1);
+      expect(lines.filter((l) => new RegExp(`^  VAT 19% +19 % +.*\\b${escape(vat19)}\\b`).test(l))).toHaveLength(1);
+      expect(lines.filter((l) => /^ {2}(EUR|USD) {2}/.test(l))).toHaveLength(2);
+      expect(lines).toContain(`Starter mapping written to ${out}:`);
+
+      const json = JSON.parse((await runCli(['discover', '--json'], env)).stdout);
+      expect(json.mapping).toEqual({
+        invoice: { stages: [{ pipeline: 'Sales', stage: 'Invoice' }] },
+        dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice URL' },
+        payment: { stage: 'Payment Received', paidField: 'Paid' },
+        // The system's default tax where it has one (Zoho), else its first sales rate: the operator reviews it.
+        tax: { countryFrom: [{ entity: 'contact', field: 'Country' }], defaultCountry: 'DE', rules: { DE: { tax: (s.books.taxes().find((t) => t.isDefault) ?? s.books.taxes()[0])!.name }, '*': 'none' } },
+      });
+      expect(json.kommo.pipelines[0]._embedded.statuses.map((x: { id: number }) => x.id)).toContain(s.stages.invoice);
+      expect(JSON.stringify(json[accounting])).toContain(s.books.organizationId);
+
+      const refused = await runCli(['discover', '--out', out], env);
+      expect([refused.code, refused.stderr]).toEqual([1, `${out} exists already: pass --force to replace it, or choose another file.\n`]);
+
+      const checked = await runCli(['check'], { ...env, MAPPING_FILE: out });
+      expect([checked.code, checked.stdout.trim().split('\n').at(-1)]).toEqual([0, 'Everything checks out.']);
     });
-    const run = await runCli(['check'], { ...env, MAPPING_FILE: file });
-    expect(run.code).toBe(1);
-    const stages = `Sales (${s.pipelineId}): 'Incoming' (${s.stages.incoming}), 'Proposal' (${s.stages.proposal}), 'Invoice' (${s.stages.invoice}), 'Payment Received' (${s.stages.paymentReceived}), 'Retainer Active' (${s.stages.retainerActive}), 'Completed' (${s.stages.completed}), 'Closed - won' (142), 'Closed - lost' (143)`;
-    const leadFields = `'Invoice ID' (${s.fields.invoiceId}, text), 'Invoice URL' (${s.fields.invoiceUrl}, url), 'Paid' (${s.fields.paid}, checkbox), 'Recurring invoice ID' (${s.fields.recurringId}, text), 'Billing frequency' (${s.fields.billingFrequency}, select)`;
-    const taxes = "'VAT 19%' (19 %), 'VAT 7%' (7 %)";
-    expect(run.stdout.split('\n').slice(6, -3)).toEqual([
-      '  FAIL  Mapping against Kommo',
-      `          - MAPPING_FILE invoice.stages[0]: no stage "Invoise" in pipeline "Sales". Stages: ${stages}`,
-      `          - MAPPING_FILE dealFields.invoiceUrl: no lead field "Invoice Link". Lead fields: ${leadFields}`,
-      `  ok    Zoho Books: the token works; organization "Acme" (${s.zoho.organizationId}) is reachable`,
-      '  FAIL  Mapping against Zoho Books',
-      `          - MAPPING_FILE tax.rules.DE: no tax named 'VAT 16%' in Zoho Books. Taxes: ${taxes}`,
-      `          - MAPPING_FILE tax.rules.FR: no tax of 20 % in Zoho Books. Taxes: ${taxes}`,
-      '          - MAPPING_FILE invoice.currency.default: CHF is not a currency of the Zoho Books organization (currencies: EUR, USD). Add it in Zoho Books (Settings › Currencies) or change the mapping.',
-    ]);
-    expect(run.stdout.trim().split('\n').at(-1)).toBe('5 problems found. Fix them and run `relay check` again.');
-
-    const json = JSON.parse((await runCli(['check', '--json'], { ...env, MAPPING_FILE: file })).stdout);
-    expect(json.ok).toBe(false);
-    expect(json.checks.map((c: { name: string; status: string; problems: string[] }) => [c.name, c.status, c.problems.length])).toEqual([
-      ['Settings (environment and .env)', 'ok', 0],
-      [`Mapping file ${file}`, 'ok', 0],
-      ['Database', 'ok', 0],
-      ['Kommo', 'ok', 0],
-      ['Mapping against Kommo', 'fail', 2],
-      ['Zoho Books', 'ok', 0],
-      ['Mapping against Zoho Books', 'fail', 3],
-    ]);
   });
 
-  it('bad settings, a mapping file that is not JSON, and a Zoho token that does not work: each named', async () => {
-    const badEnv = await runCli(['check'], { ...env, WEBHOOK_SECRET: 'short' });
-    expect(badEnv.code).toBe(1);
-    expect(badEnv.stdout).toContain('  FAIL  Settings (environment and .env)\n          - WEBHOOK_SECRET: must be at least 16 characters (generate one with: openssl rand -hex 24)\n  skip  Everything else: needs valid settings first\n');
-
-    const notJson = join(e2e.dir, 'not-json.json');
-    writeFileSync(notJson, '{ "invoice": ');
-    const run = await runCli(['check'], { ...env, MAPPING_FILE: notJson, ZOHO_REFRESH_TOKEN: '1000.revoked.revoked' });
-    expect(run.code).toBe(1);
-    const lines = run.stdout.split('\n');
-    expect(lines[3]).toBe(`  FAIL  Mapping file ${notJson}`);
-    expect(lines[4]).toMatch(new RegExp(`^          - MAPPING_FILE ${notJson}: not valid JSON \\(.+\\)\\.$`));
-    expect(lines).toContain('  skip  Mapping against Kommo: needs a valid mapping file');
-    expect(lines).toContain('  FAIL  Zoho Books');
-    expect(lines).toContain('  skip  Mapping against Zoho Books: needs a valid mapping file');
-    expect(run.stdout).not.toContain('1000.revoked.revoked');
-  });
-});
-
-describe('relay webhooks', () => {
-  it('registers the Kommo webhook through the API once, and prints the Zoho workflow set-up', async () => {
-    const s = e2e.scenario;
-    const url = `https://relay.example.com/webhooks/kommo/${WEBHOOK_SECRET}`;
-    const first = await runCli(['webhooks', '--url', 'https://relay.example.com/'], env);
-    expect(first.code).toBe(0);
-    const sub = s.kommo.state.webhooks.get(url)!;
-    expect(sub.settings).toEqual(['add_lead', 'status_lead']);
-    expect(first.stdout).toBe(
-      [
-        'Kommo webhook',
-        `  URL     ${url}`,
-        '  Events  Lead added, Lead status changed',
-        `  Registered through the Kommo API (webhook id ${sub.id}).`,
-        '',
-        'Zoho Books workflow webhook (Zoho has no API for it: set it up by hand)',
-        '  1. In Zoho Books open Settings › Automation › Workflow Rules › New Rule; module: Invoices.',
-        '  2. When: a payment is recorded (or: when Status is updated to Paid / Partially Paid).',
-        '  3. Action: Webhook, with',
-        `       URL     https://relay.example.com/webhooks/zoho/${WEBHOOK_SECRET}`,
-        '       Method  POST',
-        '       Body    the default (entire invoice record as JSON); form fields or a raw body also work if they contain invoice_id',
-        '  4. Save and activate the rule.',
-        '',
-      ].join('\n'),
-    );
-    const again = await runCli(['webhooks', '--url', 'https://relay.example.com', '--json'], env);
-    expect(JSON.parse(again.stdout).kommo).toEqual({ url, events: ['add_lead', 'status_lead'], kind: 'already_registered', id: sub.id });
-    expect(s.kommo.requests.filter((r) => r.method === 'POST' && r.path === '/api/v4/webhooks')).toHaveLength(1);
-  });
-
-  it("on a plan without webhooks by API: the manual steps, nothing registered; the signing secret's place is named, never its value", async () => {
-    const s = e2e.scenario;
-    s.kommo.configure({ plan: 'base' });
-    try {
-      const run = await runCli(['webhooks', '--url', 'https://other.example.com'], { ...env, ZOHO_WEBHOOK_SIGNING_SECRET: 'zoho-signing-secret-123456' });
+  describe('relay check', () => {
+    it('passes on the scenario: every check named', async () => {
+      const run = await runCli(['check'], env);
       expect(run.code).toBe(0);
-      expect(run.stdout.split('\n').slice(3, 7)).toEqual([
-        '  Set it up by hand (Kommo refused it (403): webhooks through the API need the Advanced or Enterprise plan):',
-        "    1. In Kommo open Settings › Integrations › Web hooks (or your private integration's Webhooks tab).",
-        '    2. Add the URL above.',
-        '    3. Tick "Lead added" and "Lead status changed", then save.',
+      expect(run.stdout).toBe(
+        [
+          "Checking the relay's settings, mapping and connections",
+          '',
+          '  ok    Settings (environment and .env)',
+          `  ok    Mapping file ${env.MAPPING_FILE}`,
+          `  ok    Database: SQLite ${join(e2e.dir, 'relay.db')}`,
+          '  ok    Kommo: the token works (account "acme", id 30011223)',
+          '  ok    Mapping against Kommo: every stage and field exists',
+          `  ok    ${system}: the token works; ${organization} "Acme" (${e2e.scenario.books.organizationId}) is reachable`,
+          `  ok    Mapping against ${system}: every tax and currency exists`,
+          '',
+          'Everything checks out.',
+          '',
+        ].join('\n'),
+      );
+    });
+
+    it('a broken mapping: exit 1 and a readable list of every problem', async () => {
+      const s = e2e.scenario;
+      const file = mappingFile('broken.json', {
+        invoice: { stages: [{ pipeline: 'Sales', stage: 'Invoise' }], currency: { default: 'CHF' } },
+        dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice Link' },
+        payment: { stage: 'Payment Received', paidField: 'Paid' },
+        tax: { defaultCountry: 'DE', rules: { DE: { tax: 'VAT 16%' }, FR: { percentage: 20 }, '*': 'none' } },
+      });
+      const run = await runCli(['check'], { ...env, MAPPING_FILE: file });
+      expect(run.code).toBe(1);
+      const stages = `Sales (${s.pipelineId}): 'Incoming' (${s.stages.incoming}), 'Proposal' (${s.stages.proposal}), 'Invoice' (${s.stages.invoice}), 'Payment Received' (${s.stages.paymentReceived}), 'Retainer Active' (${s.stages.retainerActive}), 'Completed' (${s.stages.completed}), 'Closed - won' (142), 'Closed - lost' (143)`;
+      const leadFields = `'Invoice ID' (${s.fields.invoiceId}, text), 'Invoice URL' (${s.fields.invoiceUrl}, url), 'Paid' (${s.fields.paid}, checkbox), 'Recurring invoice ID' (${s.fields.recurringId}, text), 'Billing frequency' (${s.fields.billingFrequency}, select)`;
+      const taxes = taxList();
+      expect(run.stdout.split('\n').slice(6, -3)).toEqual([
+        '  FAIL  Mapping against Kommo',
+        `          - MAPPING_FILE invoice.stages[0]: no stage "Invoise" in pipeline "Sales". Stages: ${stages}`,
+        `          - MAPPING_FILE dealFields.invoiceUrl: no lead field "Invoice Link". Lead fields: ${leadFields}`,
+        `  ok    ${system}: the token works; ${organization} "Acme" (${s.books.organizationId}) is reachable`,
+        `  FAIL  Mapping against ${system}`,
+        `          - MAPPING_FILE tax.rules.DE: no tax named 'VAT 16%' in ${system}. Taxes: ${taxes}`,
+        `          - MAPPING_FILE tax.rules.FR: no tax of 20 % in ${system}. Taxes: ${taxes}`,
+        `          - MAPPING_FILE invoice.currency.default: CHF is not a currency of the ${system} organization (currencies: EUR, USD). Add it in ${system} (Settings › Currencies) or change the mapping.`,
       ]);
-      expect(run.stdout).toContain("       Secret  the value of ZOHO_WEBHOOK_SIGNING_SECRET in the relay's settings (checked in X-Zoho-Webhook-Signature)\n");
-      expect(run.stdout).not.toContain('zoho-signing-secret-123456');
-      expect([...s.kommo.state.webhooks.keys()].filter((d) => d.startsWith('https://other.example.com'))).toEqual([]);
-    } finally {
-      s.kommo.configure({ plan: 'advanced' });
-    }
+      expect(run.stdout.trim().split('\n').at(-1)).toBe('5 problems found. Fix them and run `relay check` again.');
+
+      const json = JSON.parse((await runCli(['check', '--json'], { ...env, MAPPING_FILE: file })).stdout);
+      expect(json.ok).toBe(false);
+      expect(json.checks.map((c: { name: string; status: string; problems: string[] }) => [c.name, c.status, c.problems.length])).toEqual([
+        ['Settings (environment and .env)', 'ok', 0],
+        [`Mapping file ${file}`, 'ok', 0],
+        ['Database', 'ok', 0],
+        ['Kommo', 'ok', 0],
+        ['Mapping against Kommo', 'fail', 2],
+        [system, 'ok', 0],
+        [`Mapping against ${system}`, 'fail', 3],
+      ]);
+    });
+
+    it('bad settings, a mapping file that is not JSON, and an accounting token that does not work: each named', async () => {
+      const badEnv = await runCli(['check'], { ...env, WEBHOOK_SECRET: 'short' });
+      expect(badEnv.code).toBe(1);
+      expect(badEnv.stdout).toContain('  FAIL  Settings (environment and .env)\n          - WEBHOOK_SECRET: must be at least 16 characters (generate one with: openssl rand -hex 24)\n  skip  Everything else: needs valid settings first\n');
+
+      const notJson = join(e2e.dir, 'not-json.json');
+      writeFileSync(notJson, '{ "invoice": ');
+      // On a database of its own: a refresh token the relay stores (Xero's rotate) must not replace the running relay's.
+      const revoked = e2e.scenario.revokedTokenEnv;
+      const run = await runCli(['check'], { ...env, MAPPING_FILE: notJson, DATABASE_URL: `sqlite:${join(e2e.dir, 'revoked.db')}`, ...revoked });
+      expect(run.code).toBe(1);
+      const lines = run.stdout.split('\n');
+      expect(lines[3]).toBe(`  FAIL  Mapping file ${notJson}`);
+      expect(lines[4]).toMatch(new RegExp(`^          - MAPPING_FILE ${notJson}: not valid JSON \\(.+\\)\\.$`));
+      expect(lines).toContain('  skip  Mapping against Kommo: needs a valid mapping file');
+      expect(lines).toContain(`  FAIL  ${system}`);
+      expect(lines).toContain(`  skip  Mapping against ${system}: needs a valid mapping file`);
+      for (const token of Object.values(revoked)) expect(run.stdout).not.toContain(token);
+    });
   });
 
-  it('without --url nor an OAuth redirect URI: says what to pass', async () => {
-    const run = await runCli(['webhooks'], env);
-    expect([run.code, run.stdout, run.stderr]).toEqual([2, '', "pass the relay's public URL, e.g. --url https://relay.example.com\nUsage: relay webhooks [--url https://relay.example.com] [--no-register] [--json]\n"]);
-  });
-});
+  describe('relay webhooks', () => {
+    it("registers the Kommo webhook through the API once, and prints the accounting system's set-up", async () => {
+      const s = e2e.scenario;
+      const url = `https://relay.example.com/webhooks/kommo/${WEBHOOK_SECRET}`;
+      const first = await runCli(['webhooks', '--url', 'https://relay.example.com/'], env);
+      expect(first.code).toBe(0);
+      const sub = s.kommo.state.webhooks.get(url)!;
+      expect(sub.settings).toEqual(['add_lead', 'status_lead']);
+      expect(first.stdout).toBe(
+        [
+          'Kommo webhook',
+          `  URL     ${url}`,
+          '  Events  Lead added, Lead status changed',
+          `  Registered through the Kommo API (webhook id ${sub.id}).`,
+          '',
+          // Then the accounting system's set-up, as its backend words it (no API call: set up by hand).
+          ...accountingBackend(accounting)!.webhookSetup(parseEnv(env).accounting.settings, { url: 'https://relay.example.com', secret: WEBHOOK_SECRET }).lines,
+          '',
+        ].join('\n'),
+      );
+      expect(first.stdout).toContain(`https://relay.example.com/webhooks/${accounting}/${WEBHOOK_SECRET}`);
+      const again = await runCli(['webhooks', '--url', 'https://relay.example.com', '--json'], env);
+      expect(JSON.parse(again.stdout).kommo).toEqual({ url, events: ['add_lead', 'status_lead'], kind: 'already_registered', id: sub.id });
+      expect(s.kommo.requests.filter((r) => r.method === 'POST' && r.path === '/api/v4/webhooks')).toHaveLength(1);
+    });
 
-describe('relay deal, retry and status on what the running relay did', () => {
-  it('a failed deal: status lists it, retry re-runs it once fixed, deal shows its invoice and timeline', async () => {
-    const s = e2e.scenario;
-    const { dealId, contactId } = s.addClientDeal({ email: null, contactName: 'Nora Nomail' });
-    s.moveToInvoice(dealId);
-    const job = await waitFor(
-      () => e2e.relay.store.db.selectFrom('jobs').selectAll().where('deal_id', '=', String(dealId)).where('kind', '=', 'invoice_for_deal').where('state', '=', 'failed').executeTakeFirst(),
-      'the invoice job to fail',
-    );
-    const reason = 'Invoice not created: the contact "Nora Nomail" has no email. Add an email to the contact, then move the deal into the invoicing stage again.';
+    it("on a plan without webhooks by API: the manual steps, nothing registered; the accounting webhook secret's place is named, never its value", async () => {
+      const s = e2e.scenario;
+      const secret = s.webhookSecretSetting;
+      s.kommo.configure({ plan: 'base' });
+      try {
+        const run = await runCli(['webhooks', '--url', 'https://other.example.com'], { ...env, [secret.name]: secret.value });
+        expect(run.code).toBe(0);
+        expect(run.stdout.split('\n').slice(3, 7)).toEqual([
+          '  Set it up by hand (Kommo refused it (403): webhooks through the API need the Advanced or Enterprise plan):',
+          "    1. In Kommo open Settings › Integrations › Web hooks (or your private integration's Webhooks tab).",
+          '    2. Add the URL above.',
+          '    3. Tick "Lead added" and "Lead status changed", then save.',
+        ]);
+        expect(run.stdout).toContain(secret.name);
+        expect(run.stdout).not.toContain(secret.value);
+        expect([...s.kommo.state.webhooks.keys()].filter((d) => d.startsWith('https://other.example.com'))).toEqual([]);
+      } finally {
+        s.kommo.configure({ plan: 'advanced' });
+      }
+    });
 
-    const status = await runCli(['status'], env);
-    expect(status.code).toBe(0);
-    expect(status.stdout).toContain(`  job ${job.id}  deal ${dealId}  invoice_for_deal  failed  contact_missing_email: ${reason}\n`);
-    const statusJson = JSON.parse((await runCli(['status', '--json'], env)).stdout);
-    expect(statusJson.failures.newest.map((j: { id: number }) => j.id)).toContain(Number(job.id));
-
-    const before = await runCli(['deal', String(dealId)], env);
-    expect(before.stdout.split('\n').slice(0, 4)).toEqual([`Deal ${dealId}: failed (invoice_for_deal): ${reason}`, `  Reference  KOMMO-${dealId}`, '', `Retry it once the cause is fixed: relay retry job ${job.id}`]);
-
-    // The manager adds the email; the operator retries the deal and waits for the outcome.
-    const emailField = [...s.kommo.state.contactFields.values()].find((f) => f.code === 'EMAIL')!;
-    s.kommo.state.contacts.get(contactId)!.customFields.push({ fieldId: emailField.id, values: [{ value: 'nora@example.com', enumCode: 'WORK' }] });
-    const retried = await runCli(['retry', 'deal', String(dealId), '--wait'], env);
-    expect([retried.code, retried.stderr]).toEqual([0, '']);
-    expect(retried.stdout).toBe(`Job ${job.id} (invoice_for_deal, deal ${dealId}) is queued again and runs as soon as the relay's worker picks it up.\nJob ${job.id} is done.\n`);
-    const invoice = invoicesOf(s, dealId);
-    expect(invoice).toHaveLength(1);
-    expect(dealField(dealId, s.fields.invoiceId)).toBe(invoice[0]!.invoiceId);
-
-    const after = await runCli(['deal', String(dealId)], env);
-    const lines = after.stdout.split('\n');
-    expect(lines.slice(0, 5)).toEqual([
-      `Deal ${dealId}: invoiced: ${invoice[0]!.invoiceNumber}`,
-      `  Invoice    ${invoice[0]!.invoiceNumber} (Zoho id ${invoice[0]!.invoiceId}), open, emailed`,
-      `  Link       ${invoice[0]!.invoiceUrl}`,
-      `  Reference  KOMMO-${dealId}`,
-      `  Customer   Zoho id ${invoice[0]!.customerId}`,
-    ]);
-    const timeline = lines.slice(lines.indexOf('Timeline (UTC)') + 1, lines.indexOf('Jobs') - 1).map((l) => l.replace(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +/, '').replace(/^(\S+( \d+)?) +/, '$1  '));
-    expect(timeline).toEqual([
-      'event  kommo: deal_entered_invoice_stage',
-      `job ${job.id}  invoice_for_deal attempt 1: failed (contact_missing_email: ${reason})`,
-      expect.stringMatching(/^job \d+  deal_note attempt 1: done$/),
-      `note  note on the deal (sent): ${reason}`,
-      `job ${job.id}  invoice_for_deal attempt 1: done`,
-      `write  invoice field 'Invoice ID' = "${invoice[0]!.invoiceId}" (done)`,
-      `write  invoice field 'Invoice URL' = "${invoice[0]!.invoiceUrl}" (done)`,
-    ]);
-    const json = await runCli(['deal', String(dealId), '--json'], env);
-    expect(JSON.parse(json.stdout)).toMatchObject({ dealId: String(dealId), state: { kind: 'invoiced' }, accounting: { invoiceId: invoice[0]!.invoiceId, emailed: true } });
-
-    const twice = await runCli(['retry', 'job', String(job.id)], env);
-    expect([twice.code, twice.stderr]).toEqual([1, `Job ${job.id} is done: only failed or dead jobs can be retried (it finished successfully).\n`]);
+    it('without --url nor an OAuth redirect URI: says what to pass', async () => {
+      const run = await runCli(['webhooks'], Object.fromEntries(Object.entries(env).filter(([k]) => !k.endsWith('_REDIRECT_URI'))));
+      expect([run.code, run.stdout, run.stderr]).toEqual([2, '', "pass the relay's public URL, e.g. --url https://relay.example.com\nUsage: relay webhooks [--url https://relay.example.com] [--no-register] [--json]\n"]);
+    });
   });
 
-  it('a deal whose invoice job skipped it (it had left the stage): retry refuses and says what to do instead', async () => {
-    const s = e2e.scenario;
-    const { dealId } = s.addClientDeal();
-    s.moveToInvoice(dealId);
-    s.kommo.moveLeads([dealId], s.stages.proposal); // before the relay's job reads it
-    await waitFor(
-      () => e2e.relay.store.db.selectFrom('jobs').select('id').where('deal_id', '=', String(dealId)).where('state', '=', 'done').executeTakeFirst(),
-      'the invoice job to finish',
-    );
-    const run = await runCli(['retry', 'deal', String(dealId)], env);
-    expect([run.code, run.stdout]).toEqual([1, '']);
-    expect(run.stderr).toBe(
-      `Deal ${dealId} has no failed job to retry: not invoiced: deal is no longer in an invoicing stage (now status ${s.stages.proposal} in pipeline ${s.pipelineId}). Retrying would skip it again: move the deal into the invoicing stage in Kommo and the relay invoices it.\n`,
-    );
-    expect(invoicesOf(s, dealId)).toEqual([]);
-    const unknown = await runCli(['deal', '999999'], env);
-    expect([unknown.code, unknown.stderr]).toEqual([1, 'The relay knows nothing about deal 999999: no webhook, reconcile or job has concerned it.\n']);
-  });
+  describe('relay deal, retry and status on what the running relay did', () => {
+    it('a failed deal: status lists it, retry re-runs it once fixed, deal shows its invoice and timeline', async () => {
+      const s = e2e.scenario;
+      const { dealId, contactId } = s.addClientDeal({ email: null, contactName: 'Nora Nomail' });
+      s.moveToInvoice(dealId);
+      const job = await waitFor(
+        () => e2e.relay.store.db.selectFrom('jobs').selectAll().where('deal_id', '=', String(dealId)).where('kind', '=', 'invoice_for_deal').where('state', '=', 'failed').executeTakeFirst(),
+        'the invoice job to fail',
+      );
+      const reason = 'Invoice not created: the contact "Nora Nomail" has no email. Add an email to the contact, then move the deal into the invoicing stage again.';
 
-  it('status: exact figures of the queue and the last reconcile', async () => {
-    await e2e.relay.reconciler.sweep();
-    await waitFor(async () => {
-      const c = await e2e.relay.queue.countByState();
-      return c.queued + c.running === 0;
-    }, 'the queue to settle');
-    const figures = await e2e.relay.store.db.selectFrom('jobs').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
-    const n = (state: string) => Number(figures.find((f) => f.state === state)?.n ?? 0);
-    const run = await runCli(['status', '--json'], env);
-    const json = JSON.parse(run.stdout);
-    expect(json.queue).toEqual({ byState: { queued: n('queued'), running: n('running'), done: n('done'), failed: n('failed'), dead: n('dead') }, due: json.queue.due, waitingToRetry: json.queue.waitingToRetry });
-    expect(json.queue.byState.failed).toBe(0); // the only failure was retried
-    expect(json.failures).toEqual({ count: 0, newest: [] });
-    expect(json.lastReconcile).toMatchObject({ errors: [], invoiceJobs: 0 });
-    const human = await runCli(['status'], env);
-    expect(human.stdout.split('\n').slice(0, 4)).toEqual([
-      `Queue: ${json.queue.due} due now, ${json.queue.waitingToRetry} waiting to retry, ${n('running')} running`,
-      `Jobs:  ${n('queued')} queued, ${n('running')} running, ${n('done')} done, 0 failed, 0 dead`,
-      '',
-      'Failures not yet settled: none',
-    ]);
-    expect(human.stdout).toMatch(/\nLast reconcile: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, \d+ deals and \d+ invoices checked, 0 invoice and 0 payment jobs added\n$/);
-  });
+      const status = await runCli(['status'], env);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain(`  job ${job.id}  deal ${dealId}  invoice_for_deal  failed  contact_missing_email: ${reason}\n`);
+      const statusJson = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+      expect(statusJson.failures.newest.map((j: { id: number }) => j.id)).toContain(Number(job.id));
 
-  it('usage errors exit 2 with the usage line', async () => {
-    expect(await runCli(['retry', '12'], env)).toEqual({ code: 2, stdout: '', stderr: 'say what to retry: relay retry job <job id>, or relay retry deal <deal id>\nUsage: relay retry job <job id> | retry deal <deal id> [--wait [--timeout 60]] [--json]\n' });
-    expect((await runCli(['status', '--bogus'], env)).stderr).toBe('unknown option --bogus\nUsage: relay status [--json]\n');
-    expect((await runCli(['nope'], env)).code).toBe(2);
+      const before = await runCli(['deal', String(dealId)], env);
+      expect(before.stdout.split('\n').slice(0, 4)).toEqual([`Deal ${dealId}: failed (invoice_for_deal): ${reason}`, `  Reference  KOMMO-${dealId}`, '', `Retry it once the cause is fixed: relay retry job ${job.id}`]);
+
+      // The manager adds the email; the operator retries the deal and waits for the outcome.
+      const emailField = [...s.kommo.state.contactFields.values()].find((f) => f.code === 'EMAIL')!;
+      s.kommo.state.contacts.get(contactId)!.customFields.push({ fieldId: emailField.id, values: [{ value: 'nora@example.com', enumCode: 'WORK' }] });
+      const retried = await runCli(['retry', 'deal', String(dealId), '--wait'], env);
+      expect([retried.code, retried.stderr]).toEqual([0, '']);
+      expect(retried.stdout).toBe(`Job ${job.id} (invoice_for_deal, deal ${dealId}) is queued again and runs as soon as the relay's worker picks it up.\nJob ${job.id} is done.\n`);
+      const invoice = dealInvoices(s, dealId);
+      expect(invoice).toHaveLength(1);
+      expect(dealField(dealId, s.fields.invoiceId)).toBe(invoice[0]!.id);
+
+      const after = await runCli(['deal', String(dealId)], env);
+      const lines = after.stdout.split('\n');
+      expect(lines.slice(0, 5)).toEqual([
+        `Deal ${dealId}: invoiced: ${invoice[0]!.number}`,
+        `  Invoice    ${invoice[0]!.number} (${names.short} id ${invoice[0]!.id}), open, emailed`,
+        `  Link       ${invoice[0]!.url}`,
+        `  Reference  KOMMO-${dealId}`,
+        `  Customer   ${names.short} id ${invoice[0]!.customerId}`,
+      ]);
+      // What the system's own notifications about the new invoice caused (Xero tells of every create and send)
+      // is beside the point here and may or may not have happened yet.
+      const ownNotifications = new RegExp(`${accounting}_invoice_changed|payment_to_deal`);
+      const timeline = lines
+        .slice(lines.indexOf('Timeline (UTC)') + 1, lines.indexOf('Jobs') - 1)
+        .map((l) => l.replace(/^ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +/, '').replace(/^(\S+( \d+)?) +/, '$1  '))
+        .filter((l) => !ownNotifications.test(l));
+      expect(timeline).toEqual([
+        'event  kommo: deal_entered_invoice_stage',
+        `job ${job.id}  invoice_for_deal attempt 1: failed (contact_missing_email: ${reason})`,
+        expect.stringMatching(/^job \d+  deal_note attempt 1: done$/),
+        `note  note on the deal (sent): ${reason}`,
+        `job ${job.id}  invoice_for_deal attempt 1: done`,
+        `write  invoice field 'Invoice ID' = "${invoice[0]!.id}" (done)`,
+        `write  invoice field 'Invoice URL' = "${invoice[0]!.url}" (done)`,
+      ]);
+      const json = await runCli(['deal', String(dealId), '--json'], env);
+      expect(JSON.parse(json.stdout)).toMatchObject({ dealId: String(dealId), state: { kind: 'invoiced' }, accounting: { invoiceId: invoice[0]!.id, emailed: true } });
+
+      const twice = await runCli(['retry', 'job', String(job.id)], env);
+      expect([twice.code, twice.stderr]).toEqual([1, `Job ${job.id} is done: only failed or dead jobs can be retried (it finished successfully).\n`]);
+    });
+
+    it('a deal whose invoice job skipped it (it had left the stage): retry refuses and says what to do instead', async () => {
+      const s = e2e.scenario;
+      const { dealId } = s.addClientDeal();
+      s.moveToInvoice(dealId);
+      s.kommo.moveLeads([dealId], s.stages.proposal); // before the relay's job reads it
+      await waitFor(
+        () => e2e.relay.store.db.selectFrom('jobs').select('id').where('deal_id', '=', String(dealId)).where('state', '=', 'done').executeTakeFirst(),
+        'the invoice job to finish',
+      );
+      const run = await runCli(['retry', 'deal', String(dealId)], env);
+      expect([run.code, run.stdout]).toEqual([1, '']);
+      expect(run.stderr).toBe(
+        `Deal ${dealId} has no failed job to retry: not invoiced: deal is no longer in an invoicing stage (now status ${s.stages.proposal} in pipeline ${s.pipelineId}). Retrying would skip it again: move the deal into the invoicing stage in Kommo and the relay invoices it.\n`,
+      );
+      expect(dealInvoices(s, dealId)).toEqual([]);
+      const unknown = await runCli(['deal', '999999'], env);
+      expect([unknown.code, unknown.stderr]).toEqual([1, 'The relay knows nothing about deal 999999: no webhook, reconcile or job has concerned it.\n']);
+    });
+
+    it('status: exact figures of the queue and the last reconcile', async () => {
+      await e2e.relay.reconciler.sweep();
+      await waitFor(async () => {
+        const c = await e2e.relay.queue.countByState();
+        return c.queued + c.running === 0;
+      }, 'the queue to settle');
+      const figures = await e2e.relay.store.db.selectFrom('jobs').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+      const n = (state: string) => Number(figures.find((f) => f.state === state)?.n ?? 0);
+      const run = await runCli(['status', '--json'], env);
+      const json = JSON.parse(run.stdout);
+      expect(json.queue).toEqual({ byState: { queued: n('queued'), running: n('running'), done: n('done'), failed: n('failed'), dead: n('dead') }, due: json.queue.due, waitingToRetry: json.queue.waitingToRetry });
+      expect(json.queue.byState.failed).toBe(0); // the only failure was retried
+      expect(json.failures).toEqual({ count: 0, newest: [] });
+      expect(json.lastReconcile).toMatchObject({ errors: [], invoiceJobs: 0 });
+      const human = await runCli(['status'], env);
+      expect(human.stdout.split('\n').slice(0, 4)).toEqual([
+        `Queue: ${json.queue.due} due now, ${json.queue.waitingToRetry} waiting to retry, ${n('running')} running`,
+        `Jobs:  ${n('queued')} queued, ${n('running')} running, ${n('done')} done, 0 failed, 0 dead`,
+        '',
+        'Failures not yet settled: none',
+      ]);
+      expect(human.stdout).toMatch(/\nLast reconcile: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, \d+ deals and \d+ invoices checked, 0 invoice and 0 payment jobs added\n$/);
+    });
+
+    it('usage errors exit 2 with the usage line', async () => {
+      expect(await runCli(['retry', '12'], env)).toEqual({ code: 2, stdout: '', stderr: 'say what to retry: relay retry job <job id>, or relay retry deal <deal id>\nUsage: relay retry job <job id> | retry deal <deal id> [--wait [--timeout 60]] [--json]\n' });
+      expect((await runCli(['status', '--bogus'], env)).stderr).toBe('unknown option --bogus\nUsage: relay status [--json]\n');
+      expect((await runCli(['nope'], env)).code).toBe(2);
+    });
   });
 });

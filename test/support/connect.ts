@@ -60,17 +60,10 @@ export function secretsOf(s: Scenario, extra: Array<string | undefined> = []): s
     ...s.kommo.tokens.access.keys(),
     ...s.kommo.tokens.refresh.keys(),
     ...s.kommo.tokens.codes.keys(),
-    s.zoho.clientSecret,
-    s.zoho.refreshToken,
+    ...s.books.secrets(),
     'kommo-client-secret',
     'kommo-long-lived-token',
   ]);
-  for (const r of s.zoho.requests) {
-    const auth = r.headers.authorization;
-    if (typeof auth === 'string') values.add(auth.replace(/^Zoho-oauthtoken /, ''));
-    const body = (r.body ?? {}) as Record<string, unknown>;
-    for (const k of ['refresh_token', 'code', 'client_secret']) if (typeof body[k] === 'string') values.add(body[k]);
-  }
   for (const e of extra) if (e) values.add(e);
   return [...values].filter((v) => v.length >= 6);
 }

@@ -1,8 +1,10 @@
-// Shared e2e plumbing: a scenario on both fake servers plus the relay started in-process on a real
-// SQLite file, with every log line captured (tests check that no secret ever reaches them).
+// Shared e2e plumbing: a scenario on both fake servers (Kommo and the accounting system the test names)
+// plus the relay started in-process on a real SQLite file, with every log line captured (tests check that
+// no secret ever reaches them).
 import { parseEnv } from '../../src/config/env.js';
 import { createLogger } from '../../src/log.js';
 import { startRelay, type Relay } from '../../src/relay.js';
+import type { BooksInvoice } from '../../sandbox/books/view.js';
 import { startScenario, type Scenario, type ScenarioOptions } from '../../sandbox/scenario.js';
 import { logLineProblems } from './log-lines.js';
 import { tempDir } from './tmp.js';
@@ -48,9 +50,9 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
       await e2e.relay.stop();
       await scenario.close();
       dir.cleanup();
-      // Every e2e run ends with no request or answer outside Zoho's contract, and log lines a machine can
-      // read: one JSON object each, every key once (see log-lines.ts).
-      const violations = scenario.zoho.violations;
+      // Every e2e run ends with no request or answer outside the accounting system's contract (whichever
+      // fake ran), and log lines a machine can read: one JSON object each, every key once (see log-lines.ts).
+      const violations = scenario.books.violations;
       if (violations.length) throw new Error(`contract violations:\n${JSON.stringify(violations.slice(0, 10), null, 2)}`);
       const problems = logLineProblems(logs);
       if (problems.length) throw new Error(`log lines a machine cannot read:\n${problems.slice(0, 10).join('\n')}`);
@@ -67,6 +69,21 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The invoices that carry the deal's stamp, whichever accounting system runs. */
+export function dealInvoices(s: Scenario, dealId: number): BooksInvoice[] {
+  return s.books.invoicesWithReference(`KOMMO-${dealId}`);
+}
+
+/** The value of a deal's custom field in the fake Kommo. */
+export function dealField(s: Scenario, dealId: number, fieldId: number): unknown {
+  return s.kommo.state.leads.get(dealId)?.customFields.find((f) => f.fieldId === fieldId)?.values[0]?.value;
+}
+
+/** The texts of the notes on a deal, oldest first. */
+export function notesOf(s: Scenario, dealId: number): string[] {
+  return [...s.kommo.state.notes.values()].filter((n) => n.entityId === dealId).map((n) => String(n.params.text));
 }
 
 /** Zoho requests the relay made, by method and path (e.g. 'GET /books/v3/contacts'). */
