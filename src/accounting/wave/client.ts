@@ -8,6 +8,7 @@
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
 import { randomUUID } from 'node:crypto';
 import { RelayError, retryable } from '../../errors.js';
+import { backoffDelay } from '../../jobs/backoff.js';
 import type { Logger } from '../../log.js';
 import { HttpService, type CallObserver } from '../../net/http.js';
 import { SlidingWindowLimiter, withMargin, type CallLimiter } from '../../net/rate-limiter.js';
@@ -191,6 +192,7 @@ export class WaveClient {
    */
   async run<V, Data>(document: D.WaveDocument<V, Data>, variables: V): Promise<Data> {
     const mutation = document.kind === 'mutation';
+    let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       const callId = randomUUID();
       let answer: GraphQLAnswer<Data>;
@@ -215,8 +217,17 @@ export class WaveClient {
       }
       const errors = Array.isArray(answer.errors) ? answer.errors : [];
       if (errors.length > 0) {
-        if (attempt === 1 && isUnauthenticated(errors) && (await this.opts.tokens.onUnauthorized(sent))) continue;
-        throw translateGraphQLErrors(errors, { operation: document.name, mutation, status });
+        if (!refreshed && isUnauthenticated(errors)) {
+          refreshed = true;
+          if (await this.opts.tokens.onUnauthorized(sent)) continue;
+        }
+        const error = translateGraphQLErrors(errors, { operation: document.name, mutation, status });
+        // A query failed on Wave's side (INTERNAL_SERVER_ERROR): safe to ask again, after a pause.
+        if (!mutation && error.code === 'wave_unavailable' && attempt <= (this.opts.maxRetries ?? 3)) {
+          await sleep(backoffDelay(attempt, this.opts.retryBaseMs ?? 300, 8000));
+          continue;
+        }
+        throw error;
       }
       if (!isObject(answer.data)) {
         throw retryable('wave_bad_response', `Wave answered ${document.name} without data.`, { service: 'wave', status, uncertain: mutation });
@@ -274,4 +285,5 @@ function missing(what: string, id: string): RelayError {
   return new RelayError('permanent', 'wave_not_found', `Wave has no ${what} ${id} in this business.`, { service: 'wave' });
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
