@@ -220,7 +220,7 @@ export class WaveAccounting implements AccountingPort {
 
   /** The business (invoicing through the API, email when the mapping sends) and the income account of new products. */
   private async resolve(): Promise<Resolved> {
-    const business = await this.client.businessById(this.client.business()).catch(this.fail);
+    const business = await (async () => this.client.businessById(this.client.business()))().catch(this.fail);
     const problems: string[] = [];
     if (business.isClassicInvoicing) {
       problems.push(
