@@ -138,6 +138,38 @@ describe('customers and products', () => {
   });
 });
 
+describe('single records and the user', () => {
+  it('reads the user, and one customer, product, account, sales tax and invoice payment of the business by ID', async () => {
+    const { fake, gql } = await startWave();
+    const { invoice, customerId, productId } = await newInvoice(fake, gql, { status: 'SAVED' });
+    const paymentId = fake.payInvoice(invoice.id, { amount: '60.00', date: '2026-12-05' });
+    const a = await gql(
+      `query One($b: ID!, $c: ID!, $p: ID!, $a: ID!, $t: ID!, $pay: ID!) {
+        user { id defaultEmail }
+        business(id: $b) {
+          customer(id: $c) { name outstandingAmount { value } }
+          product(id: $p) { name unitPrice defaultSalesTaxes { name } }
+          products(page: 1, pageSize: 10, isSold: true, isArchived: false, sort: [NAME_ASC]) { pageInfo { totalCount } edges { node { id } } }
+          account(id: $a) { name type { value } normalBalanceType }
+          salesTax(id: $t) { name rate(for: "2026-12-06") }
+          invoicePayment(id: $pay) { amount paymentDate paymentMethod account { name } invoice { id status } }
+        }
+      }`,
+      { b: fake.businessId, c: customerId, p: productId, a: fake.accountId('Sales'), t: fake.salesTaxId('GST 5%'), pay: paymentId },
+    );
+    expect(a.json.errors).toBeUndefined();
+    expect(a.json.data.user).toEqual({ id: expect.any(String), defaultEmail: 'owner@demo-agency.example' });
+    expect(a.json.data.business).toEqual({
+      customer: { name: 'Acme Ltd', outstandingAmount: { value: '300.00' } },
+      product: { name: 'Consulting', unitPrice: '150.00', defaultSalesTaxes: [{ name: 'VAT 20%' }] },
+      products: { pageInfo: { totalCount: 1 }, edges: [{ node: { id: productId } }] },
+      account: { name: 'Sales', type: { value: 'INCOME' }, normalBalanceType: 'CREDIT' },
+      salesTax: { name: 'GST 5%', rate: '0.05' },
+      invoicePayment: { amount: '60.00', paymentDate: '2026-12-05', paymentMethod: 'BANK_TRANSFER', account: { name: 'Cash on Hand' }, invoice: { id: invoice.id, status: 'PARTIAL' } },
+    });
+  });
+});
+
 describe('invoices', () => {
   it('creates a DRAFT by default with the next number, totals from the product’s default tax, a customer view URL', async () => {
     const { fake, gql } = await startWave();
