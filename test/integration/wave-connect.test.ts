@@ -4,7 +4,7 @@
 // it, the businesses come from the token (one is chosen at once, several are offered, WAVE_BUSINESS_ID wins),
 // a state works once, refusals say what to do, an expired token is refreshed once and the new pair kept, a
 // refused refresh loses the connection; and a Full Access Token needs none of it.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waveSettingsSchema } from '../../src/accounting/wave/settings.js';
 import { createWaveSide } from '../../src/accounting/wave/side.js';
 import { waveMappingSection } from '../../src/accounting/wave/mapping.js';
@@ -159,6 +159,27 @@ describe('Wave with a Full Access Token (WAVE_ACCESS_TOKEN)', () => {
     const v = await setUp({ businesses }, (fake) => ({ WAVE_ACCESS_TOKEN: fake.fullAccessToken, WAVE_BUSINESS_ID: fake.businessIds[1]! }));
     await expect(port(v.side).reference({ exemptions: false })).resolves.toMatchObject({ baseCurrency: 'EUR' });
   });
+
+  it('Wave unreachable at start-up: the relay starts, jobs wait on wave_no_business, and the businesses are listed again in the background', async () => {
+    const fake = createFakeWave();
+    fakes.push(fake);
+    const origin = await fake.listen();
+    const store = await tempStore();
+    cleanups.push(() => store.cleanup());
+    const side = createWaveSide({
+      settings: waveSettingsSchema.parse({ WAVE_ACCESS_TOKEN: fake.fullAccessToken, WAVE_API_URL: origin }),
+      env: { HTTP_TIMEOUT_MS: 3000 } as Env,
+      connections: new Connections(store.db, new TokenCipher(KEY)),
+      log: silent,
+      limiter: (spec) => new SlidingWindowLimiter(spec.limit, spec.windowMs),
+    });
+    fake.faults.failNext(5, { status: 503 });
+    await side.start();
+    expect(side.organizationId()).toBeUndefined();
+    await expect(port(side).reference({ exemptions: false })).rejects.toMatchObject({ kind: 'retryable', code: 'wave_no_business' });
+    await vi.waitFor(() => expect(side.organizationId()).toBe(fake.businessId), { timeout: 5000, interval: 50 });
+    await expect(port(side).reference({ exemptions: false })).resolves.toMatchObject({ baseCurrency: 'USD' });
+  }, 20_000);
 
   it('a revoked token is a retryable wave_unauthorized (jobs wait) with what to do', async () => {
     const w = await setUp({}, (fake) => ({ WAVE_ACCESS_TOKEN: fake.fullAccessToken }));

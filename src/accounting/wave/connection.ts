@@ -25,9 +25,16 @@ interface Remembered {
   at: number;
 }
 
+/** How often businesses that could not be listed (Wave down at start-up) are asked for again. */
+const RELIST_AFTER_MS = 30_000;
+
 export class WaveConnection {
   private stored: Remembered = { connected: false, organizations: [], at: 0 };
   private reloading: Promise<void> | undefined;
+  private relisting: Promise<void> | undefined;
+  private relistedAt = 0;
+  /** Lists the businesses the credentials reach (set by the side once its client exists). */
+  lister: (() => Promise<WaveBusiness[]>) | undefined;
 
   constructor(
     private readonly connections: Connections,
@@ -94,8 +101,24 @@ export class WaveConnection {
     if (this.env.WAVE_BUSINESS_ID) return this.env.WAVE_BUSINESS_ID;
     const id = this.stored.chosen?.id ?? (this.stored.organizations.length === 1 ? this.stored.organizations[0]!.id : undefined);
     if (!id && !this.fullAccess) this.reloadSoon();
+    if (!id && this.needsBusinesses) this.relistSoon();
     return id;
   };
+
+  /** The businesses were not listed (Wave unreachable at start-up): ask again, now and then, in the background. */
+  private relistSoon(): void {
+    if (!this.lister || this.relisting || this.now() - this.relistedAt < RELIST_AFTER_MS) return;
+    this.relistedAt = this.now();
+    const lister = this.lister;
+    this.relisting = (async () => {
+      const problem = await this.settleBusinesses(await lister());
+      if (problem) this.log.warn({ problem }, 'the Wave business is not settled; jobs wait');
+    })()
+      .catch((err: unknown) => this.log.warn({ reason: (err as Error).message }, 'could not list the businesses of the Wave credentials; jobs wait'))
+      .finally(() => {
+        this.relisting = undefined;
+      });
+  }
 
   /** The business named for status pages. */
   organization(): Organization | undefined {

@@ -60,6 +60,7 @@ export function createWaveSide(deps: AccountingDeps<WaveSettings>): AccountingSi
       ...(deps.observer ? { observer: deps.observer } : {}),
     });
   const client = clientFor(source, connection.businessId);
+  connection.lister = () => client.businesses();
   const memory = new Map<string, unknown>();
   const store: ProductStore = deps.kv ?? { get: async <T>(key: string) => memory.get(key) as T | undefined, set: async (key, value) => void memory.set(key, value) };
   const products = new WaveProducts(client, store);
