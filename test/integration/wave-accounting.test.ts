@@ -158,7 +158,7 @@ describe('Wave port through the use cases (fake Wave on a port)', () => {
     expect(s.customers).toHaveLength(1);
     expect(s.customers[0]).toMatchObject({ name: 'Schmidt GmbH', email: 'anna.schmidt@example.de', phone: '+49 30 1234567', currency: 'USD', address: { countryCode: 'GB' } });
     expect(s.products).toHaveLength(1);
-    expect(s.products[0]).toMatchObject({ name: 'Kommo deal', incomeAccountId: w.fake.accountId('Sales') });
+    expect(s.products[0]).toMatchObject({ name: 'Kommo deal', unitPrice: '0.00', incomeAccountId: w.fake.accountId('Sales') });
     expect(s.invoices).toHaveLength(1);
     const inv = s.invoices[0];
     expect(inv).toMatchObject({ invoiceNumber: `KOMMO-${DEAL}`, currency: 'USD', total: '5760.00', status: 'SENT' });
@@ -275,6 +275,18 @@ describe('Wave port through the use cases (fake Wave on a port)', () => {
     expect(s.lostAnswers).toHaveLength(1);
   });
 
+  it("an invoice of the deal's number made by hand for another customer is not adopted after a lost answer", async () => {
+    const w = await world({ fake: { rejectDuplicateInvoiceNumbers: false } });
+    w.fake.loseNextAnswers(1, { field: 'customerCreate' });
+    await failure(w.invoice());
+    const stranger = w.fake.addCustomer({ name: 'Stranger', email: 'stranger@example.com' });
+    const product = (await w.side.parts.client.createProduct({ name: 'Misc', unitPrice: '1.00', incomeAccountId: w.fake.accountId('Sales') })).id;
+    const theirs = w.fake.addInvoice({ customerId: stranger, invoiceNumber: `KOMMO-${DEAL}`, items: [{ productId: product, quantity: '1', unitPrice: '1.00' }] });
+    expect(await w.port.findDealInvoice(w.port.stamp(DEAL, 1), 'QnVzaW5lc3M6b3RoZXI=')).toBeUndefined();
+    expect(await w.invoice()).toMatchObject({ outcome: 'invoiced' });
+    expect(w.field(900)).not.toBe(theirs);
+  });
+
   it('lost invoiceSend answer: the email is not sent twice (lastSentAt read back)', async () => {
     const w = await world();
     w.fake.loseNextAnswers(1, { field: 'invoiceSend' });
@@ -296,11 +308,11 @@ describe('Wave port through the use cases (fake Wave on a port)', () => {
 
   it("didSucceed: false is a permanent refusal carrying Wave's message (neutral accounting_rejected), and nothing is invoiced", async () => {
     const w = await world();
-    // A credit (negative amount): Wave refuses a product at a negative price.
+    // A credit (negative amount): Wave refuses an invoice whose total is negative.
     w.crm.deals.set(DEAL, sampleDeal({ price: -100, fields: new Map([[CURRENCY_FIELD.id, ['USD']]]) }));
     const err = await failure(w.invoice());
     expect(err).toMatchObject({ kind: 'permanent', code: 'accounting_rejected' });
-    expect(err.message).toBe('Wave refused ProductCreate: Price cannot be negative. (input.unitPrice).');
+    expect(err.message).toMatch(/^Wave refused InvoiceCreate: .*The invoice total cannot be negative\. \(input\.items\)\.$/);
     expect(w.state().invoices).toHaveLength(0);
   });
 

@@ -100,7 +100,8 @@ export class WaveAccounting implements AccountingPort {
   /** The deal's invoice by its number (the stamp), for this customer. */
   async findDealInvoice(stamp: DealStamp, customerId: string): Promise<AccountingInvoice | undefined> {
     const found = await this.client.invoicesByNumber(stamp.key).catch(this.fail);
-    const match = found.find((i) => i.invoiceNumber === stamp.key && i.customer?.id === customerId) ?? found.find((i) => i.invoiceNumber === stamp.key);
+    // Another customer's invoice of that number is not the deal's (a person made it by hand).
+    const match = found.find((i) => i.invoiceNumber === stamp.key && i.customer?.id === customerId);
     return match ? toInvoice(match) : undefined;
   }
 

@@ -51,7 +51,8 @@ export class WaveProducts {
     }
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.findOrCreate(key, name, line.rate, incomeAccountId).finally(() => this.inflight.delete(key));
+      // The deal-amount product is shared by every deal: its own price means nothing (each line carries one).
+      pending = this.findOrCreate(key, name, deal ? 0 : line.rate, incomeAccountId).finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
     return { productId: (await pending).id, deal };
