@@ -178,6 +178,7 @@ describe('Wave port through the use cases (fake Wave on a port)', () => {
     const w = await world();
     w.fake.addCustomer({ name: 'Someone else', email: 'anna.schmidt@example.de.other' });
     const existing = w.fake.addCustomer({ name: 'Schmidt GmbH', email: ' ANNA.Schmidt@example.de ' });
+    // Wave's filter lists the near miss and the match; the relay takes the match.
     await w.invoice();
     w.crm.deals.set(DEAL + 1, sampleDeal({ id: DEAL + 1, name: 'Second deal', price: 100, fields: new Map([[CURRENCY_FIELD.id, ['USD']]]) }));
     await w.invoice(DEAL + 1);
@@ -193,6 +194,15 @@ describe('Wave port through the use cases (fake Wave on a port)', () => {
     const line = { name: 'Third', rate: 1, quantity: 1 };
     expect((await again.parts.products.forLine(line, 'deal', 'unused')).productId).toBe(s.products[0].id);
     expect(w.fake.requests.length).toBe(before);
+  });
+
+  it("a customer Wave's email filter does not bring up among its first answers (a loose filter: 120 near misses first) is still found, not created again", async () => {
+    const w = await world();
+    for (let i = 0; i < 120; i++) w.fake.addCustomer({ name: `Near miss ${i}`, email: `x${i}anna.schmidt@example.de` });
+    const existing = w.fake.addCustomer({ name: 'Schmidt GmbH', email: 'Anna.Schmidt@Example.de' });
+    await w.invoice();
+    expect(w.state().customers).toHaveLength(121);
+    expect(w.state().invoices[0].customerId).toBe(existing);
   });
 
   it('Kommo products: one Wave product each, the one Wave already has (same name) used with its price, the other created once', async () => {

@@ -35,6 +35,9 @@ interface Resolved {
   incomeAccountId: string;
 }
 
+/** How many pages of 200 customers are read when Wave's email filter finds none (a new customer costs that once). */
+const SCAN_PAGES = 10;
+
 const NO_RECURRING =
   'Wave has no recurring invoices in its API, so the relay cannot bill this deal on a schedule. Remove the retainer section from the mapping file (ACCOUNTING=wave), or bill the deal with one-off invoices.';
 
@@ -69,11 +72,15 @@ export class WaveAccounting implements AccountingPort {
 
   // ---- Customers ----
 
-  /** Wave's email filter is not trusted: the match is ours (case and spaces ignored); the oldest live one wins. */
+  /**
+   * Wave's email filter is not trusted either way: what it lists is compared here (case and spaces ignored; the
+   * oldest live one wins), and when it lists no match the customers themselves are read (oldest first, at most
+   * SCAN_PAGES pages of 200), in case its filter missed another spelling of the address.
+   */
   async findCustomerByEmail(email: string): Promise<Customer | undefined> {
     const wanted = normalEmail(email);
-    const listed = await this.client.customersByEmail(email.trim()).catch(this.fail);
-    const match = listed.find((c) => c.isArchived !== true && c.email !== null && normalEmail(c.email) === wanted);
+    const pick = (list: WaveCustomer[]) => list.find((c) => c.isArchived !== true && c.email !== null && normalEmail(c.email) === wanted);
+    const match = pick(await this.client.customersByEmail(email.trim()).catch(this.fail)) ?? pick(await this.client.customers(SCAN_PAGES).catch(this.fail));
     return match ? toCustomer(match) : undefined;
   }
 

@@ -1,6 +1,6 @@
 // Wave's public GraphQL API over plain HTTP (src/net/http.ts, as every other client of the relay): one
 // endpoint, a Bearer token, the typed documents of documents.ts. No GraphQL client library: the relay sends
-// fifteen fixed documents and needs the transport's retries, limits and error vocabulary, which a GraphQL
+// sixteen fixed documents and needs the transport's retries, limits and error vocabulary, which a GraphQL
 // client would wrap rather than replace (graphql-js is used only to check the documents in a test).
 // Wave's limits are kept on this side (about 60 calls a minute and 2 at a time, second-hand): a minute window
 // from deps.limiter (shared by every relay on PostgreSQL) and a semaphore on the wire; 429 waits for its
@@ -133,6 +133,12 @@ export class WaveClient {
   async customersByEmail(email: string): Promise<D.WaveCustomer[]> {
     const businessId = this.business();
     return this.pages(async (page) => (await this.run(D.CUSTOMERS_BY_EMAIL, { businessId, email, page, pageSize: 50 })).business?.customers ?? null, 2);
+  }
+
+  /** The business's customers, oldest first, at most `maxPages` pages of 200 (bounded work). */
+  async customers(maxPages: number): Promise<D.WaveCustomer[]> {
+    const businessId = this.business();
+    return this.pages(async (page) => (await this.run(D.CUSTOMERS, { businessId, page, pageSize: MAX_PAGE_SIZE })).business?.customers ?? null, maxPages);
   }
 
   async createCustomer(input: Omit<D.CustomerCreateInput, 'businessId'>): Promise<D.WaveCustomer> {

@@ -155,6 +155,16 @@ query CustomersByEmail($businessId: ID!, $email: String!, $page: Int!, $pageSize
   }
 }`);
 
+export const CUSTOMERS = doc<{ businessId: string; page: number; pageSize: number }, { business: { customers: Page<WaveCustomer> } | null }>(`
+query Customers($businessId: ID!, $page: Int!, $pageSize: Int!) {
+  business(id: $businessId) {
+    customers(page: $page, pageSize: $pageSize, sort: [CREATED_AT_ASC]) {
+      pageInfo { currentPage totalPages totalCount }
+      edges { node { id name email isArchived currency { code } } }
+    }
+  }
+}`);
+
 export interface CustomerCreateInput {
   businessId: string;
   name: string;
@@ -287,6 +297,7 @@ export const WAVE_DOCUMENTS = {
   PRODUCTS,
   PRODUCT_CREATE,
   CUSTOMERS_BY_EMAIL,
+  CUSTOMERS,
   CUSTOMER_CREATE,
   INVOICE,
   INVOICES_BY_NUMBER,
