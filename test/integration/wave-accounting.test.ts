@@ -297,6 +297,18 @@ describe('Wave port through the use cases (fake Wave on a port)', () => {
     expect(w.field(900)).not.toBe(theirs);
   });
 
+  it('lost customerCreate and productCreate answers: found again (by email, by name), never made twice', async () => {
+    const w = await world();
+    w.fake.loseNextAnswers(1, { field: 'customerCreate' });
+    await failure(w.invoice());
+    w.fake.loseNextAnswers(1, { field: 'productCreate' });
+    await failure(w.invoice());
+    expect(await w.invoice()).toMatchObject({ outcome: 'invoiced' });
+    const s = w.state();
+    expect(s.lostAnswers).toHaveLength(2);
+    expect([s.customers.length, s.products.length, s.invoices.length, s.emails.length]).toEqual([1, 1, 1, 1]);
+  });
+
   it('lost invoiceSend answer: the email is not sent twice (lastSentAt read back)', async () => {
     const w = await world();
     w.fake.loseNextAnswers(1, { field: 'invoiceSend' });
