@@ -228,6 +228,20 @@ describe('Wave port through the use cases (fake Wave on a port)', () => {
     expect(s.invoices[1].items.map((i: { productId: string }) => i.productId)).toEqual([hosting]);
   });
 
+  it('two deals of the same new Kommo product invoiced at the same moment: one Wave product', async () => {
+    const w = await world({ mapping: { lines: { sources: ['products', 'deal'], products: { priceFieldId: 50 }, whenTotalDiffers: 'record' } } });
+    const second = DEAL + 1;
+    w.crm.deals.set(DEAL, sampleDeal({ price: 100, products: [{ id: 12, quantity: 1 }], fields: new Map([[CURRENCY_FIELD.id, ['USD']]]) }));
+    w.crm.deals.set(second, sampleDeal({ id: second, price: 100, contacts: [{ id: 502, isMain: true }], products: [{ id: 12, quantity: 1 }], fields: new Map([[CURRENCY_FIELD.id, ['USD']]]) }));
+    w.crm.people.set(502, samplePerson({ id: 502, emails: ['other@example.com'], companyName: 'Other Ltd', fields: new Map([[COUNTRY_FIELD.id, ['GB']]]) }));
+    w.crm.dealProducts = async () => [{ id: 12, name: 'Hosting', quantity: 1, fields: new Map([[50, ['100']]]) }];
+    await Promise.all([w.invoice(), w.invoice(second)]);
+    const s = w.state();
+    expect(s.products).toHaveLength(1);
+    expect(s.invoices).toHaveLength(2);
+    expect(new Set(s.invoices.map((i) => i.items[0].productId))).toEqual(new Set([s.products[0].id]));
+  });
+
   it('a "none" tax rule sends taxes: [] (not the product defaults); another country gets its tax by abbreviation', async () => {
     const w = await world();
     w.crm.people.set(501, samplePerson({ fields: new Map([[COUNTRY_FIELD.id, ['US']]]) }));
