@@ -128,7 +128,7 @@ export function waveTokens(o: { store: RotationStore<'wave'>; oauth: WaveOAuth; 
 }
 
 /** A Full Access Token: nothing to refresh; a refusal is reported (jobs wait) until it is replaced. */
-export function fullAccessToken(token: string): WaveTokenSource & { lastError?: { message: string; at: number } } {
+export function fullAccessToken(token: string): WaveTokenSource {
   registerSecret(token);
   return {
     accessToken: async () => token,
