@@ -211,6 +211,21 @@ describe('ACCOUNTING=wave, end to end', () => {
     expect(status.body.wave).toMatchObject({ connected: true, method: 'Full Access Token (WAVE_ACCESS_TOKEN)', organization: { name: 'Demo Agency' } });
   });
 
+  it("Wave's answers lost after the work (the create, then the send): the worker's retries find the invoice by its number and see it sent; one invoice, one email", async () => {
+    world = await start();
+    const w = world;
+    w.wave.loseNextAnswers(1, { field: 'invoiceCreate' });
+    w.wave.loseNextAnswers(1, { field: 'invoiceSend' });
+    const { dealId } = w.addDeal({ price: 640, country: 'Canada' });
+    w.move(dealId, w.stages.invoice);
+    await waitFor(() => w.field(dealId, w.fields.invoiceUrl), 'the invoice link after the lost answers', 20_000);
+    await w.settled();
+    expect(w.wave.operationFaults.lost.map((l) => l.fields)).toEqual([['invoiceCreate'], ['invoiceSend']]);
+    expect(invoicesOf(w, dealId)).toHaveLength(1);
+    expect(invoicesOf(w, dealId)[0]!.items[0]!.salesTaxIds).toEqual([w.wave.salesTaxId('GST 5%')]);
+    expect(w.wave.emails).toHaveLength(1);
+  });
+
   it('a relay whose Wave is not connected starts, lets the job wait on wave_not_connected, and invoices the deal once Wave is connected on /connect', async () => {
     world = await start({ connected: false });
     const w = world;
