@@ -260,6 +260,7 @@ describe('ACCOUNTING=wave refuses at start-up what Wave cannot do', () => {
         (e: unknown) => e as Error,
       );
       expect(err?.message).toMatch(/retainer: Wave has no recurring invoices/);
+      expect(s.wave.violations).toEqual([]);
     } finally {
       await Promise.all([s.kommo.close(), s.wave.close()]);
       s.dir.cleanup();
