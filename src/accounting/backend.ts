@@ -82,6 +82,8 @@ export interface AccountingDeps<Settings> {
   /** Limiters for the backend's API limits, shared by every relay on a PostgreSQL database (src/net/limits.ts). */
   limiter: LimiterFactory;
   observer?: CallObserver;
+  /** Small persisted values the backend keeps for itself (e.g. catalogue entries it created), keys prefixed with its ID. */
+  kv?: { get<T>(key: string): Promise<T | undefined>; set(key: string, value: unknown): Promise<unknown> };
 }
 
 /** The connect flow of /connect/<id>: consent, callback, and the organization (tenant) when there are several. */
@@ -116,7 +118,8 @@ export interface AccountingSide<Section = unknown> {
   organizationId(): string | undefined;
   /** Whether a connection made on /connect is missing (start-up warns; jobs wait). */
   awaitingConnection(): Promise<boolean>;
-  port(mapping: { section: Section; retainerNameTemplate?: string }): AccountingPort;
+  /** `sendInvoice`: whether the mapping emails invoices (a backend may check at start-up that it can). */
+  port(mapping: { section: Section; retainerNameTemplate?: string; sendInvoice?: boolean }): AccountingPort;
   status(unavailable: () => string | undefined): Promise<SideStatus>;
   /** connected, not_connected or no_organization, for /readyz. */
   readiness(status: SideStatus): 'connected' | 'not_connected' | 'no_organization';

@@ -1,6 +1,7 @@
 // The only file that lists the accounting backends. ACCOUNTING (default zoho) chooses one per relay;
 // adding a backend is its folder plus one line here.
 import type { AccountingBackend } from './backend.js';
+import { waveBackend } from './wave/index.js';
 import { xeroBackend } from './xero/index.js';
 import { zohoBackend } from './zoho/index.js';
 
@@ -11,6 +12,7 @@ type AnyBackend = AccountingBackend<any, any>;
 const BACKENDS = {
   zoho: zohoBackend,
   xero: xeroBackend,
+  wave: waveBackend,
 } satisfies Record<string, AnyBackend>;
 
 /** The ID of a backend: a label of metrics, errors and stored connections. */

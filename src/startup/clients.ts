@@ -47,7 +47,7 @@ export async function createClients(env: Env, store: Store, log: Logger, observe
     log: log.child({ component: 'kommo-client' }),
     ...(observer ? { observer } : {}),
   });
-  const accounting = await backend.create({ settings: env.accounting.settings, env, connections, log, limiter, ...(observer ? { observer } : {}) });
+  const accounting = await backend.create({ settings: env.accounting.settings, env, connections, log, limiter, kv, ...(observer ? { observer } : {}) });
   return { kv, connections, kommoAuth, kommo, backend, accounting };
 }
 

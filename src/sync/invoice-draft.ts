@@ -146,8 +146,16 @@ export function buildInvoiceDraft(input: DraftInput, mapping: DraftMapping, sett
     ...(mapping.numberTemplate ? { invoiceNumber: fillDealTemplate(mapping.numberTemplate, deal.id, input.generation) } : {}),
     ...(discount !== undefined ? { discount } : {}),
     ...(billing.tax.kind === 'exempt' ? { taxExemptionId: billing.tax.exemptionId } : {}),
+    lineSources: lineSources(input, source, lines),
   };
   return { draft, source, remarks };
+}
+
+/** Where each line comes from: a Kommo product by its ID, a field's option or item by its name, the deal amount. */
+function lineSources(input: DraftInput, source: DraftResult['source'], lines: InvoiceLine[]): string[] {
+  if (source === 'products') return input.products.map((p) => `product:${p.id}`);
+  if (source === 'fields') return lines.map((l) => `field:${l.name}`);
+  return lines.map(() => 'deal');
 }
 
 function chooseLines(input: DraftInput, mapping: DraftMapping, settings: DraftSettings): { lines: InvoiceLine[]; source: DraftResult['source'] } {

@@ -122,6 +122,12 @@ export interface InvoiceDraft {
   /** An amount off the whole invoice, before tax. */
   discount?: number;
   taxExemptionId?: string;
+  /**
+   * Where each line comes from (same order as `lines`), the same for every deal: `product:<Kommo product ID>`,
+   * `field:<option or item>` or `deal` (the deal amount). For a backend that keeps a catalogue entry per kind
+   * of line (e.g. one whose every line needs a catalogue entry).
+   */
+  lineSources?: string[];
 }
 
 export interface RecurringDraft extends Omit<InvoiceDraft, 'invoiceNumber' | 'dueDate' | 'date'> {

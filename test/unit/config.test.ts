@@ -33,7 +33,7 @@ describe('environment', () => {
   });
 
   it('ACCOUNTING names a registered backend; the default zoho keeps a deployment of the Zoho-only relay working unchanged', () => {
-    expect(problems({ ...valid, ACCOUNTING: 'quickbooks' })).toEqual(['ACCOUNTING: must be one of zoho, xero']);
+    expect(problems({ ...valid, ACCOUNTING: 'quickbooks' })).toEqual(['ACCOUNTING: must be one of zoho, xero, wave']);
     expect(parseEnv({ ...valid, ACCOUNTING: ' Zoho ' }).ACCOUNTING).toBe('zoho');
   });
 
