@@ -147,8 +147,10 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       const accounting = side.port(section);
       // Without the backend connected yet, init() only warns: invoice jobs wait (retryable) until it can load.
       const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), () => side.organizationId(), account?.currency);
-      // The periodic read runs under a lease (startRefresh below), not once per process at start-up.
-      await billing.init({ refreshBehind: false });
+      // A start reads the data again behind the stored copy, once (a restart is how an operator makes the
+      // relay see a tax or currency just added in the accounting system; a few calls per start, with one
+      // relay or several); the periodic read after that runs under a lease in one process (startRefresh below).
+      await billing.init();
       const links = new InvoiceLinks(store.db);
       const profiles = new DealRecurringProfiles(store.db);
       const notes = new NoteOnce(crm, new DealNotes(store.db));
