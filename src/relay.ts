@@ -55,6 +55,8 @@ import { RetainerForDeal } from './sync/retainer-for-deal.js';
 import { Reconciler } from './sync/reconciler.js';
 import { InvoiceForDeal } from './sync/invoice-for-deal.js';
 import { createJobHandlers } from './sync/jobs.js';
+import { LostDeal } from './sync/lost-deal.js';
+import { DealLostRecords } from './store/lost-records.js';
 
 /** Exchange rates and items change: re-read the accounting reference data hourly. */
 const REFERENCE_REFRESH_MS = 3600_000;
@@ -164,7 +166,8 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       const invoiceForDeal = new InvoiceForDeal({ crm, accounting, invoices, party, writer, mapping });
       const retainerForDeal = new RetainerForDeal({ crm, accounting, profiles, party, mapping });
       const paymentToDeal = new PaymentToDeal({ crm, accounting, links, owners, notes, writer, mapping });
-      const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, retainerForDeal, notes, queue }), {
+      const lostDeal = mapping.onLost ? new LostDeal({ crm, accounting, invoices, lost: new DealLostRecords(store.db), notes, retainer: retainerForDeal, mapping }) : undefined;
+      const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, retainerForDeal, ...(lostDeal ? { lostDeal } : {}), notes, queue }), {
         concurrency: env.WORKER_CONCURRENCY,
         log: log.child({ component: 'worker' }),
         onAttempt: metrics.jobAttempt,

@@ -26,6 +26,7 @@ function render(t: DealTimeline, short: string): string[] {
   if (z.reference) facts.push(['Reference', z.reference]);
   if (z.customerId) facts.push(['Customer', `${short} id ${z.customerId}`]);
   if (z.recurring) facts.push(['Recurring', `${z.recurring.name} (${z.recurring.state}${z.recurring.recurrenceId ? `, ${short} id ${z.recurring.recurrenceId}` : ''})`]);
+  if (z.lost) facts.push(['Lost', `${when(z.lost.at)} UTC: ${z.lost.state === 'done' ? (z.lost.detail ?? z.lost.action ?? '') : `${z.lost.state} invoice ${z.lost.invoiceId ?? ''} (under way)`}${z.lost.recurringStopped ? '; recurring invoice stopped' : ''}${z.lost.open ? ' — needs a person (see /admin)' : ''}`]);
   for (const i of z.invoices.filter((i) => i.paidAt)) facts.push(['Paid', `invoice ${i.invoiceId} on ${when(i.paidAt!)} UTC`]);
   for (const r of t.refused) facts.push(['Refused', `${r.what}: ${r.reason}`]);
   const lines = [`Deal ${t.dealId}: ${t.state.label}`, ...table(facts)];

@@ -49,6 +49,8 @@ export interface ResolvedMapping {
   /** Where a fully paid deal goes: at most one stage per pipeline. */
   payment: { stages: ResolvedStage[]; paidField?: ResolvedPaidField };
   sendInvoice: boolean;
+  /** invoice.onLost, with Kommo's "Closed - lost" stage of every pipeline. */
+  onLost?: { action: 'note' | 'void'; stages: ResolvedStage[] };
   dealFields: { invoiceId: ResolvedField; invoiceUrl: ResolvedField; invoiceNumber?: ResolvedField };
 }
 
@@ -181,8 +183,17 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
     tax: { countryFrom, ...(m.tax.defaultCountry ? { defaultCountry: m.tax.defaultCountry } : {}), rules: m.tax.rules },
     payment: { stages: paymentStages, ...(paidField ? { paidField } : {}) },
     sendInvoice: m.invoice.send,
+    ...(m.invoice.onLost ? { onLost: { action: m.invoice.onLost, stages: lostStages(kommo.pipelines) } } : {}),
     dealFields: { invoiceId, invoiceUrl, ...(invoiceNumber ? { invoiceNumber } : {}) },
   };
+}
+
+/** Kommo's "Closed - lost": status 143 in every pipeline (shared/reference/kommo.md). */
+export const KOMMO_LOST_STATUS = 143;
+
+/** The lost stage of every pipeline (the pipelines list may leave the closed stages out: 143 is fixed). */
+function lostStages(pipelines: KommoPipeline[]): ResolvedStage[] {
+  return pipelines.map((p) => ({ pipelineId: p.id, statusId: KOMMO_LOST_STATUS, label: `${p.name} / ${p._embedded.statuses.find((s) => s.id === KOMMO_LOST_STATUS)?.name ?? 'Closed - lost'}` }));
 }
 
 function same(a: string, b: string): boolean {

@@ -7,6 +7,7 @@ import type { KommoWebhook } from './kommo-parse.js';
 
 export const INVOICE_JOB = 'invoice_for_deal';
 export const RETAINER_JOB = 'retainer_for_deal';
+export const LOST_JOB = 'deal_lost';
 
 /** Only a stage change or a deal created in the stage triggers; `update` items (such as the one our own
  *  write-back fires) never do, which keeps the relay out of a loop with itself. */
@@ -19,8 +20,12 @@ export interface StageTrigger {
   eventKind: string;
 }
 
-export function stageTriggers(mapping: Pick<ResolvedMapping, 'invoiceStages' | 'retainer'>): StageTrigger[] {
-  const triggers: StageTrigger[] = [{ stages: mapping.invoiceStages, jobKind: INVOICE_JOB, eventKind: 'deal_entered_invoice_stage' }];
+export function stageTriggers(mapping: Pick<ResolvedMapping, 'invoiceStages' | 'retainer' | 'onLost'>): StageTrigger[] {
+  const triggers: StageTrigger[] = [];
+  // First: with invoice.onLost, "Closed - lost" is the lost-deal job's even where it is also a retainer stop stage
+  // (that job stops the recurring invoice too).
+  if (mapping.onLost) triggers.push({ stages: mapping.onLost.stages, jobKind: LOST_JOB, eventKind: 'deal_lost' });
+  triggers.push({ stages: mapping.invoiceStages, jobKind: INVOICE_JOB, eventKind: 'deal_entered_invoice_stage' });
   if (mapping.retainer) {
     triggers.push({ stages: [...mapping.retainer.startStages, ...mapping.retainer.stopStages], jobKind: RETAINER_JOB, eventKind: 'deal_entered_retainer_stage' });
   }

@@ -286,6 +286,25 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    // 0010: what `invoice.onLost` did with each lost deal's invoice (issue 18), for the deal page and /admin.
+    '0010_deal_lost': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('deal_lost')
+          .addColumn('deal_id', 'text', (c) => c.primaryKey())
+          .addColumn('invoice_id', 'text')
+          .addColumn('invoice_number', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('action', 'text')
+          .addColumn('detail', 'text')
+          .addColumn('attention', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('recurring_stopped', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('lost_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('deal_lost_attention').on('deal_lost').column('attention').execute();
+      },
+    },
   };
 }
 

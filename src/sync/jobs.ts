@@ -5,10 +5,11 @@ import type { JobQueue } from '../jobs/queue.js';
 import type { NoteOnce } from './deal-notes.js';
 import { REFUSED_WRITE } from './deal-writer.js';
 import type { InvoiceForDeal } from './invoice-for-deal.js';
+import type { LostDeal } from './lost-deal.js';
 import type { PaymentToDeal } from './payment-to-deal.js';
 import { PAYMENT_JOB } from './payment-triggers.js';
 import type { RetainerForDeal } from './retainer-for-deal.js';
-import { dealLane, INVOICE_JOB, RETAINER_JOB } from '../intake/triggers.js';
+import { dealLane, INVOICE_JOB, LOST_JOB, RETAINER_JOB } from '../intake/triggers.js';
 
 export const DEAL_NOTE_JOB = 'deal_note';
 
@@ -16,6 +17,8 @@ export interface HandlerDeps {
   invoiceForDeal: InvoiceForDeal;
   paymentToDeal: PaymentToDeal;
   retainerForDeal: RetainerForDeal;
+  /** Absent when invoice.onLost is not set (no such jobs are made then). */
+  lostDeal?: LostDeal;
   notes: NoteOnce;
   queue: JobQueue;
 }
@@ -49,6 +52,14 @@ export function createJobHandlers(deps: HandlerDeps): Record<string, JobHandler>
         const text = err.retryable
           ? `Recurring invoice not changed yet: the relay gave up after ${job.attempts} attempts. Last error: ${err.message}`
           : err.message.replace(/^Invoice not created/, 'Recurring invoice not created');
+        await deps.queue.enqueue({ kind: DEAL_NOTE_JOB, lane: dealLane(dealId), dealId: String(dealId), payload: { dealId, key: `failure:${job.id}:${job.attempts}`, text } });
+      },
+    },
+    [LOST_JOB]: {
+      run: (job, ctx) => (deps.lostDeal ? deps.lostDeal.run(dealIdOf(job.payload), { log: ctx.log }) : Promise.resolve({ outcome: 'skipped', reason: 'invoice.onLost is not set' })),
+      async onFinalFailure(job, err) {
+        const dealId = dealIdOf(job.payload);
+        const text = err.retryable ? `Deal lost: the relay gave up on its invoice after ${job.attempts} attempts. Last error: ${err.message}` : err.message.startsWith('Deal lost') ? err.message : `Deal lost: ${err.message}`;
         await deps.queue.enqueue({ kind: DEAL_NOTE_JOB, lane: dealLane(dealId), dealId: String(dealId), payload: { dealId, key: `failure:${job.id}:${job.attempts}`, text } });
       },
     },

@@ -239,4 +239,11 @@ export interface AccountingPort {
    * last page read is what the reconciler stores.
    */
   changedInvoices(cursor: ChangeCursor | undefined, page: number, firstLookbackMs: number): Promise<{ invoices: InvoiceChange[]; hasMore: boolean; next: ChangeCursor }>;
+  /**
+   * Cancels a final invoice that has no payment (it stays in the books, marked void). Present when the backend
+   * can (capabilities.cancelInvoices); `invoice.onLost: "void"` needs it. Voiding a void invoice is no error.
+   */
+  voidInvoice?(invoiceId: string, opts?: WriteOptions): Promise<void>;
+  /** Removes a draft nobody has sent (capabilities.cancelInvoices). Deleting one already gone is no error. */
+  deleteDraftInvoice?(invoiceId: string, opts?: WriteOptions): Promise<void>;
 }

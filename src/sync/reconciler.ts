@@ -102,7 +102,8 @@ export class Reconciler {
   /** One Kommo query for every stage that triggers something; each deal found is checked against our records. */
   private async missedDeals(result: SweepResult): Promise<void> {
     const { crm, queue, mapping } = this.deps;
-    const triggers = stageTriggers(mapping);
+    // Lost deals are not looked for: every deal ever lost sits in that stage (the webhook tells the relay).
+    const triggers = stageTriggers({ invoiceStages: mapping.invoiceStages, ...(mapping.retainer ? { retainer: mapping.retainer } : {}) });
     const stages = triggers.flatMap((t) => t.stages);
     if (stages.length === 0) return;
     const deals = await crm.dealsInStages(stages);

@@ -346,6 +346,20 @@ export class XeroAccounting implements AccountingPort {
   }
 
   /** An invoice in the use cases' words; the online link of an approved one (a draft has none: its link in Xero's app). */
+  /** Status VOIDED: an approved invoice without payments (Xero refuses one with payments). */
+  async voidInvoice(invoiceId: string, opts: WriteOptions = {}): Promise<void> {
+    const current = await this.client.getInvoice(invoiceId).catch(this.fail);
+    if (current.Status === 'VOIDED') return;
+    await this.client.voidInvoice(invoiceId, writeKey(opts, 'void', invoiceId, {})).catch(this.fail);
+  }
+
+  /** Status DELETED: a draft (DRAFT or SUBMITTED). One deleted already is what was wanted. */
+  async deleteDraftInvoice(invoiceId: string, opts: WriteOptions = {}): Promise<void> {
+    const current = await this.client.getInvoice(invoiceId).catch(this.fail);
+    if (current.Status === 'DELETED') return;
+    await this.client.deleteInvoice(invoiceId, writeKey(opts, 'delete', invoiceId, {})).catch(this.fail);
+  }
+
   private async toInvoice(i: T.XeroInvoice): Promise<AccountingInvoice> {
     const status = xeroStatus(i);
     const url = status === 'draft' || status === 'void' ? xeroAppLink(i.InvoiceID) : ((await this.client.onlineInvoiceUrl(i.InvoiceID).catch(this.fail)) ?? xeroAppLink(i.InvoiceID));

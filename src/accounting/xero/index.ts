@@ -24,6 +24,8 @@ export const xeroBackend: AccountingBackend<XeroSettings, XeroMappingSection> = 
     onlineLink: true,
     // Idempotency-Key on every PUT and POST (kept by Xero for minutes; after that the Reference look-up).
     idempotencyKeys: true,
+    // POST /Invoices/{id} with Status VOIDED (approved, unpaid) or DELETED (a draft).
+    cancelInvoices: true,
   },
   settings: { schema: xeroSettingsSchema, problems: xeroSettingProblems, usesOAuth: xeroUsesOAuth, secrets: xeroSecrets },
   mapping: { key: 'xero', schema: xeroMappingSection, customerFields: xeroCustomerTaxFields },

@@ -176,6 +176,18 @@ export class ZohoAccounting implements AccountingPort {
     return payments.map((p) => ({ paymentId: String(p.payment_id), amount: Number(p.amount), date: p.date }));
   }
 
+  async voidInvoice(invoiceId: string): Promise<void> {
+    await this.client.voidInvoice(invoiceId).catch(rethrowNeutral);
+  }
+
+  /** A draft only (the use case reads the status first); one already gone is what was wanted. */
+  async deleteDraftInvoice(invoiceId: string): Promise<void> {
+    await this.client.deleteInvoice(invoiceId).catch((err: unknown) => {
+      if (err instanceof RelayError && err.code === 'zoho_not_found') return;
+      rethrowNeutral(err);
+    });
+  }
+
   /**
    * The cursor is Zoho's last_modified_time (2026-11-20T10:15:00+0000), filtered "at or after": the newest
    * time seen is the next cursor, and its invoices come again, skipped by version. Zoho writes times in the

@@ -154,6 +154,15 @@ export class ZohoBooksClient {
     return (body.payments ?? []).map((p) => checked(p, ['payment_id', 'amount', 'date'], 'GET /invoices/{invoice_id}/payments'));
   }
 
+  /** Marks an invoice void (repeating it is harmless: Zoho answers the same). */
+  async voidInvoice(id: string): Promise<void> {
+    await this.call({ method: 'POST', path: `/invoices/${encodeURIComponent(id)}/status/void`, idempotent: true });
+  }
+
+  async deleteInvoice(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/invoices/${encodeURIComponent(id)}`, idempotent: true });
+  }
+
   async emailInvoice(id: string, toMailIds: string[]): Promise<void> {
     await this.call({ method: 'POST', path: `/invoices/${encodeURIComponent(id)}/email`, data: { to_mail_ids: toMailIds } });
   }
