@@ -29,6 +29,8 @@ export interface AccountingCapabilities {
   idempotencyKeys: boolean;
   /** Unpaid invoices can be voided and drafts deleted (the port's voidInvoice / deleteDraftInvoice): `invoice.onLost: "void"`. */
   cancelInvoices?: boolean;
+  /** Drafts can be updated and approved (the port's updateDraftInvoice / approveInvoice): `invoice.review`. */
+  reviewDrafts?: boolean;
   /** Why recurring invoices cannot repeat on this schedule (undefined: they can); absent: any schedule. */
   recurrence?(frequency: 'days' | 'weeks' | 'months' | 'years', every: number): string | undefined;
 }

@@ -22,6 +22,7 @@ function render(t: DealTimeline, short: string): string[] {
   const z = t.accounting;
   const facts: string[][] = [];
   if (z.invoiceId) facts.push(['Invoice', `${z.invoiceNumber ?? ''} (${short} id ${z.invoiceId})${z.invoiceStatus ? `, ${z.invoiceStatus}` : ''}${z.emailed ? ', emailed' : ''}`]);
+  if (z.review) facts.push(['Review', REVIEW_WORDS[z.review] ?? z.review]);
   if (z.invoiceUrl) facts.push(['Link', z.invoiceUrl]);
   if (z.reference) facts.push(['Reference', z.reference]);
   if (z.customerId) facts.push(['Customer', `${short} id ${z.customerId}`]);
@@ -36,3 +37,5 @@ function render(t: DealTimeline, short: string): string[] {
   lines.push('', 'Jobs', ...table(t.jobs.map((j) => [`#${j.id}`, j.kind, j.state, `${j.attempts}/${j.maxAttempts} attempts`, j.lastError ? `${j.lastError.code}: ${j.lastError.message}` : ''])));
   return lines;
 }
+
+const REVIEW_WORDS: Record<string, string> = { waiting: 'draft waiting for approval', approved: 'approved, being sent', sent: 'approved and sent' };

@@ -51,6 +51,8 @@ export interface ResolvedMapping {
   sendInvoice: boolean;
   /** invoice.onLost, with Kommo's "Closed - lost" stage of every pipeline. */
   onLost?: { action: 'note' | 'void'; stages: ResolvedStage[] };
+  /** invoice.review: drafts first; entering an approval stage sends the deal's draft. */
+  review?: { approvalStages: ResolvedStage[] };
   dealFields: { invoiceId: ResolvedField; invoiceUrl: ResolvedField; invoiceNumber?: ResolvedField };
 }
 
@@ -172,6 +174,16 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
   const invoiceId = field('invoiceId', m.dealFields.invoiceId);
   const invoiceUrl = field('invoiceUrl', m.dealFields.invoiceUrl);
   const invoiceNumber = field('invoiceNumber', m.dealFields.invoiceNumber);
+  const approvalStages = (m.invoice.review?.approvalStages ?? []).flatMap((ref, i) => {
+    try {
+      return resolveStageInEachPipeline(ref, kommo.pipelines);
+    } catch (e) {
+      problems.push(`MAPPING_FILE invoice.review.approvalStages[${i}]: ${(e as Error).message}`);
+      return [];
+    }
+  });
+  const approvalClash = approvalStages.find((a) => stages.some((s) => s.statusId === a.statusId && s.pipelineId === a.pipelineId));
+  if (approvalClash) problems.push(`MAPPING_FILE invoice.review.approvalStages: ${approvalClash.label} is also an invoicing stage (invoice.stages); the approval stage is the one the deal moves to once the draft is approved.`);
   if (problems.length || !invoiceId || !invoiceUrl) throw new ConfigError(problems);
   return {
     invoiceStages: stages,
@@ -184,6 +196,7 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
     payment: { stages: paymentStages, ...(paidField ? { paidField } : {}) },
     sendInvoice: m.invoice.send,
     ...(m.invoice.onLost ? { onLost: { action: m.invoice.onLost, stages: lostStages(kommo.pipelines) } } : {}),
+    ...(m.invoice.review ? { review: { approvalStages } } : {}),
     dealFields: { invoiceId, invoiceUrl, ...(invoiceNumber ? { invoiceNumber } : {}) },
   };
 }

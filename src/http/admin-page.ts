@@ -123,10 +123,11 @@ export function dealPage(t: DealTimeline, names: AccountingNames, notice?: strin
     ['Invoice', z.invoiceId ? invoiceLink(z.invoiceNumber, z.invoiceId, z.invoiceUrl) : null],
     [`${names.short} invoice ID`, z.invoiceId && escapeHtml(z.invoiceId)],
     ['Invoice status', z.invoiceStatus && `${escapeHtml(z.invoiceStatus)}${z.emailed ? ', emailed' : ''}`],
+    ['Review', z.review ? `<span class="review review-${escapeHtml(z.review)}">${escapeHtml(z.review === 'waiting' ? 'draft waiting for approval' : z.review === 'approved' ? 'approved, being sent' : 'approved and sent')}</span>` : null],
     ['Reference', z.reference && escapeHtml(z.reference)],
     [`${names.short} customer ID`, z.customerId && escapeHtml(z.customerId)],
     ['Recurring invoice', z.recurring && `${escapeHtml(z.recurring.name)} (${escapeHtml(z.recurring.state)}${z.recurring.recurrenceId ? `, ${escapeHtml(z.recurring.recurrenceId)}` : ''})`],
-    ['Lost', z.lost && `<span class="lost${z.lost.open ? ' refused' : ''}">${time(z.lost.at)}: ${escapeHtml(z.lost.state === 'done' ? (z.lost.detail ?? z.lost.action ?? '') : `${z.lost.state} invoice ${z.lost.invoiceId ?? ''} (under way)`)}${z.lost.recurringStopped ? '; recurring invoice stopped' : ''}</span>`],
+    ['Lost', z.lost ? `<span class="lost${z.lost.open ? ' refused' : ''}">${time(z.lost.at)}: ${escapeHtml(z.lost.state === 'done' ? (z.lost.detail ?? z.lost.action ?? '') : `${z.lost.state} invoice ${z.lost.invoiceId ?? ''} (under way)`)}${z.lost.recurringStopped ? '; recurring invoice stopped' : ''}</span>` : null],
     ['Paid invoices', z.invoices.some((i) => i.paidAt) ? z.invoices.filter((i) => i.paidAt).map((i) => `${escapeHtml(i.invoiceId)} (${time(i.paidAt!)})`).join(', ') : null],
     ['Refused by Kommo', t.refused.length ? t.refused.map((r) => `<span class="refused">${escapeHtml(r.what)}: ${escapeHtml(r.reason)}</span>`).join('<br>') : null],
   ];

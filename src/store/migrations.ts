@@ -305,6 +305,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('deal_lost_attention').on('deal_lost').column('attention').execute();
       },
     },
+    // 0011: invoice.review (issue 18): the review state of a deal's draft, its version as the relay wrote it, and
+    // what it was built from. Null on every existing row: invoices made without review.
+    '0011_invoice_review': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('deal_invoices').addColumn('review', 'text').execute();
+        await db.schema.alterTable('deal_invoices').addColumn('draft_version', 'text').execute();
+        await db.schema.alterTable('deal_invoices').addColumn('draft_basis', 'text').execute();
+        await db.schema.createIndex('deal_invoices_review').on('deal_invoices').column('review').execute();
+      },
+    },
   };
 }
 

@@ -62,9 +62,17 @@ export interface DealInvoicesTable {
   invoice_url: string | null;
   invoice_status: string | null;
   emailed: number;
+  /** invoice.review: 'waiting' (a draft for the accountant), 'approved' (approved, being sent), 'sent'; null without review. */
+  review: DealInvoiceReview | null;
+  /** The draft's version (AccountingInvoiceDetail.version) as the relay last wrote it: another means a person edited it. */
+  draft_version: string | null;
+  /** What the draft was built from (the deal's amount and products, JSON), to tell what changed on the deal. */
+  draft_basis: string | null;
   created_at: number;
   updated_at: number;
 }
+
+export type DealInvoiceReview = 'waiting' | 'approved' | 'sent';
 
 export interface CustomersTable {
   /** Normalised email (trimmed, lower case). */

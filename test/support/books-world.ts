@@ -10,7 +10,7 @@ import { parseEnv } from '../../src/config/env.js';
 import { createLogger } from '../../src/log.js';
 import { startRelay, type Relay } from '../../src/relay.js';
 import { createFakeKommo, type FakeKommo } from '../../sandbox/kommo/server.js';
-import { ADMIN_TOKEN, ENCRYPTION_KEY, startScenario, type Scenario } from '../../sandbox/scenario.js';
+import { ADMIN_TOKEN, ENCRYPTION_KEY, startScenario, WEBHOOK_SECRET as SCENARIO_SECRET, type Scenario } from '../../sandbox/scenario.js';
 import { createFakeXero, type FakeXero } from '../../sandbox/xero/server.js';
 import { waitFor } from './e2e.js';
 import { logLineProblems } from './log-lines.js';
@@ -37,7 +37,8 @@ export interface World {
   kommo: FakeKommo;
   relay: Relay;
   logs: string[];
-  stages: { incoming: number; invoice: number; retainer: number; lost: number };
+  /** `approval`: "Invoice approved", a stage a mapping may name in invoice.review.approvalStages. */
+  stages: { incoming: number; invoice: number; approval: number; retainer: number; lost: number };
   fields: { invoiceId: number; invoiceUrl: number; recurringId: number };
   addDeal(o?: { price?: number; name?: string }): number;
   move(dealId: number, statusId: number): void;
@@ -48,6 +49,20 @@ export interface World {
   pay(invoiceId: string, amount: number): void;
   /** The deal's recurring profile: active, or stopped (Zoho pauses; Xero deletes the template). */
   recurring(dealId: number): 'active' | 'stopped' | undefined;
+  /** A manager changes the deal in Kommo (its amount): Kommo sends an update webhook. */
+  changeDeal(dealId: number, change: { price: number }): void;
+  /** A person in the accounting system approves the draft (Zoho: submit + approve; Xero: AUTHORISED). */
+  approveInBooks(invoiceId: string): void;
+  /** A person in the accounting system emails the invoice to the client. */
+  sendInBooks(invoiceId: string): void;
+  /** A person in the accounting system edits the draft's lines (one line "Edited by the accountant", 777). */
+  editInBooks(invoiceId: string): void;
+  /** Emails of this invoice the accounting system sent. */
+  emails(invoiceId: string): number;
+  /** The invoice's lines as the accounting system holds them: [name or description, unit price]. */
+  lines(invoiceId: string): Array<[string, number]>;
+  /** One reconciler sweep now. */
+  reconcile(): Promise<void>;
   /** Requests the relay made to the accounting backend: 'METHOD /path'. */
   calls(): string[];
   violations(): unknown[];
@@ -101,11 +116,18 @@ function common(kommo: FakeKommo, relay: Relay, pipelineId: number) {
 async function zohoWorld(o: WorldOptions): Promise<World> {
   const dir = tempDir('relay-books-zoho-');
   const s: Scenario = await startScenario({ dir: dir.path });
+  // An approval stage after the invoicing stage, as a manager adds one in Kommo's pipeline settings.
+  const pipeline = s.kommo.state.pipelines.get(s.pipelineId)!;
+  const approval = Math.max(...[...s.kommo.state.pipelines.values()].flatMap((p) => p.statuses.map((st) => (st.id === LOST || st.id === 142 ? 0 : st.id)))) + 1;
+  const invoiceStage = pipeline.statuses.find((st) => st.id === s.stages.invoice)!;
+  pipeline.statuses.push({ ...invoiceStage, id: approval, name: 'Invoice approved', sort: invoiceStage.sort + 1 });
   writeFileSync(s.mappingFile, JSON.stringify(mappingOf(o, { zoho: { dealIdField: 'cf_kommo_deal_id' } })));
   const { logs, log } = collectLogs();
   const proxy = o.loseAnswers ? await startLossyProxy(s.zohoUrl, o.loseAnswers) : undefined;
   const relay = await startRelay(parseEnv(s.env({ ADMIN_TOKEN, ENCRYPTION_KEY, RECONCILE_INTERVAL_SECONDS: '3600', ...(proxy ? { ZOHO_API_URL: proxy.url } : {}) })), { log });
   s.connectRelay(relay.url);
+  // Changes of deals too (invoice.review follows them).
+  s.kommo.subscribe(`${relay.url}/webhooks/kommo/${SCENARIO_SECRET}`, ['status_lead', 'update_lead']);
   const c = common(s.kommo, relay, s.pipelineId);
   const status = (st: string): BookStatus => (st === 'sent' || st === 'viewed' ? 'open' : (st as BookStatus));
   return {
@@ -113,7 +135,7 @@ async function zohoWorld(o: WorldOptions): Promise<World> {
     kommo: s.kommo,
     relay,
     logs,
-    stages: { incoming: s.stages.incoming, invoice: s.stages.invoice, retainer: s.stages.retainerActive, lost: LOST },
+    stages: { incoming: s.stages.incoming, invoice: s.stages.invoice, approval, retainer: s.stages.retainerActive, lost: LOST },
     fields: { invoiceId: s.fields.invoiceId, invoiceUrl: s.fields.invoiceUrl, recurringId: s.fields.recurringId },
     addDeal: (d = {}) => s.addClientDeal({ price: d.price ?? 1000, ...(d.name ? { name: d.name } : {}) }).dealId,
     ...c,
@@ -124,6 +146,13 @@ async function zohoWorld(o: WorldOptions): Promise<World> {
       const r = [...s.zoho.state.recurring.values()].find((p) => p.recurrenceName === `Kommo deal ${dealId}`);
       return r ? (r.status === 'active' ? 'active' : 'stopped') : undefined;
     },
+    changeDeal: (dealId, change) => void s.kommo.state.applyLeadPatches([{ id: dealId, price: change.price }]),
+    approveInBooks: (invoiceId) => s.zoho.approveInvoice(invoiceId),
+    sendInBooks: (invoiceId) => s.zoho.sendInvoice(invoiceId, ['client@example.com']),
+    editInBooks: (invoiceId) => s.zoho.editInvoice(invoiceId, { line_items: [{ name: 'Edited by the accountant', rate: 777, quantity: 1 }] }),
+    emails: (invoiceId) => s.zoho.emails.filter((e) => e.invoiceId === invoiceId).length,
+    lines: (invoiceId) => s.zoho.state.invoices.get(invoiceId)!.lineItems.map((l) => [l.name, l.rate] as [string, number]),
+    reconcile: async () => void (await relay.reconciler.sweep()),
     calls: () => s.zoho.requests.map((r) => `${r.method} ${r.path}`),
     violations: () => s.zoho.violations,
     async settled() {
@@ -152,7 +181,7 @@ async function xeroWorld(o: WorldOptions): Promise<World> {
   const xero: FakeXero = createFakeXero({ tenants: [{ name: 'Demo Company (UK)', currencies: ['EUR'] }] });
   const [kommoUrl, xeroUrl] = await Promise.all([kommo.listen(), xero.listen()]);
   const proxy: LossyProxy | undefined = o.loseAnswers ? await startLossyProxy(xeroUrl, o.loseAnswers) : undefined;
-  const pipeline = kommo.addPipeline('Sales', ['Incoming', 'Invoice', 'Payment Received', 'Retainer Active', 'Completed']);
+  const pipeline = kommo.addPipeline('Sales', ['Incoming', 'Invoice', 'Invoice approved', 'Payment Received', 'Retainer Active', 'Completed']);
   const stageId = (name: string) => pipeline.statuses.find((st) => st.name === name)!.id;
   const fields = {
     invoiceId: kommo.addLeadField({ name: 'Invoice ID', type: 'text' }),
@@ -186,7 +215,7 @@ async function xeroWorld(o: WorldOptions): Promise<World> {
     RECONCILE_INTERVAL_SECONDS: '3600',
   });
   const relay = await startRelay(env, { log });
-  kommo.subscribe(`${relay.url}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead']);
+  kommo.subscribe(`${relay.url}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead', 'update_lead']);
   xero.setWebhook({ url: `${relay.url}/webhooks/xero/${WEBHOOK_SECRET}`, key: XERO_WEBHOOK_KEY });
   const c = common(kommo, relay, pipeline.id);
   let clients = 0;
@@ -197,7 +226,7 @@ async function xeroWorld(o: WorldOptions): Promise<World> {
     kommo,
     relay,
     logs,
-    stages: { incoming: stageId('Incoming'), invoice: stageId('Invoice'), retainer: stageId('Retainer Active'), lost: LOST },
+    stages: { incoming: stageId('Incoming'), invoice: stageId('Invoice'), approval: stageId('Invoice approved'), retainer: stageId('Retainer Active'), lost: LOST },
     fields,
     addDeal(d = {}) {
       clients++;
@@ -212,6 +241,13 @@ async function xeroWorld(o: WorldOptions): Promise<World> {
       if (!all.length) return undefined;
       return all.some((r) => r.status !== 'DELETED') ? 'active' : 'stopped';
     },
+    changeDeal: (dealId, change) => void kommo.state.applyLeadPatches([{ id: dealId, price: change.price }]),
+    approveInBooks: (invoiceId) => xero.updateInvoice(invoiceId, { Status: 'AUTHORISED' }),
+    sendInBooks: (invoiceId) => xero.updateInvoice(invoiceId, { Status: 'AUTHORISED', SentToContact: true }),
+    editInBooks: (invoiceId) => xero.updateInvoice(invoiceId, { LineItems: [{ Description: 'Edited by the accountant', Quantity: 1, UnitAmount: 777, AccountCode: '200' }] }),
+    emails: (invoiceId) => xero.state.emails.filter((e) => e.invoiceId === invoiceId).length,
+    lines: (invoiceId) => xero.state.invoices.get(invoiceId)!.lineItems.map((l) => [l.description ?? '', l.unitAmount] as [string, number]),
+    reconcile: async () => void (await relay.reconciler.sweep()),
     calls: () => xero.requests.map((r) => `${r.method} ${r.path}`),
     violations: () => xero.violations,
     async settled() {

@@ -44,6 +44,16 @@ describe('capabilities against the mapping', () => {
     expect(problemsOf(() => parseMapping(lost('archive'), 'mapping.json', zohoBackend as AccountingBackend))[0]).toMatch(/^MAPPING_FILE mapping\.json: invoice\.onLost: Invalid option/);
   });
 
+  it('invoice.review needs a backend that updates and approves drafts', () => {
+    const reviewed = { ...mapping, invoice: { ...mapping.invoice, review: { approvalStages: ['Approved'] } } };
+    expect(problemsOf(() => parseMapping(reviewed, 'mapping.json', lacking({ reviewDrafts: undefined })))).toEqual([
+      'MAPPING_FILE mapping.json: invoice.review: the relay cannot update or approve Lesser Books drafts, so invoices cannot wait for a review. Remove invoice.review (ACCOUNTING=zoho).',
+    ]);
+    expect(parseMapping(reviewed, 'mapping.json', zohoBackend as AccountingBackend).invoice.review).toEqual({ approvalStages: ['Approved'] });
+    expect(parseMapping({ ...mapping, invoice: { ...mapping.invoice, review: {} } }, 'mapping.json', zohoBackend as AccountingBackend).invoice.review).toEqual({ approvalStages: [] });
+    expect(parseMapping(mapping, 'mapping.json', zohoBackend as AccountingBackend).invoice.review).toBeUndefined();
+  });
+
   it('a retainer section on a backend without recurring invoices stops start-up, naming both', () => {
     expect(problemsOf(() => parseMapping(mapping, 'mapping.json', lacking({ recurringInvoices: false })))).toEqual([
       'MAPPING_FILE mapping.json: retainer: Lesser Books has no recurring invoices, so deals cannot be billed on a schedule. Remove the retainer section (ACCOUNTING=zoho).',
