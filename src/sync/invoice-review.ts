@@ -6,6 +6,7 @@
 // an invoice webhook and on the reconciler's finding; every run reads the invoice first, and the send carries
 // the same intent marks as a direct one (deal_invoices.emailed), so nothing is sent twice.
 import type { ResolvedField, ResolvedMapping } from '../config/resolve-mapping.js';
+import { RelayError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DealInvoice, DealInvoices } from '../store/invoice-records.js';
 import type { BillingParty } from './billing-party.js';
@@ -73,15 +74,18 @@ export class InvoiceReview {
       return { outcome: 'skipped', reason: record?.review === 'sent' ? 'the invoice was sent already' : 'no invoice draft waits for this deal' };
     }
     const invoiceId = record.invoice_id;
-    const invoice = await accounting.getInvoice(invoiceId);
+    const invoice = await accounting.getInvoice(invoiceId).catch((err: unknown) => {
+      if (err instanceof RelayError && err.code === 'accounting_not_found') return undefined;
+      throw err;
+    });
+    if (!invoice || invoice.status === 'void') {
+      // Deleted or voided by a person (or a lost deal, invoice.onLost): nothing is waiting any more.
+      await invoices.update(key, { review: null, ...(invoice ? { invoice_status: 'void' } : {}) });
+      return { outcome: 'skipped', reason: `invoice ${record.invoice_number ?? invoiceId} is ${invoice ? 'void' : 'gone'}` };
+    }
     const number = record.invoice_number ?? invoice.number;
     const system = accounting.names.system;
 
-    if (invoice.status === 'void') {
-      // Voided or deleted by a person (or a lost deal): nothing left to send.
-      await invoices.update(key, { review: 'sent', invoice_status: 'void' });
-      return { outcome: 'skipped', reason: `invoice ${number} is void` };
-    }
     // A person sent it from the accounting system: record that, send nothing.
     if (record.emailed !== EMAIL_ATTEMPTED && (invoice.sent ?? invoice.status !== 'draft') && (invoice.sent === true || record.review === 'waiting')) {
       await invoices.update(key, { review: 'sent', emailed: EMAILED, invoice_status: invoice.status });

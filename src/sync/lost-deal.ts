@@ -113,7 +113,8 @@ export class LostDeal {
       }
       throw err;
     }
-    if (!draft) await invoices.update(key, { invoice_status: 'void' });
+    // Nothing waits for a review any more (invoice.review).
+    await invoices.update(key, { review: null, ...(draft ? {} : { invoice_status: 'void' }) });
     return draft
       ? finish('deleted', `draft ${number} deleted`, false, `Deal lost: the draft invoice ${number} was deleted in ${system}.`)
       : finish('voided', `invoice ${number} voided`, false, `Deal lost: invoice ${number} was voided in ${system} (nothing had been paid).`);

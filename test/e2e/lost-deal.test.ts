@@ -141,6 +141,22 @@ describe.each(BACKENDS)('lost deals (%s)', (backend) => {
     expect((await dealJson(w, dealId)).accounting.lost).toMatchObject({ action: 'deleted', open: false });
   });
 
+  it('void with invoice.review: the draft waiting for approval is deleted, and no longer waits', async () => {
+    world = await startWorld(backend, { invoice: { onLost: 'void', review: {} } });
+    const w = world;
+    const { dealId, invoiceId } = await invoiced(w, 1000);
+    expect(w.invoices(dealId).map((i) => i.status)).toEqual(['draft']);
+    await lost(w, dealId);
+    expect(w.invoices(dealId).map((i) => i.status)).toEqual(backend === 'zoho' ? [] : ['deleted']);
+    const view = (await dealJson(w, dealId)) as { accounting: { lost?: { action: string | null }; review?: string } };
+    expect(view.accounting.lost).toMatchObject({ action: 'deleted' });
+    expect(view.accounting).not.toHaveProperty('review');
+    await w.reconcile();
+    await w.settled();
+    expect(w.emails(invoiceId)).toBe(0);
+    expect(w.notes(dealId).filter((n) => n.startsWith('Deal lost'))).toHaveLength(1);
+  });
+
   it("void: a lost retainer's recurring invoice is stopped (no stop stage needed), with a note", async () => {
     world = await startWorld(backend, { invoice: { onLost: 'void' }, retainer: true });
     const w = world;

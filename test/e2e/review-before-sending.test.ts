@@ -71,6 +71,21 @@ describe.each(BACKENDS)('review before sending (%s)', (backend) => {
     expect(w.invoices(dealId)).toHaveLength(1);
   });
 
+  it("the email's answer is lost on the approval stage: the retry finds it sent and sends nothing more", async () => {
+    let armed = false;
+    const isEmail = (method: string, path: string) => method === 'POST' && /\/(invoices\/\d+\/email|Invoices\/[0-9a-f-]{36}\/Email)$/.test(path);
+    world = await startWorld(backend, { invoice: { review: { approvalStages: ['Invoice approved'] } }, loseAnswers: (method, path) => armed && isEmail(method, path) && !(armed = false) });
+    const w = world;
+    const { dealId, invoiceId } = await drafted(w);
+    armed = true;
+    w.move(dealId, w.stages.approval);
+    await waitFor(async () => (await dealView(w, dealId)).accounting.review === 'sent', 'the review state sent');
+    await w.settled();
+    expect(w.lost()).toBe(1);
+    expect(w.emails(invoiceId)).toBe(1);
+    expect(w.notes(dealId).filter((n) => n.includes('sent to the client'))).toHaveLength(1);
+  });
+
   it('approved by the accountant in the accounting system: the relay sends it, once', async () => {
     world = await startWorld(backend, { invoice: { review: {} } });
     const w = world;
