@@ -71,6 +71,24 @@ describe.each(BACKENDS)('review before sending (%s)', (backend) => {
     expect(w.invoices(dealId)).toHaveLength(1);
   });
 
+  it("the approval stage's webhooks go missing: the reconciler finds the deal there and sends the draft, once", async () => {
+    world = await startWorld(backend, { invoice: { review: { approvalStages: ['Invoice approved'] } } });
+    const w = world;
+    const { dealId, invoiceId } = await drafted(w);
+    // Kommo sends the move as two requests (status, update); both go missing.
+    w.kommo.dropNextWebhooks(2);
+    w.move(dealId, w.stages.approval);
+    await w.settled();
+    expect(w.emails(invoiceId)).toBe(0);
+    await w.reconcile();
+    await waitFor(() => w.emails(invoiceId) === 1, 'the invoice emailed after the sweep');
+    await w.settled();
+    await w.reconcile();
+    await w.settled();
+    expect(w.emails(invoiceId)).toBe(1);
+    expect((await dealView(w, dealId)).accounting.review).toBe('sent');
+  });
+
   it("the email's answer is lost on the approval stage: the retry finds it sent and sends nothing more", async () => {
     let armed = false;
     const isEmail = (method: string, path: string) => method === 'POST' && /\/(invoices\/\d+\/email|Invoices\/[0-9a-f-]{36}\/Email)$/.test(path);
