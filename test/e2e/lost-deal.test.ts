@@ -5,6 +5,7 @@
 // /admin show what was done (the same read model: /admin/deals/<id> as JSON is `relay deal <id> --json`).
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { waitFor } from '../support/e2e.js';
 import { ADMIN_TOKEN, BACKENDS, startWorld, type World } from '../support/books-world.js';
 
@@ -67,6 +68,10 @@ describe.each(BACKENDS)('lost deals (%s)', (backend) => {
     expect(view).toMatchObject({ state: 'done', action: 'noted', open: true, invoiceId, recurringStopped: false });
     const page = (await request(w.relay.url).get('/admin').set(auth)).text;
     expect(page).toContain(`<tr data-lost="${dealId}">`);
+    // The operator's `relay deal <id>` (a real child process on the same database) says it too.
+    const cli = await runCli(['deal', String(dealId)], w.env);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/^  Lost\s+\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? UTC: invoice \S+ still open — needs a person \(see \/admin\)$/m);
     expect(page).toMatch(/Lost deals with an open invoice/);
 
     // Reopened, lost again: the same invoice, still open: no second note.

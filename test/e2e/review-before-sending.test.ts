@@ -6,6 +6,7 @@
 // (/admin/deals/<id> as JSON) and /admin show the review state. 0 contract violations (checked on close).
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 import { waitFor } from '../support/e2e.js';
 import { ADMIN_TOKEN, BACKENDS, startWorld, type World } from '../support/books-world.js';
 
@@ -50,6 +51,11 @@ describe.each(BACKENDS)('review before sending (%s)', (backend) => {
     expect(waiting.accounting.review).toBe('waiting');
     expect(waiting.state.label).toMatch(/^draft waiting for approval: /);
     expect((await request(w.relay.url).get('/admin').set(auth)).text).toContain('draft waiting for approval: ');
+    // The operator's `relay deal <id>` (a real child process on the same database).
+    const cli = await runCli(['deal', String(dealId)], w.env);
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toMatch(/^Deal \d+: draft waiting for approval: \S+$/m);
+    expect(cli.stdout).toMatch(/^  Review\s+draft waiting for approval$/m);
 
     w.move(dealId, w.stages.approval);
     await waitFor(() => w.emails(invoiceId) === 1, 'the invoice emailed');

@@ -37,6 +37,8 @@ export interface World {
   kommo: FakeKommo;
   relay: Relay;
   logs: string[];
+  /** The relay's environment, for the CLI (`relay deal <id>`) as an operator runs it beside the relay. */
+  env: Record<string, string>;
   /** `approval`: "Invoice approved", a stage a mapping may name in invoice.review.approvalStages. */
   stages: { incoming: number; invoice: number; approval: number; retainer: number; lost: number };
   fields: { invoiceId: number; invoiceUrl: number; recurringId: number };
@@ -124,7 +126,8 @@ async function zohoWorld(o: WorldOptions): Promise<World> {
   writeFileSync(s.mappingFile, JSON.stringify(mappingOf(o, { zoho: { dealIdField: 'cf_kommo_deal_id' } })));
   const { logs, log } = collectLogs();
   const proxy = o.loseAnswers ? await startLossyProxy(s.zohoUrl, o.loseAnswers) : undefined;
-  const relay = await startRelay(parseEnv(s.env({ ADMIN_TOKEN, ENCRYPTION_KEY, RECONCILE_INTERVAL_SECONDS: '3600', ...(proxy ? { ZOHO_API_URL: proxy.url } : {}) })), { log });
+  const rawEnv = s.env({ ADMIN_TOKEN, ENCRYPTION_KEY, RECONCILE_INTERVAL_SECONDS: '3600', ...(proxy ? { ZOHO_API_URL: proxy.url } : {}) });
+  const relay = await startRelay(parseEnv(rawEnv), { log });
   s.connectRelay(relay.url);
   // Changes of deals too (invoice.review follows them).
   s.kommo.subscribe(`${relay.url}/webhooks/kommo/${SCENARIO_SECRET}`, ['status_lead', 'update_lead']);
@@ -135,6 +138,7 @@ async function zohoWorld(o: WorldOptions): Promise<World> {
     kommo: s.kommo,
     relay,
     logs,
+    env: rawEnv,
     stages: { incoming: s.stages.incoming, invoice: s.stages.invoice, approval, retainer: s.stages.retainerActive, lost: LOST },
     fields: { invoiceId: s.fields.invoiceId, invoiceUrl: s.fields.invoiceUrl, recurringId: s.fields.recurringId },
     addDeal: (d = {}) => s.addClientDeal({ price: d.price ?? 1000, ...(d.name ? { name: d.name } : {}) }).dealId,
@@ -192,7 +196,7 @@ async function xeroWorld(o: WorldOptions): Promise<World> {
   const mappingFile = join(dir.path, 'mapping.json');
   writeFileSync(mappingFile, JSON.stringify(mappingOf(o, { xero: { salesAccountCode: '200' } }, { tax: { rules: { '*': { tax: '20% (VAT on Income)' } } } })));
   const { logs, log } = collectLogs();
-  const env = parseEnv({
+  const rawEnv = {
     PORT: '0',
     DATABASE_URL: `sqlite:${join(dir.path, 'relay.db')}`,
     WEBHOOK_SECRET,
@@ -213,8 +217,8 @@ async function xeroWorld(o: WorldOptions): Promise<World> {
     HTTP_TIMEOUT_MS: '3000',
     SHUTDOWN_TIMEOUT_SECONDS: '5',
     RECONCILE_INTERVAL_SECONDS: '3600',
-  });
-  const relay = await startRelay(env, { log });
+  };
+  const relay = await startRelay(parseEnv(rawEnv), { log });
   kommo.subscribe(`${relay.url}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead', 'update_lead']);
   xero.setWebhook({ url: `${relay.url}/webhooks/xero/${WEBHOOK_SECRET}`, key: XERO_WEBHOOK_KEY });
   const c = common(kommo, relay, pipeline.id);
@@ -226,6 +230,7 @@ async function xeroWorld(o: WorldOptions): Promise<World> {
     kommo,
     relay,
     logs,
+    env: rawEnv,
     stages: { incoming: stageId('Incoming'), invoice: stageId('Invoice'), approval: stageId('Invoice approved'), retainer: stageId('Retainer Active'), lost: LOST },
     fields,
     addDeal(d = {}) {
