@@ -55,6 +55,9 @@ import { RetainerForDeal } from './sync/retainer-for-deal.js';
 import { Reconciler } from './sync/reconciler.js';
 import { InvoiceForDeal } from './sync/invoice-for-deal.js';
 import { createJobHandlers } from './sync/jobs.js';
+import { LostDeal } from './sync/lost-deal.js';
+import { InvoiceReview } from './sync/invoice-review.js';
+import { DealLostRecords } from './store/lost-records.js';
 
 /** Exchange rates and items change: re-read the accounting reference data hourly. */
 const REFERENCE_REFRESH_MS = 3600_000;
@@ -163,10 +166,12 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
         customerClaimStaleMs: env.JOB_LEASE_SECONDS * 1000,
       });
       const writer = new DealWriter(crm, new DealWrites(store.db));
-      const invoiceForDeal = new InvoiceForDeal({ crm, accounting, invoices, party, writer, mapping });
+      const invoiceForDeal = new InvoiceForDeal({ crm, accounting, invoices, party, writer, mapping, notes });
+      const review = mapping.review ? { review: new InvoiceReview({ crm, accounting, invoices, party, notes, writer, mapping }), invoices } : undefined;
       const retainerForDeal = new RetainerForDeal({ crm, accounting, profiles, party, mapping });
       const paymentToDeal = new PaymentToDeal({ crm, accounting, links, owners, notes, writer, mapping });
-      const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, retainerForDeal, notes, queue }), {
+      const lostDeal = mapping.onLost ? new LostDeal({ crm, accounting, invoices, lost: new DealLostRecords(store.db), notes, retainer: retainerForDeal, mapping }) : undefined;
+      const worker = new Worker(queue, createJobHandlers({ invoiceForDeal, paymentToDeal, retainerForDeal, ...(lostDeal ? { lostDeal } : {}), ...(review ? { review } : {}), notes, queue }), {
         concurrency: env.WORKER_CONCURRENCY,
         log: log.child({ component: 'worker' }),
         onAttempt: metrics.jobAttempt,

@@ -14,6 +14,8 @@ import {
   updateInvoice,
   upsertInvoice,
   voidInvoice,
+  submitInvoice,
+  approveInvoice,
   type BooksContext,
   type SentEmail,
 } from './invoices.js';
@@ -120,6 +122,14 @@ export function booksRoutes(deps: BooksDeps): express.Router {
   r.post('/invoices/:invoiceId/status/sent', (req, res) => {
     markSent(getInvoice(ctx(res), id(req, 'invoiceId')));
     res.json(ok({}, 'Invoice status has been changed to Sent.'));
+  });
+  r.post('/invoices/:invoiceId/submit', (req, res) => {
+    submitInvoice(getInvoice(ctx(res), id(req, 'invoiceId')));
+    res.json(ok({}, 'Invoice submitted for approval.'));
+  });
+  r.post('/invoices/:invoiceId/approve', (req, res) => {
+    approveInvoice(getInvoice(ctx(res), id(req, 'invoiceId')));
+    res.json(ok({}, 'Invoice approved.'));
   });
   r.post('/invoices/:invoiceId/status/void', (req, res) => {
     voidInvoice(ctx(res), getInvoice(ctx(res), id(req, 'invoiceId')));

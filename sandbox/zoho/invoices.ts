@@ -177,10 +177,29 @@ export function emailInvoice(ctx: BooksContext, inv: Invoice, rawBody: unknown):
 
 export function markSent(inv: Invoice): void {
   if (inv.status === 'void') throw invalidValue('A void invoice cannot be marked as sent.');
-  if (inv.status === 'draft') {
+  if (isDraft(inv)) {
     inv.status = 'sent';
     touch(inv);
   }
+}
+
+/** A draft, submitted for approval or approved: not yet sent. */
+export function isDraft(inv: Pick<Invoice, 'status'>): boolean {
+  return inv.status === 'draft' || inv.status === 'pending_approval' || inv.status === 'approved';
+}
+
+/** POST /invoices/{id}/submit: a draft goes for approval. */
+export function submitInvoice(inv: Invoice): void {
+  if (inv.status !== 'draft') throw invalidValue('Only a draft invoice can be submitted for approval.');
+  inv.status = 'pending_approval';
+  touch(inv);
+}
+
+/** POST /invoices/{id}/approve: a draft submitted for approval (or a draft, by an approver) is approved. */
+export function approveInvoice(inv: Invoice): void {
+  if (inv.status !== 'pending_approval' && inv.status !== 'draft') throw invalidValue('Only an invoice waiting for approval can be approved.');
+  inv.status = 'approved';
+  touch(inv);
 }
 
 /** Voiding unapplies payments: they stay with the customer as unused credit, as Zoho describes. */
@@ -218,7 +237,7 @@ export function recordEmail(ctx: BooksContext, inv: Invoice, mail: Omit<SentEmai
     at: Date.now(),
   });
   inv.isEmailed = true;
-  if (inv.status === 'draft') inv.status = 'sent';
+  if (isDraft(inv)) inv.status = 'sent';
   touch(inv);
 }
 

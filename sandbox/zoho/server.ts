@@ -19,7 +19,7 @@ import { booksRoutes } from './books-routes.js';
 import { contactJson, createContact, type OrgContext } from './contacts.js';
 import { controlRoutes } from './control-routes.js';
 import { invoiceJson } from './invoice-json.js';
-import { getInvoice, type BooksContext, type SentEmail } from './invoices.js';
+import { approveInvoice, emailInvoice, getInvoice, submitInvoice, updateInvoice, type BooksContext, type SentEmail } from './invoices.js';
 import { OasGate, type OasViolation } from './oas.js';
 import { paymentJson, recordPayment as applyPayment } from './payments.js';
 import { generateFromProfile, getRecurring, recurringJson, recurringStatus } from './recurring.js';
@@ -107,6 +107,12 @@ export interface FakeZoho {
   addCustomField(f: { entity: CustomFieldEntity; label: string; apiName?: string; unique?: boolean; organizationId?: string }): string;
   /** Records a customer payment on the invoice and fires the workflow webhook; returns the payment_id. */
   recordPayment(invoiceId: string, p: { amount: number; date?: string; paymentMode?: string; referenceNumber?: string }): string;
+  /** A person in Zoho Books' UI: submits the draft for approval and approves it (draft -> approved). */
+  approveInvoice(invoiceId: string): void;
+  /** A person in Zoho Books' UI edits the invoice (`body` as PUT /invoices/{id} takes it). */
+  editInvoice(invoiceId: string, body: Record<string, unknown>): void;
+  /** A person in Zoho Books' UI emails the invoice to these addresses (a draft becomes sent). */
+  sendInvoice(invoiceId: string, to: string[]): void;
   /** The customer opens the invoice in the portal: sent -> viewed. */
   viewInvoice(invoiceId: string): void;
   /** Makes a recurring profile produce its next invoice now; returns the invoice_id. */
@@ -321,6 +327,23 @@ class FakeZohoServer implements FakeZoho {
     const payment = applyPayment(ctx, getInvoice(ctx, invoiceId), p);
     this.webhooks.fire('payment', invoiceJson(this.state, getInvoice(ctx, invoiceId)));
     return payment.paymentId;
+  }
+
+  approveInvoice(invoiceId: string): void {
+    const ctx = this.contextOf(this.state.invoices.get(invoiceId), `Invoice ${invoiceId}`);
+    const inv = getInvoice(ctx, invoiceId);
+    submitInvoice(inv);
+    approveInvoice(inv);
+  }
+
+  editInvoice(invoiceId: string, body: Record<string, unknown>): void {
+    const ctx = this.contextOf(this.state.invoices.get(invoiceId), `Invoice ${invoiceId}`);
+    updateInvoice(ctx, getInvoice(ctx, invoiceId), body);
+  }
+
+  sendInvoice(invoiceId: string, to: string[]): void {
+    const ctx = this.contextOf(this.state.invoices.get(invoiceId), `Invoice ${invoiceId}`);
+    emailInvoice(ctx, getInvoice(ctx, invoiceId), { to_mail_ids: to });
   }
 
   viewInvoice(invoiceId: string): void {

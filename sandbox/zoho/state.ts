@@ -120,7 +120,8 @@ export interface Totals {
 }
 
 /** Statuses stored; `overdue` is derived when read (as Zoho flips it overnight). */
-export type StoredInvoiceStatus = 'draft' | 'sent' | 'viewed' | 'partially_paid' | 'paid' | 'void';
+/** `pending_approval` and `approved`: Zoho's invoice approval step (submit, approve); still drafts until sent. */
+export type StoredInvoiceStatus = 'draft' | 'pending_approval' | 'approved' | 'sent' | 'viewed' | 'partially_paid' | 'paid' | 'void';
 
 export interface Invoice extends Totals {
   organizationId: string;

@@ -27,6 +27,10 @@ export interface AccountingCapabilities {
   onlineLink: boolean;
   /** Writes carry an idempotency key the backend honours, so a resent write is done once. */
   idempotencyKeys: boolean;
+  /** Unpaid invoices can be voided and drafts deleted (the port's voidInvoice / deleteDraftInvoice): `invoice.onLost: "void"`. */
+  cancelInvoices?: boolean;
+  /** Drafts can be updated and approved (the port's updateDraftInvoice / approveInvoice): `invoice.review`. */
+  reviewDrafts?: boolean;
   /** Why recurring invoices cannot repeat on this schedule (undefined: they can); absent: any schedule. */
   recurrence?(frequency: 'days' | 'weeks' | 'months' | 'years', every: number): string | undefined;
 }

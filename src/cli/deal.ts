@@ -22,10 +22,12 @@ function render(t: DealTimeline, short: string): string[] {
   const z = t.accounting;
   const facts: string[][] = [];
   if (z.invoiceId) facts.push(['Invoice', `${z.invoiceNumber ?? ''} (${short} id ${z.invoiceId})${z.invoiceStatus ? `, ${z.invoiceStatus}` : ''}${z.emailed ? ', emailed' : ''}`]);
+  if (z.review) facts.push(['Review', REVIEW_WORDS[z.review] ?? z.review]);
   if (z.invoiceUrl) facts.push(['Link', z.invoiceUrl]);
   if (z.reference) facts.push(['Reference', z.reference]);
   if (z.customerId) facts.push(['Customer', `${short} id ${z.customerId}`]);
   if (z.recurring) facts.push(['Recurring', `${z.recurring.name} (${z.recurring.state}${z.recurring.recurrenceId ? `, ${short} id ${z.recurring.recurrenceId}` : ''})`]);
+  if (z.lost) facts.push(['Lost', `${when(z.lost.at)} UTC: ${z.lost.state === 'done' ? (z.lost.detail ?? z.lost.action ?? '') : `${z.lost.state} invoice ${z.lost.invoiceId ?? ''} (under way)`}${z.lost.recurringStopped ? '; recurring invoice stopped' : ''}${z.lost.open ? ' — needs a person (see /admin)' : ''}`]);
   for (const i of z.invoices.filter((i) => i.paidAt)) facts.push(['Paid', `invoice ${i.invoiceId} on ${when(i.paidAt!)} UTC`]);
   for (const r of t.refused) facts.push(['Refused', `${r.what}: ${r.reason}`]);
   const lines = [`Deal ${t.dealId}: ${t.state.label}`, ...table(facts)];
@@ -35,3 +37,5 @@ function render(t: DealTimeline, short: string): string[] {
   lines.push('', 'Jobs', ...table(t.jobs.map((j) => [`#${j.id}`, j.kind, j.state, `${j.attempts}/${j.maxAttempts} attempts`, j.lastError ? `${j.lastError.code}: ${j.lastError.message}` : ''])));
   return lines;
 }
+
+const REVIEW_WORDS: Record<string, string> = { waiting: 'draft waiting for approval', approved: 'approved, being sent', sent: 'approved and sent' };

@@ -6,6 +6,7 @@ import type { AccountingBackend } from '../accounting/backend.js';
 interface Asks {
   retainer?: { frequency?: 'days' | 'weeks' | 'months' | 'years'; every?: number } | undefined;
   dealFields: { invoiceUrl?: unknown };
+  invoice?: { onLost?: 'note' | 'void' | undefined; review?: unknown };
 }
 
 export function checkCapabilities(backend: Pick<AccountingBackend, 'capabilities' | 'names'>, mapping: Asks): string[] {
@@ -20,6 +21,12 @@ export function checkCapabilities(backend: Pick<AccountingBackend, 'capabilities
   }
   if (mapping.dealFields.invoiceUrl !== undefined && !can.onlineLink) {
     problems.push(`dealFields.invoiceUrl: ${names.system} gives invoices no online link to write on the deal. Remove dealFields.invoiceUrl (ACCOUNTING=${names.id}).`);
+  }
+  if (mapping.invoice?.onLost === 'void' && !can.cancelInvoices) {
+    problems.push(`invoice.onLost: ${names.system} invoices cannot be voided or deleted by the relay. Use "note" (a note on the deal and an item on /admin) (ACCOUNTING=${names.id}).`);
+  }
+  if (mapping.invoice?.review !== undefined && !can.reviewDrafts) {
+    problems.push(`invoice.review: the relay cannot update or approve ${names.system} drafts, so invoices cannot wait for a review. Remove invoice.review (ACCOUNTING=${names.id}).`);
   }
   return problems;
 }

@@ -71,6 +71,12 @@ const mappingShape = (customer: z.ZodType<CustomerFields>) => ({
         currency: z.object({ field: idOrName.optional(), default: currencyCode.optional() }).strict().default({}),
         /** Days ("30"), a label ("Net 15", "Due on receipt") or a due date, from a deal field; else the default. */
         paymentTerms: z.object({ field: idOrName.optional(), defaultDays: z.number().int().min(0).max(3650).optional() }).strict().default({}),
+        /** A deal moved to Kommo's "Closed - lost" (143): `note` says on the deal and on /admin that its invoice is
+         *  still open; `void` voids an unpaid one (deletes a draft), never a partly paid one. Absent: nothing is done. */
+        onLost: z.enum(['note', 'void']).optional(),
+        /** The invoice is made as a draft for the accountant; it is sent when the deal enters an approval stage, or
+         *  when the accountant approves or sends it in the accounting system. Absent: invoices go out at once. */
+        review: z.object({ approvalStages: z.array(stageRef).default([]) }).strict().optional(),
       })
       .strict(),
     tax: z

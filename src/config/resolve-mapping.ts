@@ -49,6 +49,10 @@ export interface ResolvedMapping {
   /** Where a fully paid deal goes: at most one stage per pipeline. */
   payment: { stages: ResolvedStage[]; paidField?: ResolvedPaidField };
   sendInvoice: boolean;
+  /** invoice.onLost, with Kommo's "Closed - lost" stage of every pipeline. */
+  onLost?: { action: 'note' | 'void'; stages: ResolvedStage[] };
+  /** invoice.review: drafts first; entering an approval stage sends the deal's draft. */
+  review?: { approvalStages: ResolvedStage[] };
   dealFields: { invoiceId: ResolvedField; invoiceUrl: ResolvedField; invoiceNumber?: ResolvedField };
 }
 
@@ -170,6 +174,16 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
   const invoiceId = field('invoiceId', m.dealFields.invoiceId);
   const invoiceUrl = field('invoiceUrl', m.dealFields.invoiceUrl);
   const invoiceNumber = field('invoiceNumber', m.dealFields.invoiceNumber);
+  const approvalStages = (m.invoice.review?.approvalStages ?? []).flatMap((ref, i) => {
+    try {
+      return resolveStageInEachPipeline(ref, kommo.pipelines);
+    } catch (e) {
+      problems.push(`MAPPING_FILE invoice.review.approvalStages[${i}]: ${(e as Error).message}`);
+      return [];
+    }
+  });
+  const approvalClash = approvalStages.find((a) => stages.some((s) => s.statusId === a.statusId && s.pipelineId === a.pipelineId));
+  if (approvalClash) problems.push(`MAPPING_FILE invoice.review.approvalStages: ${approvalClash.label} is also an invoicing stage (invoice.stages); the approval stage is the one the deal moves to once the draft is approved.`);
   if (problems.length || !invoiceId || !invoiceUrl) throw new ConfigError(problems);
   return {
     invoiceStages: stages,
@@ -181,8 +195,18 @@ export function resolveMapping(m: Mapping, kommo: KommoCatalogue): ResolvedMappi
     tax: { countryFrom, ...(m.tax.defaultCountry ? { defaultCountry: m.tax.defaultCountry } : {}), rules: m.tax.rules },
     payment: { stages: paymentStages, ...(paidField ? { paidField } : {}) },
     sendInvoice: m.invoice.send,
+    ...(m.invoice.onLost ? { onLost: { action: m.invoice.onLost, stages: lostStages(kommo.pipelines) } } : {}),
+    ...(m.invoice.review ? { review: { approvalStages } } : {}),
     dealFields: { invoiceId, invoiceUrl, ...(invoiceNumber ? { invoiceNumber } : {}) },
   };
+}
+
+/** Kommo's "Closed - lost": status 143 in every pipeline (shared/reference/kommo.md). */
+export const KOMMO_LOST_STATUS = 143;
+
+/** The lost stage of every pipeline (the pipelines list may leave the closed stages out: 143 is fixed). */
+function lostStages(pipelines: KommoPipeline[]): ResolvedStage[] {
+  return pipelines.map((p) => ({ pipelineId: p.id, statusId: KOMMO_LOST_STATUS, label: `${p.name} / ${p._embedded.statuses.find((s) => s.id === KOMMO_LOST_STATUS)?.name ?? 'Closed - lost'}` }));
 }
 
 function same(a: string, b: string): boolean {

@@ -69,7 +69,24 @@ function quotaSection(quotas: AccountingQuota[]): string {
   return `<section id="quotas"><h2>API budget</h2><dl>${rows.join('')}</dl></section>`;
 }
 
-export function overviewPage(data: { status: RelayStatus; failures: JobView[]; deals: DealSummary[]; quotas?: AccountingQuota[]; notice?: string }): string {
+/** Lost deals whose invoice is still open (invoice.onLost): a person settles each in the accounting system. */
+export interface LostItem {
+  dealId: string;
+  invoiceId: string | null;
+  invoiceNumber: string | null;
+  detail: string;
+  at: string;
+}
+
+function lostSection(items: LostItem[] | undefined): string {
+  if (!items?.length) return '';
+  const rows = items
+    .map((i) => `<tr data-lost="${escapeHtml(i.dealId)}"><td>${dealLink(i.dealId)}</td><td>${escapeHtml(i.invoiceNumber ?? i.invoiceId ?? '')}</td><td class="reason">${escapeHtml(i.detail)}</td><td>${time(i.at)}</td></tr>`)
+    .join('');
+  return `<section id="lost"><h2>Lost deals with an open invoice</h2><table><thead><tr><th>Deal</th><th>Invoice</th><th>What the relay did</th><th>Lost</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
+export function overviewPage(data: { status: RelayStatus; failures: JobView[]; deals: DealSummary[]; quotas?: AccountingQuota[]; lost?: LostItem[]; notice?: string }): string {
   const failures = data.failures.length
     ? `<table><thead><tr><th>Job</th><th>Deal</th><th>Kind</th><th>State</th><th>Reason</th><th>When</th><th></th></tr></thead><tbody>${data.failures
         .map(
@@ -93,6 +110,7 @@ export function overviewPage(data: { status: RelayStatus; failures: JobView[]; d
     quotaSection(data.quotas ?? []) +
     '<form method="get" action="/admin/deal"><label>Deal ID <input name="id" inputmode="numeric" pattern="[0-9]+" required></label> <button type="submit">Show</button></form>' +
     `<section id="failures"><h2>Failures</h2>${failures}</section>` +
+    lostSection(data.lost) +
     `<section id="deals"><h2>Recent deals</h2>${deals}</section>` +
     '<form method="post" action="/admin/logout"><button type="submit">Log out</button></form>'
   );
@@ -105,9 +123,11 @@ export function dealPage(t: DealTimeline, names: AccountingNames, notice?: strin
     ['Invoice', z.invoiceId ? invoiceLink(z.invoiceNumber, z.invoiceId, z.invoiceUrl) : null],
     [`${names.short} invoice ID`, z.invoiceId && escapeHtml(z.invoiceId)],
     ['Invoice status', z.invoiceStatus && `${escapeHtml(z.invoiceStatus)}${z.emailed ? ', emailed' : ''}`],
+    ['Review', z.review ? `<span class="review review-${escapeHtml(z.review)}">${escapeHtml(z.review === 'waiting' ? 'draft waiting for approval' : z.review === 'approved' ? 'approved, being sent' : 'approved and sent')}</span>` : null],
     ['Reference', z.reference && escapeHtml(z.reference)],
     [`${names.short} customer ID`, z.customerId && escapeHtml(z.customerId)],
     ['Recurring invoice', z.recurring && `${escapeHtml(z.recurring.name)} (${escapeHtml(z.recurring.state)}${z.recurring.recurrenceId ? `, ${escapeHtml(z.recurring.recurrenceId)}` : ''})`],
+    ['Lost', z.lost ? `<span class="lost${z.lost.open ? ' refused' : ''}">${time(z.lost.at)}: ${escapeHtml(z.lost.state === 'done' ? (z.lost.detail ?? z.lost.action ?? '') : `${z.lost.state} invoice ${z.lost.invoiceId ?? ''} (under way)`)}${z.lost.recurringStopped ? '; recurring invoice stopped' : ''}</span>` : null],
     ['Paid invoices', z.invoices.some((i) => i.paidAt) ? z.invoices.filter((i) => i.paidAt).map((i) => `${escapeHtml(i.invoiceId)} (${time(i.paidAt!)})`).join(', ') : null],
     ['Refused by Kommo', t.refused.length ? t.refused.map((r) => `<span class="refused">${escapeHtml(r.what)}: ${escapeHtml(r.reason)}</span>`).join('<br>') : null],
   ];

@@ -16,6 +16,7 @@ import { dealTimeline } from '../ops/deal-timeline.js';
 import { attemptsOf, JOB_STATES, jobView, listJobs } from '../ops/job-view.js';
 import { recentDeals, unsettledFailures } from '../ops/recent-deals.js';
 import { relayStatus } from '../ops/relay-status.js';
+import { DealLostRecords } from '../store/lost-records.js';
 import { retryDeal, retryJob, type RetryResult } from '../ops/retry.js';
 import type { Db } from '../store/db.js';
 import type { JobState } from '../store/schema.js';
@@ -79,8 +80,9 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
 
   router.get('/admin', admin, async (req, res) => {
     const retried = typeof req.query.retried === 'string' && JOB_ID.test(req.query.retried) ? req.query.retried : undefined;
-    const [status, failures, deals] = await Promise.all([relayStatus(deps.db), unsettledFailures(deps.db, 50), recentDeals(deps.db, 30)]);
-    sendPage(res, 200, ADMIN_TITLE, overviewPage({ status, failures: failures.map(jobView), deals, quotas: deps.quotas?.() ?? [], ...(retried ? { notice: `Job ${retried} is queued again and runs now.` } : {}) }));
+    const [status, failures, deals, lost] = await Promise.all([relayStatus(deps.db), unsettledFailures(deps.db, 50), recentDeals(deps.db, 30), new DealLostRecords(deps.db).needingAttention(50)]);
+    const lostItems = lost.map((l) => ({ dealId: l.deal_id, invoiceId: l.invoice_id, invoiceNumber: l.invoice_number, detail: l.detail ?? '', at: new Date(Number(l.lost_at)).toISOString() }));
+    sendPage(res, 200, ADMIN_TITLE, overviewPage({ status, failures: failures.map(jobView), deals, lost: lostItems, quotas: deps.quotas?.() ?? [], ...(retried ? { notice: `Job ${retried} is queued again and runs now.` } : {}) }));
   });
 
   router.get('/admin/deal', admin, (req, res) => {

@@ -18,7 +18,7 @@ export interface DealState {
 export interface DealFacts {
   /** Every job of the deal, in any order. */
   jobs: Job[];
-  invoice?: Pick<DealInvoice, 'state' | 'invoice_id' | 'invoice_number'>;
+  invoice?: Pick<DealInvoice, 'state' | 'invoice_id' | 'invoice_number'> & Partial<Pick<DealInvoice, 'review'>>;
   /** The deal's current invoice is fully paid. */
   paid: boolean;
   recurring?: Pick<DealRecurring, 'state'>;
@@ -58,6 +58,10 @@ export function dealState(facts: DealFacts): DealState {
   const invoice = facts.invoice?.invoice_id ? facts.invoice : undefined;
   const number = invoice ? (invoice.invoice_number ?? invoice.invoice_id) : undefined;
   if (invoice && facts.paid) return { kind: 'paid', label: `paid: ${number}` };
+  // invoice.review: the draft's place in the review.
+  if (invoice?.review === 'waiting') return { kind: 'invoiced', label: `draft waiting for approval: ${number}` };
+  if (invoice?.review === 'approved') return { kind: 'invoiced', label: `approved, being sent: ${number}` };
+  if (invoice?.review === 'sent') return { kind: 'invoiced', label: `invoiced (reviewed and sent): ${number}` };
   if (invoice) return { kind: 'invoiced', label: `invoiced: ${number}` };
   if (facts.recurring?.state === 'active') return { kind: 'recurring', label: 'recurring invoice active' };
   if (facts.recurring?.state === 'stopped') return { kind: 'recurring', label: 'recurring invoice stopped' };

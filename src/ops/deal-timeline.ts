@@ -28,6 +28,10 @@ export interface AccountingView {
   /** Invoices of this deal whose payments were noted, with when they were fully paid. */
   invoices: Array<{ invoiceId: string; paidAt: string | null }>;
   recurring: { name: string; state: string; recurrenceId: string | null } | null;
+  /** invoice.review: 'waiting' (draft for the accountant), 'approved' (being sent), 'sent'; absent without review. */
+  review?: string;
+  /** What invoice.onLost did when the deal was lost (`state` 'voiding'/'deleting': under way). */
+  lost?: { at: string; state: string; action: string | null; detail: string | null; invoiceId: string | null; open: boolean; recurringStopped: boolean };
 }
 
 /** One write to the deal in Kommo (stage move, field) or a note, with Kommo's reason when it was refused. */
@@ -65,7 +69,7 @@ export interface DealTimeline {
 
 /** undefined when the relay has never heard of the deal. */
 export async function dealTimeline(db: Db, dealId: string): Promise<DealTimeline | undefined> {
-  const [events, jobRows, invoice, links, notes, recurring, writes] = await Promise.all([
+  const [events, jobRows, invoice, links, notes, recurring, writes, lost] = await Promise.all([
     db.selectFrom('events').selectAll().where('deal_id', '=', dealId).orderBy('id').execute(),
     db.selectFrom('jobs').selectAll().where('deal_id', '=', dealId).orderBy('id').execute(),
     db.selectFrom('deal_invoices').selectAll().where('deal_id', '=', dealId).executeTakeFirst(),
@@ -73,6 +77,7 @@ export async function dealTimeline(db: Db, dealId: string): Promise<DealTimeline
     db.selectFrom('deal_notes').selectAll().where('deal_id', '=', dealId).orderBy('created_at').execute(),
     db.selectFrom('deal_recurring').selectAll().where('deal_id', '=', dealId).executeTakeFirst(),
     db.selectFrom('deal_writes').selectAll().where('deal_id', '=', dealId).orderBy('created_at').orderBy('write_key').execute(),
+    db.selectFrom('deal_lost').selectAll().where('deal_id', '=', dealId).executeTakeFirst(),
   ]);
   if (!events.length && !jobRows.length && !invoice && !recurring) return undefined;
   const jobs = jobRows.map(toJob);
@@ -106,8 +111,11 @@ export async function dealTimeline(db: Db, dealId: string): Promise<DealTimeline
       invoiceUrl: invoice?.invoice_url ?? null,
       invoiceStatus: invoice?.invoice_status ?? null,
       emailed: invoice?.emailed === 1,
+      ...(invoice?.review ? { review: invoice.review } : {}),
       invoices: links.map((l) => ({ invoiceId: l.invoice_id, paidAt: l.paid_at === null ? null : iso(l.paid_at) })),
       recurring: recurring ? { name: recurring.name, state: recurring.state, recurrenceId: recurring.recurrence_id } : null,
+      // Present only where invoice.onLost acted: a deal without it reads as before.
+      ...(lost ? { lost: { at: iso(lost.lost_at), state: lost.state, action: lost.action, detail: lost.detail, invoiceId: lost.invoice_id, open: lost.attention === 1, recurringStopped: lost.recurring_stopped === 1 } } : {}),
     },
     events: events.map((e) => ({ id: Number(e.id), source: e.source, kind: e.kind, receivedAt: iso(e.received_at), payload: parseJson(e.payload) })),
     jobs: jobViews,

@@ -20,6 +20,12 @@ export class DealInvoices {
     return this.db.selectFrom('deal_invoices').selectAll().where('invoice_id', '=', invoiceId).executeTakeFirst();
   }
 
+  /** Of these invoices, those whose draft is in review (waiting or approved, not yet sent). */
+  async inReview(invoiceIds: string[]): Promise<DealInvoice[]> {
+    if (invoiceIds.length === 0) return [];
+    return this.db.selectFrom('deal_invoices').selectAll().where('invoice_id', 'in', invoiceIds).where('review', 'in', ['waiting', 'approved']).execute();
+  }
+
   /** Records the decision to invoice this deal; a no-op if it was already recorded. */
   async start(dealId: string, reference: string, generation = 1): Promise<DealInvoice> {
     const now = this.now();
@@ -36,6 +42,9 @@ export class DealInvoices {
         invoice_url: null,
         invoice_status: null,
         emailed: 0,
+        review: null,
+        draft_version: null,
+        draft_basis: null,
         created_at: now,
         updated_at: now,
       })
@@ -46,7 +55,7 @@ export class DealInvoices {
 
   /** A new invoice for the same deal (a person asked for it): fresh intent, same customer. */
   async restart(dealId: string, reference: string, generation: number): Promise<DealInvoice> {
-    return this.update(dealId, { state: 'pending', generation, reference, invoice_id: null, invoice_number: null, invoice_url: null, invoice_status: null, emailed: 0 });
+    return this.update(dealId, { state: 'pending', generation, reference, invoice_id: null, invoice_number: null, invoice_url: null, invoice_status: null, emailed: 0, review: null, draft_version: null, draft_basis: null });
   }
 
   async update(dealId: string, fields: Partial<Omit<DealInvoice, 'deal_id' | 'created_at' | 'updated_at'>> & { state?: DealInvoiceState }): Promise<DealInvoice> {

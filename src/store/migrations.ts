@@ -286,6 +286,35 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    // 0010: what `invoice.onLost` did with each lost deal's invoice (issue 18), for the deal page and /admin.
+    '0010_deal_lost': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('deal_lost')
+          .addColumn('deal_id', 'text', (c) => c.primaryKey())
+          .addColumn('invoice_id', 'text')
+          .addColumn('invoice_number', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('action', 'text')
+          .addColumn('detail', 'text')
+          .addColumn('attention', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('recurring_stopped', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('lost_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('deal_lost_attention').on('deal_lost').column('attention').execute();
+      },
+    },
+    // 0011: invoice.review (issue 18): the review state of a deal's draft, its version as the relay wrote it, and
+    // what it was built from. Null on every existing row: invoices made without review.
+    '0011_invoice_review': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('deal_invoices').addColumn('review', 'text').execute();
+        await db.schema.alterTable('deal_invoices').addColumn('draft_version', 'text').execute();
+        await db.schema.alterTable('deal_invoices').addColumn('draft_basis', 'text').execute();
+        await db.schema.createIndex('deal_invoices_review').on('deal_invoices').column('review').execute();
+      },
+    },
   };
 }
 

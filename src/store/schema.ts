@@ -62,9 +62,17 @@ export interface DealInvoicesTable {
   invoice_url: string | null;
   invoice_status: string | null;
   emailed: number;
+  /** invoice.review: 'waiting' (a draft for the accountant), 'approved' (approved, being sent), 'sent'; null without review. */
+  review: DealInvoiceReview | null;
+  /** The draft's version (AccountingInvoiceDetail.version) as the relay last wrote it: another means a person edited it. */
+  draft_version: string | null;
+  /** What the draft was built from (the deal's amount and products, JSON), to tell what changed on the deal. */
+  draft_basis: string | null;
   created_at: number;
   updated_at: number;
 }
+
+export type DealInvoiceReview = 'waiting' | 'approved' | 'sent';
 
 export interface CustomersTable {
   /** Normalised email (trimmed, lower case). */
@@ -198,6 +206,7 @@ export interface Schema {
   rate_budgets: RateBudgetsTable;
   rate_calls: RateCallsTable;
   day_budgets: DayBudgetsTable;
+  deal_lost: DealLostTable;
 }
 
 /** A relay process on this database, refreshed by its heartbeat. */
@@ -266,5 +275,24 @@ export interface DealRecurringTable {
   customer_id: string | null;
   recurrence_id: string | null;
   created_at: number;
+  updated_at: number;
+}
+
+/** What `invoice.onLost` did with a lost deal's invoice (sync/lost-deal.ts). `state` 'voiding' / 'deleting' is the intent,
+ *  written before the call, so a retry after a lost answer reads the invoice before acting again. */
+export type DealLostAction = 'noted' | 'voided' | 'deleted' | 'kept_partly_paid' | 'kept_paid' | 'already_void' | 'no_invoice';
+export interface DealLostTable {
+  deal_id: string;
+  invoice_id: string | null;
+  invoice_number: string | null;
+  state: 'voiding' | 'deleting' | 'done';
+  action: DealLostAction | null;
+  /** One line for a person: what was done and why. */
+  detail: string | null;
+  /** 1: an invoice still open, shown on /admin until the deal leaves the lost stage or the invoice is settled. */
+  attention: number;
+  /** 1: the deal's recurring invoice was stopped because the deal was lost. */
+  recurring_stopped: number;
+  lost_at: number;
   updated_at: number;
 }

@@ -7,7 +7,9 @@ import type { Logger } from '../log.js';
 import type { DealInvoice, DealInvoices } from '../store/invoice-records.js';
 import type { BillingParty } from './billing-party.js';
 import { WriteProblems, type DealWriter, type DealWriteStep } from './deal-writer.js';
+import type { NoteOnce } from './deal-notes.js';
 import { buildInvoiceDraft, type Billing, type DraftSettings } from './invoice-draft.js';
+import { dealBasis } from './invoice-review.js';
 import type { AccountingInvoice, AccountingPort, CrmPort, Deal, DealStamp } from './ports.js';
 
 export interface InvoiceForDealDeps {
@@ -17,6 +19,8 @@ export interface InvoiceForDealDeps {
   party: BillingParty;
   writer: DealWriter;
   mapping: ResolvedMapping;
+  /** Needed with invoice.review (the "waiting for approval" note). */
+  notes?: NoteOnce;
 }
 
 export type InvoiceOutcome =
@@ -64,9 +68,14 @@ export class InvoiceForDeal {
 
     const remarks: string[] = [];
     record = await this.ensureInvoice(deal, record, customerId, billing, settings, remarks, ctx);
-    record = await this.ensureEmailed(record, email, ctx);
+    // With invoice.review the invoice is a draft for the accountant: sent later (invoice-review.ts), never here.
+    if (mapping.review) record = await this.ensureInReview(deal, record);
+    else record = await this.ensureEmailed(record, email, ctx);
 
     await this.writeBack(dealId, record);
+    if (mapping.review && record.review === 'waiting') {
+      await this.deps.notes!.add(dealId, `review:${dealId}:${record.generation}:waiting`, `Invoice draft ${record.invoice_number ?? record.invoice_id} waiting for approval in ${this.deps.accounting.names.system}: ${record.invoice_url}`);
+    }
     record = await invoices.update(key, { state: 'linked' });
     ctx.log.info({ invoice_id: record.invoice_id, invoice_number: record.invoice_number }, 'deal invoiced and linked');
     return { outcome: 'invoiced', invoiceId: record.invoice_id!, invoiceNumber: record.invoice_number!, customerId, remarks };
@@ -93,7 +102,7 @@ export class InvoiceForDeal {
     );
     const problems = new WriteProblems();
     problems.add(await this.deps.writer.apply(dealId, steps));
-    problems.throwIfAny(dealId, `Invoice ${record.invoice_number ?? record.invoice_id} was created in ${this.deps.accounting.names.system}${record.emailed === EMAILED ? ' and emailed' : ''} (${record.invoice_url}), and the other fields were written.`);
+    problems.throwIfAny(dealId, `Invoice ${record.invoice_number ?? record.invoice_id} was created in ${this.deps.accounting.names.system}${record.emailed === EMAILED ? ' and emailed' : record.review === 'waiting' ? ' as a draft waiting for approval' : ''} (${record.invoice_url}), and the other fields were written.`);
   }
 
   private async ensureInvoice(
@@ -133,7 +142,7 @@ export class InvoiceForDeal {
     await invoices.update(key, { state: 'creating' });
     let created;
     try {
-      created = await accounting.createInvoice(draft, { send: mapping.sendInvoice, idempotencyKey: `invoice:${key}:${record.generation}` });
+      created = await accounting.createInvoice(draft, { send: mapping.sendInvoice && !mapping.review, idempotencyKey: `invoice:${key}:${record.generation}` });
     } catch (err) {
       // Only an answer that may have been acted on keeps the 'creating' mark (and costs a lookup later).
       if (!(err instanceof RelayError && err.uncertain)) await invoices.update(key, { state: 'pending' });
@@ -147,6 +156,15 @@ export class InvoiceForDeal {
       invoice_status: created.status,
       emailed: created.emailed ? EMAILED : 0,
     });
+  }
+
+  /** The draft's version and what it was built from, so a change on the deal can update it and a person's edit is kept. */
+  private async ensureInReview(deal: Deal, record: DealInvoice): Promise<DealInvoice> {
+    if (record.review !== null) return record;
+    const current = await this.deps.accounting.getInvoice(record.invoice_id!);
+    // Adopted after a lost answer and already sent or approved by a person: nothing waits.
+    const review = current.status === 'draft' && !current.approved ? 'waiting' : wasSent(current) ? 'sent' : 'approved';
+    return this.deps.invoices.update(record.deal_id, { review, draft_version: current.version, draft_basis: JSON.stringify(dealBasis(deal)), invoice_status: current.status, ...(review === 'sent' ? { emailed: EMAILED } : {}) });
   }
 
   private async ensureEmailed(record: DealInvoice, email: string, ctx: { log: Logger }): Promise<DealInvoice> {
@@ -170,10 +188,10 @@ function stampOf(record: DealInvoice): DealStamp {
 }
 
 /** Whether the customer got the invoice: the backend's word, else (emailed on create) any invoice past draft. */
-function wasSent(invoice: Pick<AccountingInvoice, 'status' | 'sent'>): boolean {
+export function wasSent(invoice: Pick<AccountingInvoice, 'status' | 'sent'>): boolean {
   return invoice.sent ?? invoice.status !== 'draft';
 }
 
 /** deal_invoices.emailed: 0 not sent, 1 sent, 2 a send was attempted and its outcome is unknown. */
-const EMAILED = 1;
-const EMAIL_ATTEMPTED = 2;
+export const EMAILED = 1;
+export const EMAIL_ATTEMPTED = 2;

@@ -5,10 +5,13 @@ import type { JobQueue } from '../jobs/queue.js';
 import type { NoteOnce } from './deal-notes.js';
 import { REFUSED_WRITE } from './deal-writer.js';
 import type { InvoiceForDeal } from './invoice-for-deal.js';
+import type { LostDeal } from './lost-deal.js';
+import type { InvoiceReview } from './invoice-review.js';
+import type { DealInvoices } from '../store/invoice-records.js';
 import type { PaymentToDeal } from './payment-to-deal.js';
 import { PAYMENT_JOB } from './payment-triggers.js';
 import type { RetainerForDeal } from './retainer-for-deal.js';
-import { dealLane, INVOICE_JOB, RETAINER_JOB } from '../intake/triggers.js';
+import { dealLane, INVOICE_JOB, LOST_JOB, RETAINER_JOB, REVIEW_JOB } from '../intake/triggers.js';
 
 export const DEAL_NOTE_JOB = 'deal_note';
 
@@ -16,6 +19,10 @@ export interface HandlerDeps {
   invoiceForDeal: InvoiceForDeal;
   paymentToDeal: PaymentToDeal;
   retainerForDeal: RetainerForDeal;
+  /** Absent when invoice.onLost is not set (no such jobs are made then). */
+  lostDeal?: LostDeal;
+  /** With invoice.review: the review job, and the records an invoice webhook is checked against. */
+  review?: { review: InvoiceReview; invoices: DealInvoices };
   notes: NoteOnce;
   queue: JobQueue;
 }
@@ -52,8 +59,34 @@ export function createJobHandlers(deps: HandlerDeps): Record<string, JobHandler>
         await deps.queue.enqueue({ kind: DEAL_NOTE_JOB, lane: dealLane(dealId), dealId: String(dealId), payload: { dealId, key: `failure:${job.id}:${job.attempts}`, text } });
       },
     },
+    [LOST_JOB]: {
+      run: (job, ctx) => (deps.lostDeal ? deps.lostDeal.run(dealIdOf(job.payload), { log: ctx.log }) : Promise.resolve({ outcome: 'skipped', reason: 'invoice.onLost is not set' })),
+      async onFinalFailure(job, err) {
+        const dealId = dealIdOf(job.payload);
+        const text = err.retryable ? `Deal lost: the relay gave up on its invoice after ${job.attempts} attempts. Last error: ${err.message}` : err.message.startsWith('Deal lost') ? err.message : `Deal lost: ${err.message}`;
+        await deps.queue.enqueue({ kind: DEAL_NOTE_JOB, lane: dealLane(dealId), dealId: String(dealId), payload: { dealId, key: `failure:${job.id}:${job.attempts}`, text } });
+      },
+    },
     [PAYMENT_JOB]: {
-      run: (job, ctx) => deps.paymentToDeal.run(String(job.payload.invoiceId), { log: ctx.log }),
+      async run(job, ctx) {
+        const invoiceId = String(job.payload.invoiceId);
+        const result = await deps.paymentToDeal.run(invoiceId, { log: ctx.log });
+        // The invoice of a draft in review changed (approved or sent by a person, edited): its review job follows.
+        const record = deps.review ? await deps.review.invoices.findByInvoiceId(invoiceId) : undefined;
+        if (record && (record.review === 'waiting' || record.review === 'approved')) {
+          const dealId = Number(record.deal_id);
+          await deps.queue.enqueue({ kind: REVIEW_JOB, lane: dealLane(dealId), dealId: record.deal_id, payload: { dealId } });
+        }
+        return result;
+      },
+    },
+    [REVIEW_JOB]: {
+      run: (job, ctx) => (deps.review ? deps.review.review.run(dealIdOf(job.payload), { log: ctx.log }) : Promise.resolve({ outcome: 'skipped', reason: 'invoice.review is not set' })),
+      async onFinalFailure(job, err) {
+        const dealId = dealIdOf(job.payload);
+        const text = err.retryable ? `Invoice draft not sent yet: the relay gave up after ${job.attempts} attempts. Last error: ${err.message}` : err.message.startsWith('Invoice') ? err.message : `Invoice draft: ${err.message}`;
+        await deps.queue.enqueue({ kind: DEAL_NOTE_JOB, lane: dealLane(dealId), dealId: String(dealId), payload: { dealId, key: `failure:${job.id}:${job.attempts}`, text } });
+      },
     },
     [DEAL_NOTE_JOB]: {
       async run(job) {

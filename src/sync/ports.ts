@@ -166,6 +166,8 @@ export interface AccountingInvoice {
   status: InvoiceStatus;
   /** Whether it went to the customer, where the backend can tell; otherwise an invoice that is not a draft was sent. */
   sent?: boolean;
+  /** A person approved the draft in the accounting system (an approval step that leaves it a draft), where the backend has one. */
+  approved?: boolean;
 }
 
 /** What an invoice says about the deal it belongs to, read by the backend from its own stamp. */
@@ -245,4 +247,22 @@ export interface AccountingPort {
    * last page read is what the reconciler stores.
    */
   changedInvoices(cursor: ChangeCursor | undefined, page: number, firstLookbackMs: number): Promise<{ invoices: InvoiceChange[]; hasMore: boolean; next: ChangeCursor }>;
+  /**
+   * Cancels a final invoice that has no payment (it stays in the books, marked void). Present when the backend
+   * can (capabilities.cancelInvoices); `invoice.onLost: "void"` needs it. Voiding a void invoice is no error.
+   */
+  voidInvoice?(invoiceId: string, opts?: WriteOptions): Promise<void>;
+  /** Removes a draft nobody has sent (capabilities.cancelInvoices). Deleting one already gone is no error. */
+  deleteDraftInvoice?(invoiceId: string, opts?: WriteOptions): Promise<void>;
+  /**
+   * Rewrites a draft's lines, terms and currency from `draft` (capabilities.reviewDrafts; `invoice.review`). Only
+   * ever called on a draft whose version is the one the relay last wrote; answers the new version.
+   */
+  updateDraftInvoice?(invoiceId: string, draft: InvoiceDraft, opts?: WriteOptions): Promise<{ version: string }>;
+  /**
+   * Makes a draft final (approved: it can be paid and has its online link) without emailing it
+   * (capabilities.reviewDrafts). `thenEmail`: the relay emails it next, and a backend whose email makes a draft
+   * final may leave it to the email. Approving one already final is no error.
+   */
+  approveInvoice?(invoiceId: string, opts: { thenEmail: boolean } & WriteOptions): Promise<AccountingInvoice>;
 }

@@ -15,7 +15,7 @@ import type { DealRecurringProfiles } from '../store/recurring-records.js';
 import type { InvoiceOwners } from './invoice-owner.js';
 import { invoiceChangedItem } from './payment-triggers.js';
 import type { AccountingPort, ChangeCursor, CrmPort } from './ports.js';
-import { dealInStageItem, dealLane, INVOICE_JOB, RETAINER_JOB, stageTriggers, triggerFor } from '../intake/triggers.js';
+import { dealInStageItem, dealLane, INVOICE_JOB, RETAINER_JOB, REVIEW_JOB, stageTriggers, triggerFor } from '../intake/triggers.js';
 
 export interface ReconcilerDeps {
   db: Db;
@@ -27,7 +27,7 @@ export interface ReconcilerDeps {
   profiles: DealRecurringProfiles;
   owners: InvoiceOwners;
   kv: KeyValue;
-  mapping: Pick<ResolvedMapping, 'invoiceStages' | 'retainer'>;
+  mapping: Pick<ResolvedMapping, 'invoiceStages' | 'retainer' | 'review'>;
   log: Logger;
   /** How far back the first sweep looks for paid invoices. */
   firstLookbackMs?: number;
@@ -102,7 +102,8 @@ export class Reconciler {
   /** One Kommo query for every stage that triggers something; each deal found is checked against our records. */
   private async missedDeals(result: SweepResult): Promise<void> {
     const { crm, queue, mapping } = this.deps;
-    const triggers = stageTriggers(mapping);
+    // Lost deals are not looked for: every deal ever lost sits in that stage (the webhook tells the relay).
+    const triggers = stageTriggers({ invoiceStages: mapping.invoiceStages, ...(mapping.retainer ? { retainer: mapping.retainer } : {}), ...(mapping.review ? { review: mapping.review } : {}) }).filter((t) => t.on === undefined);
     const stages = triggers.flatMap((t) => t.stages);
     if (stages.length === 0) return;
     const deals = await crm.dealsInStages(stages);
@@ -119,6 +120,8 @@ export class Reconciler {
 
   private async needsWork(jobKind: string, d: { id: number; pipelineId: number; statusId: number }): Promise<boolean> {
     if (jobKind === INVOICE_JOB) return (await this.deps.invoices.get(String(d.id)))?.state !== 'linked';
+    // A deal in an approval stage whose draft still waits (the stage webhook went missing).
+    if (jobKind === REVIEW_JOB) return ['waiting', 'approved'].includes((await this.deps.invoices.get(String(d.id)))?.review ?? '');
     if (jobKind !== RETAINER_JOB || !this.deps.mapping.retainer) return false;
     const profile = await this.deps.profiles.get(String(d.id));
     const inStart = this.deps.mapping.retainer.startStages.some((s) => s.statusId === d.statusId && s.pipelineId === d.pipelineId);
@@ -136,6 +139,14 @@ export class Reconciler {
       next = after;
       result.invoicesChecked += changed.length;
       const paid = changed.filter((inv) => inv.status === 'paid' || inv.status === 'partially_paid');
+      if (this.deps.mapping.review) {
+        // A draft in review that changed in the accounting system (approved, sent, edited by a person): its deal's review job.
+        for (const r of await this.deps.invoices.inReview(changed.filter((inv) => inv.status !== 'paid' && inv.status !== 'partially_paid').map((inv) => inv.invoiceId))) {
+          const inv = changed.find((c) => c.invoiceId === r.invoice_id)!;
+          if (inv.version === r.draft_version && inv.status === 'draft') continue; // the relay's own write
+          items.push(reviewItem(accounting.names.id, r.deal_id, r.invoice_id!, inv.version));
+        }
+      }
       const found = await owners.ofAll(paid, { clues: 'fresh' });
       for (const inv of paid) {
         const owner = found.get(inv.invoiceId);
@@ -148,4 +159,16 @@ export class Reconciler {
     result.paymentJobs = (await acceptEvents(this.deps.db, this.deps.queue, items)).jobIds.length;
     if (next !== undefined && next !== since) await kv.set(key, next);
   }
+}
+
+/** The review job for a deal whose draft changed in the accounting system, once per version of the invoice. */
+export function reviewItem(backendId: string, dealId: string, invoiceId: string, version: string): InboxItem {
+  return {
+    source: 'reconciler',
+    dedupKey: `${backendId}:invoice:${invoiceId}:review:${version}`,
+    kind: 'invoice_in_review_changed',
+    dealId,
+    payload: { invoiceId, version, found: 'invoice draft in review changed' },
+    job: { kind: REVIEW_JOB, lane: dealLane(dealId), payload: { dealId: Number(dealId) } },
+  };
 }

@@ -58,14 +58,18 @@ export class RetainerForDeal {
       }
       return this.create(deal, retainer, ctx);
     }
-    if (here(retainer.stopStages)) {
-      if (profile?.state !== 'active') return profile ? { outcome: 'already_stopped', recurrenceId: profile.recurrence_id ?? '' } : { outcome: 'skipped', reason: 'the deal has no recurring invoice to stop' };
-      await this.deps.accounting.setRecurringActive(profile.recurrence_id!, false, { idempotencyKey: `recurring:${dealId}:stop:${profile.recurrence_id}` });
-      await this.deps.profiles.update(String(dealId), { state: 'stopped' });
-      ctx.log.info({ recurrence_id: profile.recurrence_id }, 'recurring invoice stopped');
-      return { outcome: 'stopped', recurrenceId: profile.recurrence_id! };
-    }
+    if (here(retainer.stopStages)) return this.stop(dealId, ctx);
     return { outcome: 'skipped', reason: `deal is in neither a retainer start nor stop stage (status ${deal.statusId})` };
+  }
+
+  /** Stops the deal's recurring invoice if it runs (a stop stage, or the deal lost: lost-deal.ts). */
+  async stop(dealId: number, ctx: { log: Logger }): Promise<RetainerOutcome> {
+    const profile = await this.deps.profiles.get(String(dealId));
+    if (profile?.state !== 'active') return profile ? { outcome: 'already_stopped', recurrenceId: profile.recurrence_id ?? '' } : { outcome: 'skipped', reason: 'the deal has no recurring invoice to stop' };
+    await this.deps.accounting.setRecurringActive(profile.recurrence_id!, false, { idempotencyKey: `recurring:${dealId}:stop:${profile.recurrence_id}` });
+    await this.deps.profiles.update(String(dealId), { state: 'stopped' });
+    ctx.log.info({ recurrence_id: profile.recurrence_id }, 'recurring invoice stopped');
+    return { outcome: 'stopped', recurrenceId: profile.recurrence_id! };
   }
 
   private async create(deal: Deal, retainer: ResolvedRetainer, ctx: { log: Logger }): Promise<RetainerOutcome> {

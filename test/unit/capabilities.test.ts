@@ -32,6 +32,28 @@ describe('capabilities against the mapping', () => {
     expect(parseMapping(mapping, 'mapping.json', zohoBackend as AccountingBackend).retainer?.startStages).toEqual(['Retainer']);
   });
 
+  it('invoice.onLost "void" needs a backend that voids and deletes invoices; "note" and no option do not', () => {
+    const lost = (onLost?: string) => ({ ...mapping, invoice: { ...mapping.invoice, ...(onLost ? { onLost } : {}) } });
+    const backend = lacking({ cancelInvoices: undefined });
+    expect(problemsOf(() => parseMapping(lost('void'), 'mapping.json', backend))).toEqual([
+      'MAPPING_FILE mapping.json: invoice.onLost: Lesser Books invoices cannot be voided or deleted by the relay. Use "note" (a note on the deal and an item on /admin) (ACCOUNTING=zoho).',
+    ]);
+    expect(parseMapping(lost('note'), 'mapping.json', backend).invoice.onLost).toBe('note');
+    expect(parseMapping(lost(), 'mapping.json', backend).invoice.onLost).toBeUndefined();
+    expect(parseMapping(lost('void'), 'mapping.json', zohoBackend as AccountingBackend).invoice.onLost).toBe('void');
+    expect(problemsOf(() => parseMapping(lost('archive'), 'mapping.json', zohoBackend as AccountingBackend))[0]).toMatch(/^MAPPING_FILE mapping\.json: invoice\.onLost: Invalid option/);
+  });
+
+  it('invoice.review needs a backend that updates and approves drafts', () => {
+    const reviewed = { ...mapping, invoice: { ...mapping.invoice, review: { approvalStages: ['Approved'] } } };
+    expect(problemsOf(() => parseMapping(reviewed, 'mapping.json', lacking({ reviewDrafts: undefined })))).toEqual([
+      'MAPPING_FILE mapping.json: invoice.review: the relay cannot update or approve Lesser Books drafts, so invoices cannot wait for a review. Remove invoice.review (ACCOUNTING=zoho).',
+    ]);
+    expect(parseMapping(reviewed, 'mapping.json', zohoBackend as AccountingBackend).invoice.review).toEqual({ approvalStages: ['Approved'] });
+    expect(parseMapping({ ...mapping, invoice: { ...mapping.invoice, review: {} } }, 'mapping.json', zohoBackend as AccountingBackend).invoice.review).toEqual({ approvalStages: [] });
+    expect(parseMapping(mapping, 'mapping.json', zohoBackend as AccountingBackend).invoice.review).toBeUndefined();
+  });
+
   it('a retainer section on a backend without recurring invoices stops start-up, naming both', () => {
     expect(problemsOf(() => parseMapping(mapping, 'mapping.json', lacking({ recurringInvoices: false })))).toEqual([
       'MAPPING_FILE mapping.json: retainer: Lesser Books has no recurring invoices, so deals cannot be billed on a schedule. Remove the retainer section (ACCOUNTING=zoho).',

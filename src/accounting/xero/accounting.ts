@@ -346,6 +346,42 @@ export class XeroAccounting implements AccountingPort {
   }
 
   /** An invoice in the use cases' words; the online link of an approved one (a draft has none: its link in Xero's app). */
+  /** Status VOIDED: an approved invoice without payments (Xero refuses one with payments). */
+  async voidInvoice(invoiceId: string, opts: WriteOptions = {}): Promise<void> {
+    const current = await this.client.getInvoice(invoiceId).catch(this.fail);
+    if (current.Status === 'VOIDED') return;
+    await this.client.voidInvoice(invoiceId, writeKey(opts, 'void', invoiceId, {})).catch(this.fail);
+  }
+
+  /** Status DELETED: a draft (DRAFT or SUBMITTED). One deleted already is what was wanted. */
+  async deleteDraftInvoice(invoiceId: string, opts: WriteOptions = {}): Promise<void> {
+    const current = await this.client.getInvoice(invoiceId).catch(this.fail);
+    if (current.Status === 'DELETED') return;
+    await this.client.deleteInvoice(invoiceId, writeKey(opts, 'delete', invoiceId, {})).catch(this.fail);
+  }
+
+  /** Lines, currency and due date from the deal as it is now (a draft: DRAFT or SUBMITTED). */
+  async updateDraftInvoice(invoiceId: string, draft: InvoiceDraft, opts: WriteOptions = {}): Promise<{ version: string }> {
+    const { accountCode } = await this.settings().catch(this.fail);
+    const current = await this.client.getInvoice(invoiceId).catch(this.fail);
+    const date = current.Date ? day(current.Date) : this.today();
+    const changes = stripUndefined({
+      LineItems: lineItems(draft, accountCode),
+      LineAmountTypes: this.section.lineAmountTypes,
+      CurrencyCode: draft.currencyId as T.XeroInvoiceInput['CurrencyCode'],
+      DueDate: draft.dueDate ?? addDays(date, draft.paymentTerms ?? 0),
+    });
+    const updated = await this.client.updateDraftInvoice(invoiceId, changes, writeKey(opts, 'update', invoiceId, changes)).catch(this.fail);
+    return { version: xeroVersion(updated) };
+  }
+
+  /** Status AUTHORISED (Xero emails only approved invoices, so always, `thenEmail` or not); its online link. */
+  async approveInvoice(invoiceId: string, opts: { thenEmail: boolean } & WriteOptions): Promise<AccountingInvoice> {
+    const current = await this.client.getInvoice(invoiceId).catch(this.fail);
+    const approved = current.Status === 'DRAFT' || current.Status === 'SUBMITTED' ? await this.client.setInvoiceStatus(invoiceId, 'AUTHORISED', writeKey(opts, 'approve', invoiceId, {})).catch(this.fail) : current;
+    return this.toInvoice(approved);
+  }
+
   private async toInvoice(i: T.XeroInvoice): Promise<AccountingInvoice> {
     const status = xeroStatus(i);
     const url = status === 'draft' || status === 'void' ? xeroAppLink(i.InvoiceID) : ((await this.client.onlineInvoiceUrl(i.InvoiceID).catch(this.fail)) ?? xeroAppLink(i.InvoiceID));

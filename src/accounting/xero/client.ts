@@ -189,6 +189,13 @@ export class XeroClient {
     return checked(single(body.Invoices, 'POST /Invoices/{InvoiceID}'), ['InvoiceID', 'Status'], 'POST /Invoices/{InvoiceID}');
   }
 
+  /** A draft's lines and terms rewritten (POST /Invoices/{InvoiceID}: only the elements given change). */
+  async updateDraftInvoice(id: string, changes: T.XeroDraftChanges, idempotencyKey: string): Promise<T.XeroInvoice> {
+    const data: T.XeroRequests['updateDraftInvoice'] = { Invoices: [{ InvoiceID: assertGuid(id, 'InvoiceID'), ...changes }] };
+    const body = await this.write<T.XeroAnswers['invoices']>({ method: 'POST', path: `/Invoices/${id}`, data, idempotencyKey });
+    return checked(single(body.Invoices, 'POST /Invoices/{InvoiceID}'), ['InvoiceID', 'Status'], 'POST /Invoices/{InvoiceID}');
+  }
+
   voidInvoice(id: string, idempotencyKey: string): Promise<T.XeroInvoice> {
     return this.setInvoiceStatus(id, 'VOIDED', idempotencyKey);
   }

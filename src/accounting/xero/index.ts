@@ -24,6 +24,10 @@ export const xeroBackend: AccountingBackend<XeroSettings, XeroMappingSection> = 
     onlineLink: true,
     // Idempotency-Key on every PUT and POST (kept by Xero for minutes; after that the Reference look-up).
     idempotencyKeys: true,
+    // POST /Invoices/{id} with Status VOIDED (approved, unpaid) or DELETED (a draft).
+    cancelInvoices: true,
+    // POST /Invoices/{id}: LineItems of a DRAFT, Status AUTHORISED to approve it.
+    reviewDrafts: true,
   },
   settings: { schema: xeroSettingsSchema, problems: xeroSettingProblems, usesOAuth: xeroUsesOAuth, secrets: xeroSecrets },
   mapping: { key: 'xero', schema: xeroMappingSection, customerFields: xeroCustomerTaxFields },

@@ -136,10 +136,15 @@ export type XeroRepeatingInvoiceInput = Writable<
 type Envelope<B, K extends keyof B, E> = { [P in K]: E[] };
 
 /** The request envelopes; their names are checked against the contract's request bodies at compile time. */
+/** What the relay rewrites on a draft (invoice.review). */
+export type XeroDraftChanges = Pick<XeroInvoiceInput, 'LineItems' | 'DueDate' | 'CurrencyCode' | 'LineAmountTypes'>;
+
 export interface XeroRequests {
   createContacts: Envelope<Body<Ops['createContacts']>, 'Contacts', XeroContactInput>;
   createInvoices: Envelope<Body<Ops['createInvoices']>, 'Invoices', XeroInvoiceInput>;
   updateInvoice: Envelope<Body<Ops['updateInvoice']>, 'Invoices', Required<Pick<S['Invoice'], 'InvoiceID'>> & { Status: Extract<XeroInvoiceStatus, 'VOIDED' | 'DELETED' | 'AUTHORISED'> }>;
+  /** A draft's lines and terms rewritten (invoice.review). */
+  updateDraftInvoice: Envelope<Body<Ops['updateInvoice']>, 'Invoices', Required<Pick<S['Invoice'], 'InvoiceID'>> & XeroDraftChanges>;
   emailInvoice: Body<Ops['emailInvoice']>;
   createRepeatingInvoices: Envelope<Body<Ops['createRepeatingInvoices']>, 'RepeatingInvoices', XeroRepeatingInvoiceInput>;
   deleteRepeatingInvoice: Envelope<

@@ -176,6 +176,34 @@ export class ZohoAccounting implements AccountingPort {
     return payments.map((p) => ({ paymentId: String(p.payment_id), amount: Number(p.amount), date: p.date }));
   }
 
+  /** PUT /invoices/{id}: the draft's lines, terms and currency from the deal as it is now (its stamp unchanged). */
+  async updateDraftInvoice(invoiceId: string, draft: InvoiceDraft): Promise<{ version: string }> {
+    const body = stripUndefined({ ...billingBody(draft, this.stamps.customFields(draft.stamp)), due_date: draft.dueDate });
+    const i = await this.client.updateInvoice(invoiceId, body).catch(rethrowNeutral);
+    return { version: zohoVersion(i.last_modified_time ?? '', Number(i.balance ?? 0)) };
+  }
+
+  /** Zoho emails a draft and marks it sent in one step: with `thenEmail` nothing to do; else "Mark as Sent". */
+  async approveInvoice(invoiceId: string, opts: { thenEmail: boolean }): Promise<AccountingInvoice> {
+    if (!opts.thenEmail) {
+      const current = await this.client.getInvoice(invoiceId).catch(rethrowNeutral);
+      if (zohoStatus(need(current.status, 'status')) === 'draft') await this.client.markInvoiceSent(invoiceId).catch(rethrowNeutral);
+    }
+    return toInvoice(await this.client.getInvoice(invoiceId).catch(rethrowNeutral));
+  }
+
+  async voidInvoice(invoiceId: string): Promise<void> {
+    await this.client.voidInvoice(invoiceId).catch(rethrowNeutral);
+  }
+
+  /** A draft only (the use case reads the status first); one already gone is what was wanted. */
+  async deleteDraftInvoice(invoiceId: string): Promise<void> {
+    await this.client.deleteInvoice(invoiceId).catch((err: unknown) => {
+      if (err instanceof RelayError && err.code === 'zoho_not_found') return;
+      rethrowNeutral(err);
+    });
+  }
+
   /**
    * The cursor is Zoho's last_modified_time (2026-11-20T10:15:00+0000), filtered "at or after": the newest
    * time seen is the next cursor, and its invoices come again, skipped by version. Zoho writes times in the
@@ -264,7 +292,9 @@ function toCustomer(c: ZohoContact | ZohoListedContact): Customer {
 }
 
 function toInvoice(i: ZohoInvoice | ZohoCreatedInvoice): AccountingInvoice {
-  return { id: String(i.invoice_id), number: need(i.invoice_number, 'invoice_number'), url: i.invoice_url ?? '', status: zohoStatus(need(i.status, 'status')) };
+  const status = need(i.status, 'status');
+  // "approved": a person approved the draft in Zoho's approval step; it is still a draft until sent.
+  return { id: String(i.invoice_id), number: need(i.invoice_number, 'invoice_number'), url: i.invoice_url ?? '', status: zohoStatus(status), ...(status === 'approved' ? { approved: true } : {}) };
 }
 
 /** A property of an invoice answer the relay cannot do without (the contract marks all of them optional). */

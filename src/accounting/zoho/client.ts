@@ -154,6 +154,26 @@ export class ZohoBooksClient {
     return (body.payments ?? []).map((p) => checked(p, ['payment_id', 'amount', 'date'], 'GET /invoices/{invoice_id}/payments'));
   }
 
+  /** Rewrites an invoice (a draft, for invoice.review); answers it as it is now. */
+  async updateInvoice(id: string, invoice: Record<string, unknown>): Promise<ZohoInvoice> {
+    const body = await this.call<ZohoAnswers['updateInvoice']>({ method: 'PUT', path: `/invoices/${encodeURIComponent(id)}`, data: invoice });
+    return checked(body.invoice, ['invoice_id'], 'PUT /invoices/{invoice_id}');
+  }
+
+  /** Marks a draft sent without emailing it (Zoho's "Mark as Sent"); repeating it changes nothing. */
+  async markInvoiceSent(id: string): Promise<void> {
+    await this.call({ method: 'POST', path: `/invoices/${encodeURIComponent(id)}/status/sent`, idempotent: true });
+  }
+
+  /** Marks an invoice void (repeating it is harmless: Zoho answers the same). */
+  async voidInvoice(id: string): Promise<void> {
+    await this.call({ method: 'POST', path: `/invoices/${encodeURIComponent(id)}/status/void`, idempotent: true });
+  }
+
+  async deleteInvoice(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `/invoices/${encodeURIComponent(id)}`, idempotent: true });
+  }
+
   async emailInvoice(id: string, toMailIds: string[]): Promise<void> {
     await this.call({ method: 'POST', path: `/invoices/${encodeURIComponent(id)}/email`, data: { to_mail_ids: toMailIds } });
   }

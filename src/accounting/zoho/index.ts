@@ -18,6 +18,10 @@ export const zohoBackend: AccountingBackend<ZohoSettings, ZohoMappingSection> = 
     onlineLink: true,
     // Zoho Books has no idempotency keys: after an uncertain create the relay looks the invoice up by its stamp.
     idempotencyKeys: false,
+    // POST /invoices/{id}/status/void, DELETE /invoices/{id} (a draft).
+    cancelInvoices: true,
+    // PUT /invoices/{id} for a draft; "Mark as Sent" or the email makes it final.
+    reviewDrafts: true,
   },
   settings: { schema: zohoSettingsSchema, problems: zohoSettingProblems, usesOAuth: zohoUsesOAuth, secrets: zohoSecrets },
   mapping: { key: 'zoho', schema: zohoMappingSection, customerFields: zohoCustomerTaxFields },

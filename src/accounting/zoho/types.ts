@@ -86,6 +86,7 @@ export interface ZohoAnswers {
   createContact: Holding<Answer<Contacts['create_contact'], 201>, 'contact', Unchecked<ZohoContact>>;
   createInvoice: Holding<Answer<Invoices['create_invoice'], 201>, 'invoice', Unchecked<ZohoCreatedInvoice>>;
   getInvoice: Holding<Answer<Invoices['get_invoice'], 200>, 'invoice', Unchecked<ZohoInvoice>>;
+  updateInvoice: Holding<Answer<Invoices['update_invoice'], 200>, 'invoice', Unchecked<ZohoInvoice>>;
   listInvoices: Holding<InvoiceList, 'invoices', Unchecked<ZohoListedInvoice>[]> & Holding<InvoiceList, 'page_context', LivePageContext>;
   invoicePayments: Holding<Answer<Invoices['list_invoice_payments'], 200>, 'payments', Unchecked<ZohoPayment>[]>;
   createRecurringInvoice: Holding<Answer<Recurring['create_recurring_invoice'], 201>, 'recurring_invoice', Unchecked<ZohoRecurringInvoice>>;
