@@ -6,7 +6,7 @@ import type { FakeZoho } from '../zoho/server.js';
 import type { Invoice, StoredInvoiceStatus } from '../zoho/state.js';
 import { daysBetween, type BooksCall, type BooksFacts, type BooksInvoice, type BooksOp, type BooksStatus, type FakeBooks, header } from './view.js';
 
-const STATUS: Record<StoredInvoiceStatus, BooksStatus> = { draft: 'draft', sent: 'open', viewed: 'open', partially_paid: 'partially_paid', paid: 'paid', void: 'void' };
+const STATUS: Record<StoredInvoiceStatus, BooksStatus> = { draft: 'draft', pending_approval: 'draft', approved: 'draft', sent: 'open', viewed: 'open', partially_paid: 'partially_paid', paid: 'paid', void: 'void' };
 const UNIT = { days: 'day', weeks: 'week', months: 'month', years: 'year' } as const;
 
 export const ZOHO_FACTS: BooksFacts = {
