@@ -130,10 +130,11 @@ export interface BooksFacts {
   customerKeepsCurrency: boolean;
   /**
    * How the relay learns of a payment on an invoice a recurring profile generated: the system's webhook
-   * names the profile (Zoho's carries the whole invoice), or only the reconciler finds it (Xero's event
-   * carries the invoice's ID alone, and the relay does not read invoices it does not know of).
+   * names the profile (Zoho's carries the whole invoice), or an early reconcile sweep finds it (Xero's event
+   * carries the invoice's ID alone: an unknown one, while a retainer is active, asks for a sweep within
+   * seconds). Either way the note is on the deal within seconds.
    */
-  generatedInvoicePayments: 'webhook' | 'reconciler';
+  generatedInvoicePayments: 'webhook' | 'early sweep';
   /** Whether the system tells the relay of the relay's own changes too (Xero's events for every create and send). */
   tellsOfOwnChanges: boolean;
   /** The most invoices one notification may name that the relay takes (Zoho: a payment's invoices; Xero: a batch's events). */

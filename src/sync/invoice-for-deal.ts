@@ -175,5 +175,5 @@ function wasSent(invoice: Pick<AccountingInvoice, 'status' | 'sent'>): boolean {
 }
 
 /** deal_invoices.emailed: 0 not sent, 1 sent, 2 a send was attempted and its outcome is unknown. */
-const EMAILED = 1;
-const EMAIL_ATTEMPTED = 2;
+export const EMAILED = 1;
+export const EMAIL_ATTEMPTED = 2;

@@ -51,7 +51,8 @@ export class PaymentToDeal {
       return { outcome: 'voided', dealId, noteAdded };
     }
 
-    const payments = invoice.status === 'draft' ? [] : await accounting.invoicePayments(invoice.id);
+    // The payments come with the invoice where the backend's read carries them (one call instead of two).
+    const payments = invoice.status === 'draft' ? [] : (invoice.payments ?? (await accounting.invoicePayments(invoice.id)));
     let notesAdded = 0;
     for (const { payment, text } of paymentNotes(invoice, payments, accounting.names)) {
       if (await this.note(dealId, `payment:${payment.paymentId}`, text, problems)) notesAdded++;

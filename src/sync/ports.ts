@@ -178,6 +178,11 @@ export interface AccountingInvoiceDetail extends AccountingInvoice, InvoiceClue 
   currencyCode: string;
   /** Changes whenever the invoice does (payments included); opaque, compared for equality only. */
   version: string;
+  /**
+   * The invoice's payments where the backend's read of the invoice carries them whole (ID, amount, date):
+   * then `invoicePayments` is not asked. Undefined: ask it.
+   */
+  payments?: AccountingPayment[];
 }
 
 /** A row of the changes the reconciler asks for. */
