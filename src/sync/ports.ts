@@ -207,6 +207,9 @@ export interface AccountingNames {
   organization: string;
 }
 
+/** The system's own word for its books, alone ("organization", "organisation"): for texts that name one. */
+export const organizationWord = (names: Pick<AccountingNames, 'organization'>): string => names.organization.split(' ').at(-1)!;
+
 /** A change cursor is the backend's own (a time, a token): the reconciler stores it and hands it back. */
 export type ChangeCursor = string;
 
