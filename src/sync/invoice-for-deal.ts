@@ -27,7 +27,8 @@ export type InvoiceOutcome =
 export class InvoiceForDeal {
   constructor(private readonly deps: InvoiceForDealDeps) {}
 
-  async run(dealId: number, ctx: { jobId: number; log: Logger }): Promise<InvoiceOutcome> {
+  /** `retried`: an operator asked for this job again (a field Kommo refused is then written again too). */
+  async run(dealId: number, ctx: { jobId: number; log: Logger; retried?: boolean }): Promise<InvoiceOutcome> {
     const { crm, invoices, mapping } = this.deps;
     const key = String(dealId);
     let record = await invoices.get(key);
@@ -66,7 +67,7 @@ export class InvoiceForDeal {
     record = await this.ensureInvoice(deal, record, customerId, billing, settings, remarks, ctx);
     record = await this.ensureEmailed(record, email, ctx);
 
-    await this.writeBack(dealId, record);
+    await this.writeBack(dealId, record, ctx.retried === true);
     record = await invoices.update(key, { state: 'linked' });
     ctx.log.info({ invoice_id: record.invoice_id, invoice_number: record.invoice_number }, 'deal invoiced and linked');
     return { outcome: 'invoiced', invoiceId: record.invoice_id!, invoiceNumber: record.invoice_number!, customerId, remarks };
@@ -78,7 +79,7 @@ export class InvoiceForDeal {
    * is written the record stays unlinked, so a retry (or the deal entering the stage again) writes the
    * rest instead of invoicing again.
    */
-  private async writeBack(dealId: number, record: DealInvoice): Promise<void> {
+  private async writeBack(dealId: number, record: DealInvoice, retryRefused: boolean): Promise<void> {
     const { dealFields } = this.deps.mapping;
     const generation = `${dealId}:${record.generation}`;
     const fields: Array<[string, ResolvedField | undefined, string | null]> = [
@@ -92,7 +93,7 @@ export class InvoiceForDeal {
         : [],
     );
     const problems = new WriteProblems();
-    problems.add(await this.deps.writer.apply(dealId, steps));
+    problems.add(await this.deps.writer.apply(dealId, steps, { retryRefused }));
     problems.throwIfAny(dealId, `Invoice ${record.invoice_number ?? record.invoice_id} was created in ${this.deps.accounting.names.system}${record.emailed === EMAILED ? ' and emailed' : ''} (${record.invoice_url}), and the other fields were written.`);
   }
 
