@@ -198,9 +198,19 @@ describe('POST /webhooks/xero/:secret', () => {
     await send([event(ours, { at: iso(lastWrite + 5 * 60_000) })]);
     expect(await jobs()).toEqual([]);
     expect(outcomes).toEqual(['ignored', 'ignored', 'ignored', 'ignored']);
-    // Recorded: a change dated past the window is someone else's (a payment).
+    // Recorded: a change dated past the window is someone else's (a payment). Xero writes eventDateUtc
+    // without a zone: it is UTC whatever the host's zone is.
     await record().set({ emailed: 1, updated_at: lastWrite }).execute();
-    await send([event(ours, { at: iso(lastWrite + OWN_WRITE_SKEW_MS + 1) })]);
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      await send([event(ours, { at: iso(lastWrite + OWN_WRITE_SKEW_MS).replace(/Z$/, '') })]);
+      expect(await jobs()).toEqual([]);
+      await send([event(ours, { at: iso(lastWrite + OWN_WRITE_SKEW_MS + 1).replace(/Z$/, '') })]);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
     expect((await jobs()).map((j) => [j.kind, j.deal_id])).toEqual([['payment_to_deal', '101']]);
     expect(sweepsAsked).toBe(0);
     expect(fake.violations).toEqual([]);

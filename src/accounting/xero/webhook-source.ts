@@ -121,8 +121,15 @@ export function xeroWebhookSource(opts: XeroWebhookOptions): WebhookSource {
 export function causedByRelay(event: Pick<XeroEventRef, 'eventType' | 'eventDateUtc'>, own: { at: number; inFlight: boolean }, now: number): boolean {
   if (event.eventType === 'CREATE') return true;
   if (own.inFlight && now - own.at < IN_FLIGHT_MAX_MS) return true;
-  const at = Date.parse(event.eventDateUtc);
-  return Number.isFinite(at) && at <= own.at + OWN_WRITE_SKEW_MS;
+  const at = utcMs(event.eventDateUtc);
+  return at !== undefined && at <= own.at + OWN_WRITE_SKEW_MS;
+}
+
+/** eventDateUtc is UTC, written without a zone ("2017-06-21T01:15:39.902"): read so whatever the host's zone. */
+function utcMs(value: string): number | undefined {
+  if (value.length > 40) return undefined;
+  const ms = Date.parse(/(Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`);
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 const digest = (value: string | Buffer): string => createHash('sha256').update(value).digest('hex').slice(0, 32);
