@@ -190,7 +190,10 @@ export interface FakeBooks {
   /** A recurring profile's schedule comes due: returns the invoice it generated. */
   runRecurring(recurringId: string): string;
 
-  /** The system's webhook about this invoice, as the system sends it, to the connected relay. */
+  /**
+   * The system's webhook about a change to this invoice by someone else (later than the relay's own writes,
+   * which a system that tells of them — Xero — dates so the relay ignores them), as the system sends it.
+   */
   notify(invoiceId: string): Promise<BooksNotification>;
   /** A notification naming these invoices, as the system words and signs it, and where it goes on the relay. */
   notification(invoiceIds: string[]): { path: string; headers: Record<string, string>; body: string };

@@ -218,6 +218,7 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
 
     async notify(invoiceId) {
       if (!relayUrl) throw new Error('no relay connected');
+      later();
       const body = eventsBody([invoiceId]);
       return deliver(`${relayUrl}/webhooks/xero/${opts.webhookSecret}`, body, signWebhook(body, opts.webhookKey));
     },
