@@ -164,7 +164,7 @@ export class XeroAccounting implements AccountingPort {
   async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
     const i = await this.client.getInvoice(invoiceId).catch(this.fail);
     const stamped = this.stamps.read({ reference: i.Reference });
-    const payments = embedded(i.Payments);
+    const payments = embeddedPayments(i.Payments);
     return {
       id: i.InvoiceID,
       invoiceId: i.InvoiceID,
@@ -426,7 +426,7 @@ const isZeroGuid = (id: string) => /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(id);
  * note needs (PaymentID, Amount, Date); otherwise undefined and the payments are asked with GET /Payments. A
  * deleted payment (Xero lists only applied ones there; a Status DELETED, if present, is dropped) no longer counts.
  */
-function embedded(list: T.XeroInvoice['Payments']): AccountingPayment[] | undefined {
+export function embeddedPayments(list: T.XeroInvoice['Payments']): AccountingPayment[] | undefined {
   if (!Array.isArray(list)) return undefined;
   const payments: AccountingPayment[] = [];
   for (const p of list) {

@@ -15,6 +15,7 @@ import { registerSecret } from '../../log.js';
 import type { InvoiceOwners } from '../../sync/invoice-owner.js';
 import { invoiceChangedItem } from '../../sync/payment-triggers.js';
 import { WebhookRejection, type WebhookSource } from '../../intake/webhook-source.js';
+import { parseXeroDate } from './dates.js';
 import { parseXeroWebhook, XeroWebhookError, xeroSignatureValid, type XeroEventRef } from './webhook.js';
 
 export interface XeroWebhookOptions {
@@ -121,15 +122,9 @@ export function xeroWebhookSource(opts: XeroWebhookOptions): WebhookSource {
 export function causedByRelay(event: Pick<XeroEventRef, 'eventType' | 'eventDateUtc'>, own: { at: number; inFlight: boolean }, now: number): boolean {
   if (event.eventType === 'CREATE') return true;
   if (own.inFlight && now - own.at < IN_FLIGHT_MAX_MS) return true;
-  const at = utcMs(event.eventDateUtc);
+  // eventDateUtc is UTC written without a zone ("2017-06-21T01:15:39.902"): read as UTC whatever the host's zone.
+  const at = parseXeroDate(event.eventDateUtc);
   return at !== undefined && at <= own.at + OWN_WRITE_SKEW_MS;
-}
-
-/** eventDateUtc is UTC, written without a zone ("2017-06-21T01:15:39.902"): read so whatever the host's zone. */
-function utcMs(value: string): number | undefined {
-  if (value.length > 40) return undefined;
-  const ms = Date.parse(/(Z|[+-]\d\d:?\d\d)$/i.test(value) ? value : `${value}Z`);
-  return Number.isFinite(ms) ? ms : undefined;
 }
 
 const digest = (value: string | Buffer): string => createHash('sha256').update(value).digest('hex').slice(0, 32);
