@@ -52,7 +52,7 @@ import { PaymentToDeal } from './sync/payment-to-deal.js';
 import { BillingParty } from './sync/billing-party.js';
 import { BillingSettings } from './sync/billing-settings.js';
 import { RetainerForDeal } from './sync/retainer-for-deal.js';
-import { Reconciler } from './sync/reconciler.js';
+import { EARLY_SWEEP_DELAY_MS, Reconciler, RECONCILER_TASK } from './sync/reconciler.js';
 import { InvoiceForDeal } from './sync/invoice-for-deal.js';
 import { createJobHandlers } from './sync/jobs.js';
 import { LostDeal } from './sync/lost-deal.js';
@@ -231,7 +231,20 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       trustProxy: env.TRUST_PROXY,
       accepting: () => accepting,
       webhooks: {
-        route: { db: store.db, queue, secret: env.WEBHOOK_SECRET, bodyLimit: env.WEBHOOK_BODY_LIMIT, onOutcome: metrics.webhook },
+        route: {
+          db: store.db,
+          queue,
+          secret: env.WEBHOOK_SECRET,
+          bodyLimit: env.WEBHOOK_BODY_LIMIT,
+          onOutcome: metrics.webhook,
+          // Whichever relay holds the reconciler's lease runs the sweep (this one or another on the database).
+          ...(env.RECONCILE_INTERVAL_SECONDS > 0
+            ? {
+                sweepSoon: () =>
+                  void singletons.soon(RECONCILER_TASK, env.RECONCILE_INTERVAL_SECONDS * 1000, EARLY_SWEEP_DELAY_MS).catch((err: unknown) => log.warn({ err }, 'an early reconcile sweep could not be asked for; the next one runs as scheduled')),
+              }
+            : {}),
+        },
         sources: [
           kommoSourceUntilMapped(() => kommoSource, { id: env.KOMMO_ACCOUNT_ID }),
           side.webhookSource({ owners, ...section }),

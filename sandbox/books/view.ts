@@ -130,10 +130,11 @@ export interface BooksFacts {
   customerKeepsCurrency: boolean;
   /**
    * How the relay learns of a payment on an invoice a recurring profile generated: the system's webhook
-   * names the profile (Zoho's carries the whole invoice), or only the reconciler finds it (Xero's event
-   * carries the invoice's ID alone, and the relay does not read invoices it does not know of).
+   * names the profile (Zoho's carries the whole invoice), or an early reconcile sweep finds it (Xero's event
+   * carries the invoice's ID alone: an unknown one, while a retainer is active, asks for a sweep within
+   * seconds). Either way the note is on the deal within seconds.
    */
-  generatedInvoicePayments: 'webhook' | 'reconciler';
+  generatedInvoicePayments: 'webhook' | 'early sweep';
   /** Whether the system tells the relay of the relay's own changes too (Xero's events for every create and send). */
   tellsOfOwnChanges: boolean;
   /** The most invoices one notification may name that the relay takes (Zoho: a payment's invoices; Xero: a batch's events). */
@@ -189,7 +190,10 @@ export interface FakeBooks {
   /** A recurring profile's schedule comes due: returns the invoice it generated. */
   runRecurring(recurringId: string): string;
 
-  /** The system's webhook about this invoice, as the system sends it, to the connected relay. */
+  /**
+   * The system's webhook about a change to this invoice by someone else (later than the relay's own writes,
+   * which a system that tells of them — Xero — dates so the relay ignores them), as the system sends it.
+   */
   notify(invoiceId: string): Promise<BooksNotification>;
   /** A notification naming these invoices, as the system words and signs it, and where it goes on the relay. */
   notification(invoiceIds: string[]): { path: string; headers: Record<string, string>; body: string };

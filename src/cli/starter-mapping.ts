@@ -1,6 +1,7 @@
 // A first mapping file from what `discover` found: the stages and fields whose names say what they are
 // (Invoice, Payment Received, Invoice ID, Invoice URL, Paid, Country, in a few languages), the Kommo
-// account's country, and the accounting organization's default tax for it. What it cannot guess becomes a
+// account's country, and the accounting organization's standard tax for it (none is guessed when no rate is
+// clearly the standard one). What it cannot guess becomes a
 // placeholder that `relay check` rejects with the list of what exists, plus a to-do line — never a guess
 // that would invoice deals from the wrong stage.
 import type { KommoFieldDefinition, KommoPipeline } from '../kommo/types.js';
@@ -62,13 +63,18 @@ export function starterMapping(input: StarterInput): StarterMapping {
   const defaultTax = input.taxes.find((t) => t.isDefault);
 
   const rules: Record<string, unknown> = {};
-  if (country && defaultTax) rules[country] = { tax: defaultTax.name };
+  if (country && defaultTax) {
+    rules[country] = { tax: defaultTax.name };
+    todo.push(`tax.rules: clients in ${country} get "${defaultTax.name}", every other country no tax; add a rule per country your accountant asks for.`);
+  } else if (country && input.taxes.length) {
+    // No rate is clearly the standard one (e.g. Xero has no default tax): a guess could be an exempt or zero
+    // rate for every home client. A placeholder instead, which `relay check` rejects with the rates that exist.
+    rules[country] = { tax: `CHOOSE the tax for clients in ${country}` };
+    todo.push(
+      `tax.rules.${country}: no tax rate is clearly the standard one, so none is suggested; write the one clients in ${country} get, one of: ${input.taxes.map((t) => `"${t.name}" (${t.percentage} %)`).join(', ')} — or "none". Every other country gets no tax; add a rule per country your accountant asks for.`,
+    );
+  } else todo.push('tax.rules: every country gets no tax for now; add a rule per country, e.g. "DE": { "tax": "<a tax listed above>" }.');
   rules['*'] = 'none';
-  todo.push(
-    country && defaultTax
-      ? `tax.rules: clients in ${country} get "${defaultTax.name}", every other country no tax; add a rule per country your accountant asks for.`
-      : 'tax.rules: every country gets no tax for now; add a rule per country, e.g. "DE": { "tax": "<a tax listed above>" }.',
-  );
   if (!countryField) todo.push('tax.countryFrom: no contact field named "Country" was found; the client\'s country is then tax.defaultCountry.');
 
   const mapping: Record<string, unknown> = {

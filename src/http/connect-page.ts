@@ -3,7 +3,7 @@
 import type { Response } from 'express';
 import type { ConnectionsStatus, SideStatus } from '../connect/status.js';
 import type { Organization } from '../store/connections.js';
-import type { AccountingNames } from '../sync/ports.js';
+import { organizationWord, type AccountingNames } from '../sync/ports.js';
 
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -57,7 +57,7 @@ function side(title: string, path: string, s: SideStatus, accounting?: Accountin
     ['Method', escapeHtml(s.method)],
     ['Data centre', s.dataCentre && escapeHtml(s.dataCentre)],
     ['API domain', s.apiDomain && escapeHtml(s.apiDomain)],
-    ['Organization', s.organization && `${escapeHtml(s.organization.name)} (${escapeHtml(s.organization.id)})`],
+    [accounting ? capitalised(organizationWord(accounting)) : 'Organization', s.organization && `${escapeHtml(s.organization.name)} (${escapeHtml(s.organization.id)})`],
     ['Account', s.account && escapeHtml(s.account)],
     ['Access token expires', s.accessTokenExpiresAt && escapeHtml(s.accessTokenExpiresAt)],
     ['Refresh token expires', s.refreshTokenExpiresAt && escapeHtml(s.refreshTokenExpiresAt)],
@@ -77,8 +77,10 @@ export function organizationPicker(organizations: Organization[], accounting: Ac
   const options = organizations
     .map((o, i) => `<label><input type="radio" name="organization_id" value="${escapeHtml(o.id)}"${i === 0 ? ' checked' : ''}> ${escapeHtml(o.name)} (${escapeHtml(o.id)})</label><br>`)
     .join('');
-  return `<form method="post" action="/connect/${escapeHtml(accounting.id)}/organization"><p>This ${escapeHtml(accounting.short)} account has several ${escapeHtml(accounting.organization)}s. Which one should the relay work in?</p>${options}<p><button type="submit">Use this organization</button></p></form>`;
+  return `<form method="post" action="/connect/${escapeHtml(accounting.id)}/organization"><p>This ${escapeHtml(accounting.short)} account has several ${escapeHtml(accounting.organization)}s. Which one should the relay work in?</p>${options}<p><button type="submit">Use this ${escapeHtml(organizationWord(accounting))}</button></p></form>`;
 }
+
+const capitalised = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
 export function outcomePage(message: string, extra: { problem?: string; chooseFrom?: Organization[]; accounting?: AccountingNames } = {}): string {
   return (

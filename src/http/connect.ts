@@ -8,7 +8,7 @@ import { KOMMO_CALLBACK_PATH } from '../config/env.js';
 import type { KommoConnectFlow } from '../connect/kommo-flow.js';
 import type { ConnectOutcome } from '../connect/outcome.js';
 import { statusJson, type ConnectionsStatus } from '../connect/status.js';
-import type { AccountingNames } from '../sync/ports.js';
+import { organizationWord, type AccountingNames } from '../sync/ports.js';
 import type { Logger } from '../log.js';
 import { requestLogger } from './request-log.js';
 import { tooManyAttempts, type AdminAuth } from './admin-auth.js';
@@ -82,7 +82,7 @@ export function connectRoutes(deps: ConnectRouteDeps): Router {
 
   router.post(`${accountingPath}/organization`, admin, form, async (req, res) => {
     const id = typeof req.body?.organization_id === 'string' ? req.body.organization_id : '';
-    if (!(await deps.accounting.flow.choose(id))) return sendPage(res, 400, TITLE, outcomePage('That organization is not one of the connected account\'s organizations.'));
+    if (!(await deps.accounting.flow.choose(id))) return sendPage(res, 400, TITLE, outcomePage(`That ${organizationWord(deps.accounting.names)} is not one of the connected account's ${organizationWord(deps.accounting.names)}s.`));
     res.redirect(303, '/connect');
   });
 

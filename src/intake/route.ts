@@ -19,6 +19,8 @@ export interface WebhookRouteDeps {
   onOutcome?: (source: string, outcome: 'stored' | 'duplicate' | 'ignored' | 'rejected') => void;
   /** Where a refusal answered without a body is explained, outside a request log (the app has one). */
   log?: Logger;
+  /** Asks for an early reconcile sweep (debounced by the asker; whichever relay holds the reconciler's lease runs it). */
+  sweepSoon?: () => void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -59,6 +61,7 @@ export function webhookRoute(source: WebhookSource, deps: WebhookRouteDeps): Rou
         return;
       }
       const result = await inbox.accept(parsed.items);
+      if (parsed.sweepSoon) deps.sweepSoon?.();
       deps.onOutcome?.(source.name, result.stored ? 'stored' : result.duplicates ? 'duplicate' : 'ignored');
       if (statusOnly) {
         res.status(200).end();

@@ -34,5 +34,15 @@ export interface WebhookSource {
   /** Checks that need the raw bytes (signatures). Throw a WebhookRejection to refuse. `bytes` only with body: 'bytes'. */
   verify?(raw: string, req: Request, bytes?: Buffer): void;
   /** Raw body -> inbox items. Throw a WebhookRejection to refuse; may read the store (e.g. to route a job). */
-  parse(raw: string, req: Request, bytes?: Buffer): Promise<{ items: InboxItem[]; ignored: number }> | { items: InboxItem[]; ignored: number };
+  parse(raw: string, req: Request, bytes?: Buffer): Promise<ParsedWebhook> | ParsedWebhook;
+}
+
+export interface ParsedWebhook {
+  items: InboxItem[];
+  ignored: number;
+  /**
+   * Some events may be about the relay's invoices that their IDs do not tell (e.g. one a retainer's profile
+   * generated): ask for an early reconcile sweep, which finds them, instead of a call per ID.
+   */
+  sweepSoon?: boolean;
 }

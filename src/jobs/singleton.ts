@@ -4,6 +4,9 @@
 // `intervalMs` after the last run by any holder (recorded on the lease), or `firstDelayMs` after this process
 // started when the task never ran, so the interval is kept when the lease changes hands. On SQLite, with one
 // process, the same code simply always finds the lease its own.
+// Any process may ask for an early run (`soon`): the ask moves the recorded last run back so the task is due
+// within a short delay; the holder runs it then (at once when the holder is the asker, else at its next look,
+// within a third of a lease). Asks within the delay are one: one run, and one write from each process.
 import type { Logger } from '../log.js';
 import type { Leases } from '../store/leases.js';
 
@@ -13,6 +16,10 @@ export interface SingletonTask {
 
 export class Singletons {
   private readonly tasks = new Set<SingletonTask>();
+  /** The tasks this process runs, by name: how to look again within `ms`. */
+  private readonly wakers = new Map<string, (ms: number) => void>();
+  /** Per task, until when this process's last ask stands (asks before then are the same ask). */
+  private readonly asked = new Map<string, number>();
 
   constructor(
     readonly leases: Leases,
@@ -53,9 +60,12 @@ export class Singletons {
       }
       return Math.min(leaseMs / 3, intervalMs);
     };
+    let fireAt = 0;
     const schedule = (delay: number) => {
       if (stopped) return;
+      fireAt = Date.now() + delay;
       timer = setTimeout(() => {
+        timer = undefined;
         running = tick()
           .catch((err: unknown) => {
             log.warn({ task: name, err }, 'periodic task failed; it runs again later');
@@ -66,11 +76,18 @@ export class Singletons {
       timer.unref();
     };
     schedule(0);
+    // An early run asked: look again by then (a tick under way schedules the next look itself).
+    this.wakers.set(name, (ms) => {
+      if (stopped || !timer || fireAt <= Date.now() + ms) return;
+      clearTimeout(timer);
+      schedule(ms);
+    });
 
     const task: SingletonTask = {
       stop: async () => {
         stopped = true;
         clearTimeout(timer);
+        this.wakers.delete(name);
         await running;
         if (held) await leases.release(name).catch(() => undefined);
         this.tasks.delete(task);
@@ -78,6 +95,20 @@ export class Singletons {
     };
     this.tasks.add(task);
     return task;
+  }
+
+  /**
+   * Asks for a run of the task `name` (run every `intervalMs` by its lease holder) within `delayMs`. Asks
+   * from this process within `delayMs` of the last are the same ask (no database write); asks from any
+   * process within the window make one run. A task no process has started yet (no lease row) is not
+   * hastened.
+   */
+  async soon(name: string, intervalMs: number, delayMs: number): Promise<void> {
+    const now = Date.now();
+    if ((this.asked.get(name) ?? 0) > now) return;
+    this.asked.set(name, now + delayMs);
+    await this.leases.requestRun(name, now + delayMs, intervalMs);
+    this.wakers.get(name)?.(delayMs);
   }
 
   async stopAll(): Promise<void> {

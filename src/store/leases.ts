@@ -48,6 +48,20 @@ export class Leases {
     await this.db.updateTable('leases').set({ last_run_at: this.now() }).where('name', '=', name).where('holder', '=', this.holder).execute();
   }
 
+  /**
+   * Makes the task due at `dueAt` at the latest, by moving its last run back to `dueAt - intervalMs` (never
+   * forward: a sooner due time asked by anyone stays). The holder finds it at its next look.
+   */
+  async requestRun(name: string, dueAt: number, intervalMs: number): Promise<void> {
+    const lastRun = dueAt - intervalMs;
+    await this.db
+      .updateTable('leases')
+      .set({ last_run_at: lastRun })
+      .where('name', '=', name)
+      .where((eb) => eb.or([eb('last_run_at', 'is', null), eb('last_run_at', '>', lastRun)]))
+      .execute();
+  }
+
   async get(name: string): Promise<LeaseRow | undefined> {
     return this.db.selectFrom('leases').selectAll().where('name', '=', name).executeTakeFirst();
   }

@@ -170,7 +170,7 @@ export class BillingSettings {
     const settings = (async () => {
       const reference = await this.accounting.reference({ exemptions });
       if ((this.organization() ?? null) !== organizationId) {
-        throw retryable('accounting_settings_unavailable', `The ${this.accounting.names.short} organization changed while its currencies and taxes were read; they are read again.`);
+        throw retryable('accounting_settings_unavailable', `The ${this.accounting.names.short} ${this.accounting.names.organization} changed while its currencies and taxes were read; they are read again.`);
       }
       const resolved = this.resolve(reference);
       const stored: Stored = { organizationId, withExemptions: exemptions, reference };

@@ -4,6 +4,10 @@
 // with Kommo's reason and the others still land. A step that fails retryably stays pending and is tried
 // again by the job's next attempt; done steps are never sent twice. Setting a stage or a field is
 // idempotent, so an uncertain answer needs no look-up: the step is simply sent again.
+// A step Kommo refused stays refused until something changed: the caller says so (`retryRefused`: a new
+// payment, an operator's retry), or the write itself is another (its label — field, value, stage — differs
+// from the refused one). Otherwise it is reported with the recorded reason, without a call: an event that
+// changes nothing (another webhook about the same invoice) costs no refused PATCH.
 import { permanent, RelayError, toRelayError } from '../errors.js';
 import type { DealWrites } from '../store/deal-write-records.js';
 import type { DealWriteKind, DealWriteState } from '../store/schema.js';
@@ -29,6 +33,8 @@ export interface WriteReport {
   /** Keys written by this run. */
   done: string[];
   refused: Refusal[];
+  /** Keys left as refused by an earlier run, not sent again (nothing changed). */
+  standing: string[];
   /** The first retryable failure: the job must run again for the steps it left pending. */
   retry?: RelayError;
 }
@@ -45,10 +51,20 @@ export class DealWriter {
     return new Map([...known].map(([key, row]) => [key, row.state]));
   }
 
-  async apply(dealId: number, steps: DealWriteStep[]): Promise<WriteReport> {
-    const report: WriteReport = { done: [], refused: [] };
+  async apply(dealId: number, steps: DealWriteStep[], opts: { retryRefused?: boolean } = {}): Promise<WriteReport> {
+    const report: WriteReport = { done: [], refused: [], standing: [] };
     const known = await this.records.byKey(steps.map((s) => s.key));
-    const todo = steps.filter((s) => known.get(s.key)?.state !== 'done');
+    const todo: DealWriteStep[] = [];
+    for (const step of steps) {
+      const record = known.get(step.key);
+      if (record?.state === 'done') continue;
+      if (record?.state === 'refused' && !opts.retryRefused && record.label === step.label) {
+        report.refused.push({ label: step.label, reason: record.reason ?? 'refused earlier' });
+        report.standing.push(step.key);
+        continue;
+      }
+      todo.push(step);
+    }
     if (todo.length === 0) return report;
     await this.records.begin(todo.map((s) => ({ key: s.key, dealId: String(dealId), kind: s.kind, label: s.label })));
 

@@ -31,7 +31,8 @@ export type InvoiceOutcome =
 export class InvoiceForDeal {
   constructor(private readonly deps: InvoiceForDealDeps) {}
 
-  async run(dealId: number, ctx: { jobId: number; log: Logger }): Promise<InvoiceOutcome> {
+  /** `retried`: an operator asked for this job again (a field Kommo refused is then written again too). */
+  async run(dealId: number, ctx: { jobId: number; log: Logger; retried?: boolean }): Promise<InvoiceOutcome> {
     const { crm, invoices, mapping } = this.deps;
     const key = String(dealId);
     let record = await invoices.get(key);
@@ -72,7 +73,7 @@ export class InvoiceForDeal {
     if (mapping.review) record = await this.ensureInReview(deal, record);
     else record = await this.ensureEmailed(record, email, ctx);
 
-    await this.writeBack(dealId, record);
+    await this.writeBack(dealId, record, ctx.retried === true);
     if (mapping.review && record.review === 'waiting') {
       await this.deps.notes!.add(dealId, `review:${dealId}:${record.generation}:waiting`, `Invoice draft ${record.invoice_number ?? record.invoice_id} waiting for approval in ${this.deps.accounting.names.system}: ${record.invoice_url}`);
     }
@@ -87,7 +88,7 @@ export class InvoiceForDeal {
    * is written the record stays unlinked, so a retry (or the deal entering the stage again) writes the
    * rest instead of invoicing again.
    */
-  private async writeBack(dealId: number, record: DealInvoice): Promise<void> {
+  private async writeBack(dealId: number, record: DealInvoice, retryRefused: boolean): Promise<void> {
     const { dealFields } = this.deps.mapping;
     const generation = `${dealId}:${record.generation}`;
     const fields: Array<[string, ResolvedField | undefined, string | null]> = [
@@ -101,7 +102,7 @@ export class InvoiceForDeal {
         : [],
     );
     const problems = new WriteProblems();
-    problems.add(await this.deps.writer.apply(dealId, steps));
+    problems.add(await this.deps.writer.apply(dealId, steps, { retryRefused }));
     problems.throwIfAny(dealId, `Invoice ${record.invoice_number ?? record.invoice_id} was created in ${this.deps.accounting.names.system}${record.emailed === EMAILED ? ' and emailed' : record.review === 'waiting' ? ' as a draft waiting for approval' : ''} (${record.invoice_url}), and the other fields were written.`);
   }
 

@@ -1,7 +1,7 @@
 // Job kinds and their handlers: the glue between the durable queue and the use cases.
 import { retryable, type RelayError } from '../errors.js';
 import type { JobHandler } from '../jobs/worker.js';
-import type { JobQueue } from '../jobs/queue.js';
+import type { Job, JobQueue } from '../jobs/queue.js';
 import type { NoteOnce } from './deal-notes.js';
 import { REFUSED_WRITE } from './deal-writer.js';
 import type { InvoiceForDeal } from './invoice-for-deal.js';
@@ -36,7 +36,7 @@ function dealIdOf(payload: Record<string, unknown>): number {
 export function createJobHandlers(deps: HandlerDeps): Record<string, JobHandler> {
   return {
     [INVOICE_JOB]: {
-      run: (job, ctx) => deps.invoiceForDeal.run(dealIdOf(job.payload), { jobId: job.id, log: ctx.log }),
+      run: (job, ctx) => deps.invoiceForDeal.run(dealIdOf(job.payload), { jobId: job.id, log: ctx.log, retried: operatorRetry(job) }),
       // The manager must learn what to fix without asking anyone: a note on the deal, sent as its own
       // job so that a Kommo hiccup cannot lose it.
       async onFinalFailure(job, err) {
@@ -70,7 +70,7 @@ export function createJobHandlers(deps: HandlerDeps): Record<string, JobHandler>
     [PAYMENT_JOB]: {
       async run(job, ctx) {
         const invoiceId = String(job.payload.invoiceId);
-        const result = await deps.paymentToDeal.run(invoiceId, { log: ctx.log });
+        const result = await deps.paymentToDeal.run(invoiceId, { log: ctx.log, retried: operatorRetry(job) });
         // The invoice of a draft in review changed (approved or sent by a person, edited): its review job follows.
         const record = deps.review ? await deps.review.invoices.findByInvoiceId(invoiceId) : undefined;
         if (record && (record.review === 'waiting' || record.review === 'approved')) {
@@ -96,6 +96,12 @@ export function createJobHandlers(deps: HandlerDeps): Record<string, JobHandler>
     },
   };
 }
+
+/**
+ * A job an operator ran again (`relay retry`, /admin): its attempts start from 1 again while it keeps the
+ * error it ended with; a new job has none, an automatic retry is past its first attempt.
+ */
+export const operatorRetry = (job: Pick<Job, 'attempts' | 'lastErrorCode'>): boolean => job.attempts === 1 && job.lastErrorCode !== null;
 
 export function failureNote(err: RelayError, attempts: number): string {
   // The invoice exists: the message says so, and which field Kommo would not take.

@@ -31,7 +31,8 @@ export type PaymentOutcome =
 export class PaymentToDeal {
   constructor(private readonly deps: PaymentToDealDeps) {}
 
-  async run(invoiceId: string, ctx: { log: Logger }): Promise<PaymentOutcome> {
+  /** `retried`: an operator asked for this job again (a write Kommo refused is then tried again too). */
+  async run(invoiceId: string, ctx: { log: Logger; retried?: boolean }): Promise<PaymentOutcome> {
     const { accounting, links } = this.deps;
     const invoice = await accounting.getInvoice(invoiceId);
     const owner = await this.deps.owners.of(invoice, { clues: 'fresh' });
@@ -51,7 +52,8 @@ export class PaymentToDeal {
       return { outcome: 'voided', dealId, noteAdded };
     }
 
-    const payments = invoice.status === 'draft' ? [] : await accounting.invoicePayments(invoice.id);
+    // The payments come with the invoice where the backend's read carries them (one call instead of two).
+    const payments = invoice.status === 'draft' ? [] : (invoice.payments ?? (await accounting.invoicePayments(invoice.id)));
     let notesAdded = 0;
     for (const { payment, text } of paymentNotes(invoice, payments, accounting.names)) {
       if (await this.note(dealId, `payment:${payment.paymentId}`, text, problems)) notesAdded++;
@@ -60,7 +62,9 @@ export class PaymentToDeal {
     const state = paidState(invoice, payments);
     let moved = false;
     // A retainer's invoices are noted; they mark and move the deal only when the mapping asks for it.
-    if (state && (!retainer || this.deps.mapping.retainer?.moveOnPayment)) moved = await this.markPaid(dealId, invoice, state, problems, log);
+    // A write Kommo refused is tried again only when something changed: a payment new to the deal, or an operator's retry.
+    const retryRefused = notesAdded > 0 || ctx.retried === true;
+    if (state && (!retainer || this.deps.mapping.retainer?.moveOnPayment)) moved = await this.markPaid(dealId, invoice, state, problems, log, retryRefused);
     await links.upsert(invoice.id, String(dealId), { version: invoice.version });
     problems.throwIfAny(dealId, `Invoice ${invoice.number} (${state ? (state.state === 'full' ? 'paid' : 'partially paid') : invoice.status}): every other write to the deal was made.`);
     const paid = state?.state === 'full';
@@ -83,7 +87,7 @@ export class PaymentToDeal {
    * partial option) and the move to the paid stage of the deal's own pipeline: each a step done once per
    * invoice. True when this run moved the deal.
    */
-  private async markPaid(dealId: number, invoice: AccountingInvoiceDetail, paid: PaidState, problems: WriteProblems, log: Logger): Promise<boolean> {
+  private async markPaid(dealId: number, invoice: AccountingInvoiceDetail, paid: PaidState, problems: WriteProblems, log: Logger, retryRefused: boolean): Promise<boolean> {
     const { stages, paidField } = this.deps.mapping.payment;
     const link = await this.deps.links.get(invoice.id);
     const full = paid.state === 'full';
@@ -99,7 +103,7 @@ export class PaymentToDeal {
       steps.push({ key: fieldKey, kind: 'paid_field', label: describePaidFieldWrite(paidField, value), value: { fieldId: paidField.id, value } });
     }
     if (full && stages.length && wanted(stageKey)) steps.push(await this.stageStep(dealId, stageKey));
-    const report = await this.deps.writer.apply(dealId, steps);
+    const report = await this.deps.writer.apply(dealId, steps, { retryRefused });
     problems.add(report);
     if (full && !report.retry && link?.paid_at == null) await this.deps.links.upsert(invoice.id, String(dealId), { paidAt: Date.now() });
     const moved = report.done.includes(stageKey);

@@ -186,6 +186,11 @@ export interface AccountingInvoiceDetail extends AccountingInvoice, InvoiceClue 
   currencyCode: string;
   /** Changes whenever the invoice does (payments included); opaque, compared for equality only. */
   version: string;
+  /**
+   * The invoice's payments where the backend's read of the invoice carries them whole (ID, amount, date):
+   * then `invoicePayments` is not asked. Undefined: ask it.
+   */
+  payments?: AccountingPayment[];
 }
 
 /** A row of the changes the reconciler asks for. */
@@ -209,6 +214,9 @@ export interface AccountingNames {
   /** What the system calls the books the relay works in ("Books organization", "organisation"). */
   organization: string;
 }
+
+/** The system's own word for its books, alone ("organization", "organisation"): for texts that name one. */
+export const organizationWord = (names: Pick<AccountingNames, 'organization'>): string => names.organization.split(' ').at(-1)!;
 
 /** A change cursor is the backend's own (a time, a token): the reconciler stores it and hands it back. */
 export type ChangeCursor = string;

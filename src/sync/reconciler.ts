@@ -46,6 +46,13 @@ export interface SweepResult {
 /** Where the backend's change cursor is kept (the key's end predates the opaque cursor, when it was a time). */
 const cursorKey = (backendId: string) => `reconcile:${backendId}:last_modified`;
 export const LAST_SWEEP = 'reconcile:last_sweep';
+/** The reconciler's lease (src/jobs/singleton.ts): one process of all on the database sweeps. */
+export const RECONCILER_TASK = 'reconciler';
+/**
+ * An early sweep asked for (a webhook about invoices the relay cannot tell by ID) runs this long after the
+ * first ask: every ask within it is the same sweep, so a flood of them costs one sweep per window.
+ */
+export const EARLY_SWEEP_DELAY_MS = 2000;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
@@ -58,7 +65,7 @@ export class Reconciler {
   start(intervalMs: number, singletons?: Singletons): void {
     if (intervalMs <= 0 || this.timer || this.task) return;
     if (singletons) {
-      this.task = singletons.every('reconciler', intervalMs, intervalMs, () => this.sweep());
+      this.task = singletons.every(RECONCILER_TASK, intervalMs, intervalMs, () => this.sweep());
       return;
     }
     this.timer = setInterval(() => void this.sweep(), intervalMs);

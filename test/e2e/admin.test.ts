@@ -145,8 +145,8 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
       expect(retried.status).toBe(200);
       expect(await retried.json()).toMatchObject({ retried: { id: jobId, state: 'queued', attempts: 0 }, message: `Job ${jobId} (invoice_for_deal, deal ${dealId}) is queued again and runs now.` });
       await waitFor(async () => (await e2e.relay.queue.get(jobId))?.state === 'done', 'the retried job to finish');
-      // The system tells the relay about the new invoice (Xero does by itself for every create and send):
-      // the record then lists it as known and unpaid.
+      // The system tells the relay about a change to the new invoice (not the relay's own create or send, which
+      // start nothing): the record then lists it as known and unpaid.
       await s.books.notify(dealInvoices(s, dealId)[0]!.id);
       await s.books.flushWebhooks();
       await waitFor(async () => (await e2e.relay.store.db.selectFrom('jobs').select('id').where('state', 'in', ['queued', 'running']).execute()).length === 0, 'the queue to drain');

@@ -2,7 +2,7 @@
 // accounting backend: discover prints what exists and a mapping that check accepts; check lists every
 // problem of a broken mapping and exits 1; webhooks registers Kommo's (or prints the manual steps) and the
 // accounting system's set-up; deal, retry and status read and act on what the running relay did.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountingBackend } from '../../src/accounting/registry.js';
@@ -67,13 +67,27 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
       expect(lines).toContain(`Starter mapping written to ${out}:`);
 
       const json = JSON.parse((await runCli(['discover', '--json'], env)).stdout);
+      // The system's default tax where it has one (Zoho). Xero has none, and the organisation's Sales account
+      // carries "Tax Exempt" (0 %): no guess, a placeholder the operator fills from the rates listed in the to-do.
+      const standard = s.books.taxes().find((t) => t.isDefault);
+      const placeholder = 'CHOOSE the tax for clients in DE';
       expect(json.mapping).toEqual({
         invoice: { stages: [{ pipeline: 'Sales', stage: 'Invoice' }] },
         dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice URL' },
         payment: { stage: 'Payment Received', paidField: 'Paid' },
-        // The system's default tax where it has one (Zoho), else its first sales rate: the operator reviews it.
-        tax: { countryFrom: [{ entity: 'contact', field: 'Country' }], defaultCountry: 'DE', rules: { DE: { tax: (s.books.taxes().find((t) => t.isDefault) ?? s.books.taxes()[0])!.name }, '*': 'none' } },
+        tax: { countryFrom: [{ entity: 'contact', field: 'Country' }], defaultCountry: 'DE', rules: { DE: { tax: standard ? standard.name : placeholder }, '*': 'none' } },
       });
+      if (!standard) {
+        const todo = (json.todo as string[]).find((t) => t.startsWith('tax.rules.DE:'))!;
+        for (const t of s.books.taxes()) expect(todo).toContain(`"${t.name}" (${t.percentage} %)`);
+        // check refuses the placeholder, naming what exists; filled in, the starter mapping passes.
+        const unfilled = await runCli(['check'], { ...env, MAPPING_FILE: out });
+        expect(unfilled.code).toBe(1);
+        expect(unfilled.stdout + unfilled.stderr).toContain(placeholder);
+        const starter = JSON.parse(readFileSync(out, 'utf8'));
+        starter.tax.rules.DE = { tax: 'VAT 19%' };
+        writeFileSync(out, JSON.stringify(starter, null, 2));
+      }
       expect(json.kommo.pipelines[0]._embedded.statuses.map((x: { id: number }) => x.id)).toContain(s.stages.invoice);
       expect(JSON.stringify(json[accounting])).toContain(s.books.organizationId);
 
@@ -128,7 +142,7 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
         `  FAIL  Mapping against ${system}`,
         `          - MAPPING_FILE tax.rules.DE: no tax named 'VAT 16%' in ${system}. Taxes: ${taxes}`,
         `          - MAPPING_FILE tax.rules.FR: no tax of 20 % in ${system}. Taxes: ${taxes}`,
-        `          - MAPPING_FILE invoice.currency.default: CHF is not a currency of the ${system} organization (currencies: EUR, USD). Add it in ${system} (Settings › Currencies) or change the mapping.`,
+        `          - MAPPING_FILE invoice.currency.default: CHF is not a currency of the ${names.short} ${names.organization} (currencies: EUR, USD). Add it in ${system} (Settings › Currencies) or change the mapping.`,
       ]);
       expect(run.stdout.trim().split('\n').at(-1)).toBe('5 problems found. Fix them and run `relay check` again.');
 

@@ -188,10 +188,25 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
         ['done', 'move to Sales / Payment Received'],
       ]);
 
-      // The admin puts the option back (a new ID); a restart resolves it, and a retry writes the field only.
+      // The system tells of the invoice again with nothing new (its webhook about the same invoice): the job
+      // reads it and ends with the same refusal, but sends Kommo no refused PATCH again.
+      const kommoWrites = () => s.kommo.requests.filter((r) => r.method === 'PATCH').length;
+      const patchesBefore = kommoWrites();
+      const jobsBefore = (await e.relay.store.db.selectFrom('jobs').select('id').where('kind', '=', 'payment_to_deal').execute()).length;
+      expect((await s.books.notify(invoice.id)).status).toBe(200);
+      await waitFor(async () => (await e.relay.store.db.selectFrom('jobs').select('id').where('kind', '=', 'payment_to_deal').execute()).length > jobsBefore, 'the job of the repeated event');
+      await settled(e);
+      expect(kommoWrites()).toBe(patchesBefore);
+      const again = await e.relay.store.db.selectFrom('jobs').selectAll().where('kind', '=', 'payment_to_deal').orderBy('id', 'desc').executeTakeFirstOrThrow();
+      expect([again.state, again.last_error_code]).toEqual(['failed', 'deal_write_refused']);
+      expect(again.last_error).toContain(kommoReason);
+      const writeRecord = await e.relay.store.db.selectFrom('deal_writes').select(['state', 'attempts']).where('kind', '=', 'paid_field').executeTakeFirstOrThrow();
+      expect(writeRecord).toEqual({ state: 'refused', attempts: 1 });
+
+      // The admin puts the option back (a new ID); a restart resolves it, and an operator's retry writes the field only.
       s.kommo.setLeadFieldOptions(fieldId, ['Unpaid', 'Partially paid', 'Paid']);
       await e.restart();
-      const retried = await runCli(['retry', 'job', String(job.id), '--wait'], env);
+      const retried = await runCli(['retry', 'job', String(again.id), '--wait'], env);
       expect([retried.code, retried.stderr]).toEqual([0, '']);
       expect(stored(e, dealId, fieldId)).toBe('Paid');
       expect(paidStageMoves(e, dealId)).toHaveLength(1);

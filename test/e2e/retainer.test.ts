@@ -6,6 +6,7 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET, type Scenario } from '../../sandbox/scenario.js';
+import { EARLY_SWEEP_DELAY_MS } from '../../src/sync/reconciler.js';
 import { ACCOUNTING_BACKENDS, namesOf } from '../support/accounting-backends.js';
 import { dealField, notesOf, startE2E, waitFor, type E2E } from '../support/e2e.js';
 
@@ -103,7 +104,7 @@ describe.each(ACCOUNTING_BACKENDS)('%s: retainer deals', (accounting) => {
     expect(recurringIdOf(s, dealId)).toBe(profiles(s)[0]!.id);
   });
 
-  it('a payment on an invoice the profile generated: a note on the deal (by its webhook, or the next sweep where the system says too little), no stage move', async () => {
+  it('a payment on an invoice the profile generated: a note on the deal within seconds (by its webhook, or an early sweep it asks for where the system says too little), no stage move', async () => {
     e2e = await startE2E({ accounting });
     const s = e2e.scenario;
     const dealId = retainerDeal(s);
@@ -112,18 +113,51 @@ describe.each(ACCOUNTING_BACKENDS)('%s: retainer deals', (accounting) => {
     const invoiceId = s.books.runRecurring(recurrenceId);
     const invoice = s.books.invoice(invoiceId)!;
     expect(invoice).toMatchObject({ recurringId: recurrenceId, reference: `Kommo deal ${dealId}`, total: 900, status: 'open' });
+    const sweepsBefore = s.books.calls().filter((c) => c.op === 'invoice.list').length;
     const paymentId = s.books.pay(invoiceId, { amount: 900, date: '2026-12-01' });
-    if (s.books.facts.generatedInvoicePayments === 'reconciler') {
-      // The system's webhook about it arrives and is acknowledged, but does not bring the payment: the next sweep does.
-      await settled(e2e);
-      expect(notesOf(s, dealId)).toEqual([]);
-      expect((await e2e.relay.reconciler.sweep()).paymentJobs).toBe(1);
-    }
+    // No sweep asked by the test: the system's own webhooks bring the note, within seconds (RECONCILE_INTERVAL_SECONDS is 300).
+    const paidAt = Date.now();
     await waitFor(() => notesOf(s, dealId).length > 0, 'the payment note');
+    expect(Date.now() - paidAt).toBeLessThan(8000);
+    const sweeps = s.books.calls().filter((c) => c.op === 'invoice.list').length - sweepsBefore;
+    // Xero's events name only the invoice: the relay swept early (once or twice: the invoice's generation and its payment).
+    if (s.books.facts.generatedInvoicePayments === 'early sweep') expect(sweeps).toBeGreaterThanOrEqual(1);
+    else expect(sweeps).toBe(0);
     expect(notesOf(s, dealId)).toEqual([`Payment received: 900.00 EUR on 2026-12-01 for invoice ${invoice.number}. (${names.short} payment ${paymentId})`]);
     await settled(e2e);
     expect(s.kommo.state.leads.get(dealId)!.statusId).toBe(s.stages.retainerActive);
     expect(dealField(s, dealId, s.fields.paid)).toBeUndefined();
+  });
+
+  it('a flood of signed notifications about unknown invoices while a retainer runs: no call per invoice, at most one sweep per window (none where webhooks name the profile)', async () => {
+    e2e = await startE2E({ accounting });
+    const s = e2e.scenario;
+    const dealId = retainerDeal(s);
+    move(s, dealId, s.stages.retainerActive);
+    await waitFor(() => recurringIdOf(s, dealId), 'the recurring ID');
+    await settled(e2e);
+    const post = (n: { path: string; headers: Record<string, string>; body: string }) => request(e2e!.relay.url).post(n.path).set(n.headers).send(n.body);
+    const sweeps = () => s.books.calls().filter((c) => c.op === 'invoice.list').length;
+    const mark = s.books.callCount;
+    const before = sweeps();
+    const started = Date.now();
+    // 50 notifications of 100 unknown IDs each, over five seconds or so.
+    for (let i = 0; i < 50; i++) {
+      expect((await post(s.books.notification(s.books.unknownIds(100)))).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const flood = Date.now() - started;
+    await new Promise((r) => setTimeout(r, EARLY_SWEEP_DELAY_MS + 1000));
+    await settled(e2e);
+    const swept = sweeps() - before;
+    if (s.books.facts.generatedInvoicePayments === 'early sweep') {
+      expect(swept).toBeGreaterThanOrEqual(1);
+      // Sweeps are at least a window apart: never more than the windows the flood and the last delay span.
+      expect(swept).toBeLessThanOrEqual(Math.ceil(flood / EARLY_SWEEP_DELAY_MS) + 1);
+    } else expect(swept).toBe(0);
+    // Nothing read for any of the 5,000: the sweeps' lists (and Kommo's deals) are all the work.
+    expect(s.books.calls(mark).filter((c) => c.op !== 'invoice.list' && c.op !== 'token')).toEqual([]);
+    expect(await e2e.relay.store.db.selectFrom('jobs').select('id').where('kind', '=', 'payment_to_deal').execute()).toEqual([]);
   });
 
   // An invoice a profile generated is known by its reference, which the profile gives every invoice it makes

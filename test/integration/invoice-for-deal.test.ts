@@ -154,8 +154,19 @@ describe('invoice for deal', () => {
     ]);
     expect(writes[1]!.reason).toContain('The value you selected is not a valid choice.');
 
+    // The deal's stage event comes again with nothing changed: the refusal stands, no PATCH.
+    const sent: unknown[] = [];
+    const write = crm.writeDealFields.bind(crm);
+    crm.writeDealFields = async (dealId, values) => {
+      sent.push(values);
+      return write(dealId, values);
+    };
+    await expect(run()).rejects.toMatchObject({ code: 'deal_write_refused' });
+    expect(sent).toEqual([]);
+
+    // An operator's retry once Kommo takes it: the rest only.
     crm.refusedFields.clear();
-    expect(await run()).toMatchObject({ outcome: 'invoiced', invoiceId: inv.id });
+    expect(await useCase.run(31700125, { jobId: ++jobId, log, retried: true })).toMatchObject({ outcome: 'invoiced', invoiceId: inv.id });
     expect(crm.fieldWrites.map((w) => w.values)).toEqual([[{ fieldId: 900, value: inv.id }], [{ fieldId: 901, value: inv.url }]]);
     expect(accounting.invoices).toHaveLength(1);
     expect(accounting.emails).toHaveLength(1);

@@ -109,12 +109,49 @@ describe('payment to deal', () => {
         [`paid_stage:${invoiceId}`, 'paid_stage', 'done'],
       ]);
 
+      // Another event about the invoice with nothing new: the refusal stands, reported again without a call.
+      const calls = crm.calls;
+      const again = (await run().catch((e: unknown) => e)) as RelayError;
+      expect(again).toMatchObject({ code: 'deal_write_refused', kind: 'permanent' });
+      expect(again.message).toContain('The value you selected is not a valid choice.');
+      expect(crm.calls - calls).toBe(0); // the invoice is read; Kommo is not asked anything
+      expect((await writes.forDeal('31700125')).map((r) => [r.state, r.attempts])).toEqual([
+        ['refused', 1],
+        ['done', 1],
+      ]);
+
+      // An operator's retry, once Kommo takes it: the field only.
       crm.refusedFields.clear();
       const movesBefore = crm.moves.length;
-      expect(await run()).toMatchObject({ outcome: 'noted', paid: true, moved: false, notesAdded: 0 });
+      expect(await useCase.run(invoiceId, { log, retried: true })).toMatchObject({ outcome: 'noted', paid: true, moved: false, notesAdded: 0 });
       expect(crm.moves).toHaveLength(movesBefore);
       expect(crm.fieldWrites.at(-1)!.values).toEqual([{ fieldId: 906, value: { enumId: 7001 } }]);
       expect((await writes.forDeal('31700125')).map((r) => r.state)).toEqual(['done', 'done']);
+    });
+
+    it('a refused field is tried again when something changed: a payment new to the deal, or the write itself (the mapping names another option)', async () => {
+      const writes = withPaidField(select);
+      crm.refusedFields.add(906);
+      accounting.pay(invoiceId, 600);
+      await run().catch(() => undefined); // partial: the partial option refused
+      await run().catch(() => undefined); // nothing new: not sent
+      const attempts = async () => (await writes.forDeal('31700125')).map((r) => [r.write_key.replace(invoiceId, 'I'), r.state, r.attempts]);
+      expect(await attempts()).toEqual([['paid_field:I:partial:600', 'refused', 1]]);
+
+      // The mapping now names another option for the partial state (a restart resolved it): another write, sent.
+      withPaidField({ ...select, partialOption: { id: 7003, name: 'Part paid' } });
+      await run().catch(() => undefined);
+      expect(await attempts()).toEqual([['paid_field:I:partial:600', 'refused', 2]]);
+
+      // The rest is paid: a new payment, and with it the full state's steps.
+      crm.refusedFields.clear();
+      accounting.pay(invoiceId, 400);
+      expect(await run()).toMatchObject({ outcome: 'noted', paid: true, moved: true, notesAdded: 1 });
+      expect(await attempts()).toEqual([
+        ['paid_field:I:partial:600', 'refused', 2],
+        ['paid_field:I:full', 'done', 1],
+        ['paid_stage:I', 'done', 1],
+      ]);
     });
 
     it('a note that fails retryably is retried alone: the field and the move are made once', async () => {

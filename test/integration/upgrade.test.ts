@@ -132,7 +132,7 @@ describe('a database of the relay as of 95e7aa9, opened by this version', () => 
 
   it('the invoice owner is found from the old records: the invoice created, the retainer profile', async () => {
     const owners = new InvoiceOwners(store.db);
-    expect(await owners.of({ invoiceId: '9834000000000000777' }, { clues: 'claimed' })).toEqual({ dealId: '31700125', retainer: false });
+    expect(await owners.of({ invoiceId: '9834000000000000777' }, { clues: 'claimed' })).toEqual({ dealId: '31700125', retainer: false, ownWrite: { at: expect.any(Number), inFlight: false } });
     expect(await owners.of({ invoiceId: '9834000000000000999', recurringId: '9834000000000000900' }, { clues: 'claimed' })).toEqual({ dealId: '31700200', retainer: true });
   });
 

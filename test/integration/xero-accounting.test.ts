@@ -431,6 +431,13 @@ describe('payments on Xero', () => {
       [1000, '2026-12-01'],
       [4760, '2026-12-03'],
     ]);
+    // The payments came with GET /Invoices/{InvoiceID} (Invoice.Payments): the payment job never asked GET /Payments.
+    const paymentReads = w.fake.requests.filter((r) => r.method === 'GET' && /\/Payments$/i.test(r.path));
+    expect(paymentReads).toHaveLength(1); // the port's own invoicePayments just above
+    expect((await w.port.getInvoice(id)).payments?.map((p) => [p.amount, p.date])).toEqual([
+      [1000, '2026-12-01'],
+      [4760, '2026-12-03'],
+    ]);
     // Again: nothing new.
     expect(await w.payment(id)).toMatchObject({ notesAdded: 0, moved: false });
   });

@@ -4,6 +4,7 @@
 // and revenue accounts (and the starter mapping's taxes), and check's verdict with problems a person can act on.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountingSide } from '../../src/accounting/backend.js';
+import { starterMapping } from '../../src/cli/starter-mapping.js';
 import { parseEnv } from '../../src/config/env.js';
 import { createLogger } from '../../src/log.js';
 import { limiterFactory } from '../../src/net/limits.js';
@@ -121,6 +122,44 @@ describe('Xero in relay discover and relay check', () => {
       ],
     });
     expect((await side.discover()).json).toMatchObject({ tenantId: stranger, problem: expect.stringMatching(/^XERO_TENANT_ID .* Xero refused organisation/) });
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('a German organisation whose Sales account carries "Tax Exempt" (0 %): no tax is suggested for DE clients; the starter mapping leaves a placeholder and a to-do naming the rates', async () => {
+    const rates = [
+      { name: 'Tax Exempt', taxType: 'NONE', rate: 0 },
+      { name: 'Umsatzsteuer 19%', taxType: 'OUTPUT', rate: 19 },
+      { name: 'Umsatzsteuer 7%', taxType: 'RROUTPUT', rate: 7 },
+    ];
+    const side = await sideFor([{ name: 'Acme GmbH', countryCode: 'DE', baseCurrency: 'EUR', taxRates: rates }], (f) => ({ XERO_REFRESH_TOKEN: f.refreshToken }));
+    const found = await side.discover();
+    expect((found.json as { revenueAccounts: unknown[] }).revenueAccounts).toContainEqual({ code: '200', name: 'Sales', taxType: 'NONE' });
+    expect(found.taxes).toEqual([
+      { name: 'Tax Exempt', percentage: 0, isDefault: false },
+      { name: 'Umsatzsteuer 19%', percentage: 19, isDefault: false },
+      { name: 'Umsatzsteuer 7%', percentage: 7, isDefault: false },
+    ]);
+    const { mapping, todo } = starterMapping({ pipelines: [], leadFields: [], contactFields: [], accountCountry: 'DE', taxes: found.taxes });
+    expect((mapping.tax as { rules: unknown }).rules).toEqual({ DE: { tax: 'CHOOSE the tax for clients in DE' }, '*': 'none' });
+    expect(todo).toContain(
+      'tax.rules.DE: no tax rate is clearly the standard one, so none is suggested; write the one clients in DE get, one of: "Tax Exempt" (0 %), "Umsatzsteuer 19%" (19 %), "Umsatzsteuer 7%" (7 %) — or "none". Every other country gets no tax; add a rule per country your accountant asks for.',
+    );
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('a Sales account with a real rate (19 %): that rate is the standard one, suggested for the home country', async () => {
+    const rates = [
+      { name: 'Umsatzsteuer 19%', taxType: 'OUTPUT', rate: 19 },
+      { name: 'Tax Exempt', taxType: 'NONE', rate: 0 },
+    ];
+    const side = await sideFor([{ name: 'Acme GmbH', countryCode: 'DE', baseCurrency: 'EUR', taxRates: rates }], (f) => ({ XERO_REFRESH_TOKEN: f.refreshToken }));
+    const found = await side.discover();
+    expect(found.taxes).toEqual([
+      { name: 'Umsatzsteuer 19%', percentage: 19, isDefault: true },
+      { name: 'Tax Exempt', percentage: 0, isDefault: false },
+    ]);
+    const { mapping } = starterMapping({ pipelines: [], leadFields: [], contactFields: [], accountCountry: 'DE', taxes: found.taxes });
+    expect((mapping.tax as { rules: unknown }).rules).toEqual({ DE: { tax: 'Umsatzsteuer 19%' }, '*': 'none' });
     expect(fake.violations).toEqual([]);
   });
 

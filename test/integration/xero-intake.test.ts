@@ -7,11 +7,12 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_XERO_EVENTS } from '../../src/accounting/xero/webhook.js';
-import { XERO_WEBHOOK_KEY_MISSING, xeroWebhookSource } from '../../src/accounting/xero/webhook-source.js';
+import { OWN_WRITE_SKEW_MS, XERO_WEBHOOK_KEY_MISSING, xeroWebhookSource } from '../../src/accounting/xero/webhook-source.js';
 import { createApp } from '../../src/http/app.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import { createLogger } from '../../src/log.js';
 import { DealInvoices } from '../../src/store/invoice-records.js';
+import { DealRecurringProfiles } from '../../src/store/recurring-records.js';
 import { InvoiceOwners } from '../../src/sync/invoice-owner.js';
 import { createFakeXero, signWebhook, type FakeXero } from '../../sandbox/xero/server.js';
 import { logLineProblems } from '../support/log-lines.js';
@@ -29,6 +30,7 @@ describe('POST /webhooks/xero/:secret', () => {
   let logs: string[];
   let outcomes: string[];
   let tenant: string | undefined;
+  let sweepsAsked: number;
 
   /** `null`: XERO_WEBHOOK_KEY not set. */
   async function start(webhookKey: string | null = KEY) {
@@ -39,7 +41,7 @@ describe('POST /webhooks/xero/:secret', () => {
       db: store.db,
       log,
       accepting: () => true,
-      webhooks: { route: { db: store.db, queue, secret: SECRET, bodyLimit: '256kb', onOutcome: (_s, o) => void outcomes.push(o) }, sources: [source] },
+      webhooks: { route: { db: store.db, queue, secret: SECRET, bodyLimit: '256kb', onOutcome: (_s, o) => void outcomes.push(o), sweepSoon: () => void sweepsAsked++ }, sources: [source] },
     });
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
@@ -54,6 +56,7 @@ describe('POST /webhooks/xero/:secret', () => {
     tenant = fake.tenantIds[0]!.toUpperCase(); // as XERO_TENANT_ID may be written; events carry lower case
     logs = [];
     outcomes = [];
+    sweepsAsked = 0;
   });
   afterEach(async () => {
     expect(logLineProblems(logs)).toEqual([]);
@@ -86,9 +89,16 @@ describe('POST /webhooks/xero/:secret', () => {
     const invoiceId = fake.addInvoice({ Type: 'ACCREC', Contact: { ContactID: contact }, Status: 'AUTHORISED', Date: '2026-12-01', DueDate: '2026-12-31', Reference: `KOMMO-${dealId}`, LineItems: [{ Description: 'Work', Quantity: 1, UnitAmount: 100, AccountCode: '200' }] }, tenantId);
     const records = new DealInvoices(store.db);
     await records.start(dealId, `KOMMO-${dealId}`);
-    await records.update(dealId, { state: 'linked', invoice_id: invoiceId });
+    await records.update(dealId, { state: 'linked', invoice_id: invoiceId, emailed: 1 });
+    // Made and emailed days ago: Xero's events about it now are not about the relay's own writes.
+    await store.db.updateTable('deal_invoices').set({ updated_at: Date.parse('2026-12-01T09:00:00Z') }).where('deal_id', '=', dealId).execute();
     return invoiceId;
   }
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const send = async (evs: unknown[]) => {
+    const body = batch(evs);
+    expect(await answer(await post(body, signWebhook(body, KEY)))).toEqual({ status: 200, body: '', cookie: null });
+  };
 
   it('passes Xero\'s intent-to-receive check: 200 for the rightly signed body, 401 for the other, both empty and without cookies', async () => {
     await start();
@@ -170,6 +180,59 @@ describe('POST /webhooks/xero/:secret', () => {
     const later = batch([event(ours, { at: '2026-12-06T11:00:00.000' })]);
     expect((await post(later, signWebhook(later, KEY))).status).toBe(200);
     expect(await jobs()).toHaveLength(1);
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('events of the relay\'s own writes start nothing: its invoice\'s CREATE, an UPDATE dated up to OWN_WRITE_SKEW_MS after its last write or arriving while a write is in flight; a later UPDATE is a payment job', async () => {
+    const ours = await ourInvoice('101');
+    const lastWrite = Date.now() - 60_000;
+    const record = () => store.db.updateTable('deal_invoices').where('deal_id', '=', '101');
+    await record().set({ updated_at: lastWrite }).execute();
+    await start();
+    await send([event(ours, { type: 'CREATE', at: iso(lastWrite + 10 * 60_000) })]); // a create is never a payment
+    await send([event(ours, { at: iso(lastWrite - 500) })]); // the email, dated before the record of it
+    await send([event(ours, { at: iso(lastWrite + OWN_WRITE_SKEW_MS) })]); // Xero's clock ahead of the relay's by the skew
+    expect(await jobs()).toEqual([]);
+    // An email whose answer is not recorded yet: whatever the event's date, it is the relay's own.
+    await record().set({ emailed: 2, updated_at: lastWrite }).execute();
+    await send([event(ours, { at: iso(lastWrite + 5 * 60_000) })]);
+    expect(await jobs()).toEqual([]);
+    expect(outcomes).toEqual(['ignored', 'ignored', 'ignored', 'ignored']);
+    // Recorded: a change dated past the window is someone else's (a payment). Xero writes eventDateUtc
+    // without a zone: it is UTC whatever the host's zone is.
+    await record().set({ emailed: 1, updated_at: lastWrite }).execute();
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      await send([event(ours, { at: iso(lastWrite + OWN_WRITE_SKEW_MS).replace(/Z$/, '') })]);
+      expect(await jobs()).toEqual([]);
+      await send([event(ours, { at: iso(lastWrite + OWN_WRITE_SKEW_MS + 1).replace(/Z$/, '') })]);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+    expect((await jobs()).map((j) => [j.kind, j.deal_id])).toEqual([['payment_to_deal', '101']]);
+    expect(sweepsAsked).toBe(0);
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('unknown invoice IDs of the relay\'s organisation ask for an early reconcile sweep only while a retainer is active; no job, no call', async () => {
+    await start();
+    const before = fake.requests.length;
+    await send([event(STRANGER)]);
+    expect(sweepsAsked).toBe(0); // no retainer: an unknown invoice is a stranger's
+    const profiles = new DealRecurringProfiles(store.db);
+    await profiles.start('201', 'Kommo deal 201');
+    await profiles.update('201', { state: 'active', recurrence_id: '5a1f0c3e-9b7d-4e2a-8c6f-1d3b5e7a9c0b' });
+    await send([event(STRANGER), event('6c2e4a8b-1d3f-4b5a-9e7c-0f2d4b6a8c1e', { type: 'CREATE' })]);
+    await send([event(STRANGER, { tenantId: fake.tenantIds[1]! })]); // another organisation's: nothing
+    await send([event('7d3c1e2a-5b4f-4a6e-8c9d-0e1f2a3b4c5d', { category: 'CONTACT' })]); // not an invoice: nothing
+    expect(sweepsAsked).toBe(1);
+    expect(await jobs()).toEqual([]);
+    expect(fake.requests.length).toBe(before);
+    await profiles.update('201', { state: 'stopped' });
+    await send([event(STRANGER)]);
+    expect(sweepsAsked).toBe(1);
     expect(fake.violations).toEqual([]);
   });
 

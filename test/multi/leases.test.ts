@@ -70,4 +70,38 @@ describe.each(backends)('leases on %s', (_name, makeDatabase) => {
     expect(after[0]!.at - stoppedAt).toBeLessThan(300 + 250);
     for (const t of tasks) await t.stop();
   });
+
+  it('an early run asked by any process: the holder runs it within the delay (and a third of a lease); a flood of asks is one run per delay', async () => {
+    database = await makeDatabase();
+    const stores = [await database.open(), await database.open(), await database.open()];
+    const runs: Array<{ by: number; at: number }> = [];
+    const singletons = stores.map((s, i) => new Singletons(new Leases(s.db, `p${i}`), 600, log));
+    // Due only after a minute: every run below is an asked one.
+    const tasks = singletons.map((s, i) => s.every('sweep', 60_000, 60_000, async () => void runs.push({ by: i, at: Date.now() })));
+    await sleep(150);
+    const holder = Number((await singletons[0]!.leases.get('sweep'))!.holder.slice(1));
+    const asker = (holder + 1) % 3;
+    const asked = Date.now();
+    await singletons[asker]!.soon('sweep', 60_000, 300);
+    await sleep(150);
+    expect(runs).toEqual([]); // not before the delay: later asks join this run
+    await sleep(150 + 200 + 150);
+    expect(runs.map((r) => r.by)).toEqual([holder]);
+    expect(runs[0]!.at - asked).toBeGreaterThanOrEqual(295);
+
+    // Every process asks every 10 ms for 1.5 s: runs at least 300 ms apart, all by the holder.
+    const flood = Date.now();
+    while (Date.now() - flood < 1500) {
+      await Promise.all(singletons.map((s) => s.soon('sweep', 60_000, 300)));
+      await sleep(10);
+    }
+    await sleep(300 + 200 + 150);
+    const during = runs.slice(1);
+    expect(during.length).toBeGreaterThanOrEqual(2);
+    expect(during.length).toBeLessThanOrEqual(Math.ceil(1500 / 300) + 1);
+    expect(new Set(runs.map((r) => r.by))).toEqual(new Set([holder]));
+    // Apart by the delay, less what an ask made just before a run but written just after it takes (a round trip).
+    for (let i = 1; i < runs.length; i++) expect(runs[i]!.at - runs[i - 1]!.at).toBeGreaterThanOrEqual(250);
+    for (const t of tasks) await t.stop();
+  });
 });

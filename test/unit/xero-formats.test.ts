@@ -1,6 +1,7 @@
 // Xero's formats and the small rules the client is built on: /Date()/ values, Retry-After, where-clause
 // values, Idempotency-Keys, and the in-flight semaphore.
 import { describe, expect, it } from 'vitest';
+import { embeddedPayments } from '../../src/accounting/xero/accounting.js';
 import { ifModifiedSince, parseXeroDate, xeroDay } from '../../src/accounting/xero/dates.js';
 import { assertIdempotencyKey, xeroIdempotencyKey } from '../../src/accounting/xero/idempotency.js';
 import { retryAfterMs } from '../../src/accounting/xero/quota.js';
@@ -21,6 +22,21 @@ describe('dates', () => {
     }
     expect(xeroDay(Date.UTC(2019, 2, 11, 23, 59))).toBe('2019-03-11');
     expect(ifModifiedSince(Date.UTC(2019, 2, 11, 8, 5, 9, 999))).toBe('2019-03-11T08:05:09Z');
+  });
+});
+
+describe('the payments GET /Invoices/{InvoiceID} carries', () => {
+  const p = (o: Record<string, unknown>) => ({ PaymentID: '0d4b8a3e-1c2f-4e5a-9b6c-7d8e9f0a1b2c', Amount: 100, Date: '/Date(1764547200000+0000)/', ...o });
+  it('are the payments when each has its ID, amount and date (a deleted one left out); otherwise the payments are asked for', () => {
+    expect(embeddedPayments([p({}), p({ PaymentID: '1e5c9b4f-2d3a-4f6b-8c7d-8e9f0a1b2c3d', Amount: 20.5, Date: '2025-12-02T00:00:00' }), p({ Status: 'DELETED' })])).toEqual([
+      { paymentId: '0d4b8a3e-1c2f-4e5a-9b6c-7d8e9f0a1b2c', amount: 100, date: '2025-12-01' },
+      { paymentId: '1e5c9b4f-2d3a-4f6b-8c7d-8e9f0a1b2c3d', amount: 20.5, date: '2025-12-02' },
+    ]);
+    expect(embeddedPayments([])).toEqual([]);
+    expect(embeddedPayments(undefined)).toBeUndefined();
+    for (const missing of [{ Date: undefined }, { Amount: undefined }, { PaymentID: undefined }, { Date: 'soon' }]) {
+      expect(embeddedPayments([p({}), p(missing)])).toBeUndefined();
+    }
   });
 });
 

@@ -164,6 +164,7 @@ export class XeroAccounting implements AccountingPort {
   async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
     const i = await this.client.getInvoice(invoiceId).catch(this.fail);
     const stamped = this.stamps.read({ reference: i.Reference });
+    const payments = embeddedPayments(i.Payments);
     return {
       id: i.InvoiceID,
       invoiceId: i.InvoiceID,
@@ -179,6 +180,7 @@ export class XeroAccounting implements AccountingPort {
       version: xeroVersion(i),
       ...(i.RepeatingInvoiceID && !isZeroGuid(i.RepeatingInvoiceID) ? { recurringId: i.RepeatingInvoiceID } : {}),
       ...(stamped ? { stamped } : {}),
+      ...(payments ? { payments } : {}),
     };
   }
 
@@ -454,6 +456,23 @@ function toCustomer(c: T.XeroContact): Customer {
 
 const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 const isZeroGuid = (id: string) => /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(id);
+
+/**
+ * The payments GET /Invoices/{InvoiceID} carries (Invoice.Payments in the contract), when every one has what a
+ * note needs (PaymentID, Amount, Date); otherwise undefined and the payments are asked with GET /Payments. A
+ * deleted payment (Xero lists only applied ones there; a Status DELETED, if present, is dropped) no longer counts.
+ */
+export function embeddedPayments(list: T.XeroInvoice['Payments']): AccountingPayment[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const payments: AccountingPayment[] = [];
+  for (const p of list) {
+    const date = day(p.Date);
+    if (!p.PaymentID || typeof p.Amount !== 'number' || !Number.isFinite(p.Amount) || !date) return undefined;
+    if (p.Status === 'DELETED') continue;
+    payments.push({ paymentId: p.PaymentID, amount: p.Amount, date });
+  }
+  return payments;
+}
 
 /** YYYY-MM-DD of a Xero date. */
 function day(value: string | undefined): string {

@@ -54,9 +54,12 @@ export async function xeroDiscovery(cli: XeroCliDeps): Promise<AccountingDiscove
       found.currencies = (await cli.client.currencies()).map((c: XeroCurrency) => ({ code: c.Code, ...(c.Description ? { description: c.Description } : {}) }));
       const accounts = (await cli.client.accounts()).filter(isRevenue);
       found.revenueAccounts = accounts.map((a) => ({ code: a.Code!, name: a.Name ?? a.Code!, ...(a.TaxType ? { taxType: a.TaxType } : {}) }));
-      // Xero has no default tax: the "Sales" account's is what a line on it gets when it names none.
-      const sales = accounts.find((a) => a.Name?.trim().toLowerCase() === 'sales') ?? accounts[0];
-      salesTaxType = sales?.TaxType;
+      // Xero has no default tax. The "Sales" account's is what a line on it gets when it names none: the
+      // organisation's standard rate when it is a real one (above 0 %). An exempt, zero or "no tax" rate, or no
+      // account named Sales, is no standard at all: the starter mapping then suggests nothing for the home country.
+      const sales = accounts.find((a) => a.Name?.trim().toLowerCase() === 'sales');
+      const rate = found.taxRates.find((t) => t.taxType === sales?.TaxType && t.canApplyToRevenue);
+      salesTaxType = rate && rate.rate > 0 && rate.taxType !== 'NONE' ? rate.taxType : undefined;
     }
   } catch (err) {
     // XERO_TENANT_ID outside the known list matters only when the organisation cannot be read.

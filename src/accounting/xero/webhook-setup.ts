@@ -16,8 +16,10 @@ export function xeroWebhookSetup(settings: Pick<XeroSettings, 'XERO_WEBHOOK_KEY'
     keySet
       ? '  XERO_WEBHOOK_KEY is set: the relay checks every delivery\'s x-xero-signature with it.'
       : '  XERO_WEBHOOK_KEY is not set yet: until it is, the relay refuses every Xero delivery (401) and Xero\'s check fails.',
-    '  A payment reaches the relay as its invoice\'s UPDATE event. Invoices Xero generates from repeating templates are found by',
-    '  the reconciler instead (an event carries only the invoice\'s ID, not its template).',
+    '  A payment reaches the relay as its invoice\'s UPDATE event. An event about an invoice Xero generated from a repeating',
+    '  template (it carries only the invoice\'s ID) makes the reconciler sweep within seconds while a retainer is active.',
+    '  Events Xero sends about the relay\'s own writes (its create and email) start nothing; a payment made within 30 s of',
+    '  the relay\'s last write on an invoice is brought by the reconciler\'s next sweep.',
   ];
   return { json: { url, method: 'POST', events: ['INVOICE'], where: 'developer.xero.com > My Apps > your app > Webhooks', keySetting: 'XERO_WEBHOOK_KEY', keySet }, lines };
 }
