@@ -186,7 +186,10 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
           '',
         ].join('\n'),
       );
-      expect(first.stdout).toContain(`https://relay.example.com/webhooks/${accounting}/${WEBHOOK_SECRET}`);
+      // Where the relay takes the system's webhooks, the set-up names their URL; Wave's are refused, so it names none.
+      const hookUrl = `https://relay.example.com/webhooks/${accounting}/${WEBHOOK_SECRET}`;
+      if (s.books.facts.webhooks === 'refused') expect(first.stdout).not.toContain(hookUrl);
+      else expect(first.stdout).toContain(hookUrl);
       const again = await runCli(['webhooks', '--url', 'https://relay.example.com', '--json'], env);
       expect(JSON.parse(again.stdout).kommo).toEqual({ url, events: ['add_lead', 'status_lead'], kind: 'already_registered', id: sub.id });
       expect(s.kommo.requests.filter((r) => r.method === 'POST' && r.path === '/api/v4/webhooks')).toHaveLength(1);
@@ -197,7 +200,7 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
       const secret = s.webhookSecretSetting;
       s.kommo.configure({ plan: 'base' });
       try {
-        const run = await runCli(['webhooks', '--url', 'https://other.example.com'], { ...env, [secret.name]: secret.value });
+        const run = await runCli(['webhooks', '--url', 'https://other.example.com'], { ...env, ...(secret ? { [secret.name]: secret.value } : {}) });
         expect(run.code).toBe(0);
         expect(run.stdout.split('\n').slice(3, 7)).toEqual([
           '  Set it up by hand (Kommo refused it (403): webhooks through the API need the Advanced or Enterprise plan):',
@@ -205,8 +208,9 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
           '    2. Add the URL above.',
           '    3. Tick "Lead added" and "Lead status changed", then save.',
         ]);
-        expect(run.stdout).toContain(secret.name);
-        expect(run.stdout).not.toContain(secret.value);
+        // (Wave's webhooks are refused: no setting holds a secret for them.)
+        if (secret) expect(run.stdout).toContain(secret.name);
+        if (secret) expect(run.stdout).not.toContain(secret.value);
         expect([...s.kommo.state.webhooks.keys()].filter((d) => d.startsWith('https://other.example.com'))).toEqual([]);
       } finally {
         s.kommo.configure({ plan: 'advanced' });
