@@ -2,12 +2,12 @@
 // fields the relay writes, and a fake accounting system — Zoho Books (an organization with its custom
 // field), Xero (an organisation set up like it: EUR, Germany) or Wave (a business "Acme" kept in EUR) — with
 // the relay's environment pointing at them. Serves the e2e tests, the demo and the benchmarks alike.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FakeBooks } from './books/view.js';
-import { waveBooks } from './books/wave.js';
-import { xeroBooks } from './books/xero.js';
-import { zohoBooks } from './books/zoho.js';
+import type { BooksFacts, FakeBooks } from './books/view.js';
+import { WAVE_FACTS, waveBooks } from './books/wave.js';
+import { XERO_FACTS, xeroBooks } from './books/xero.js';
+import { ZOHO_FACTS, zohoBooks } from './books/zoho.js';
 import { createFakeKommo, type FakeKommo, type FakeKommoOptions } from './kommo/server.js';
 import { createFakeWave, type FakeWave, type FakeWaveOptions } from './wave/server.js';
 import { createFakeXero, type FakeXero, type FakeXeroOptions } from './xero/server.js';
@@ -26,6 +26,9 @@ export const XERO_WEBHOOK_KEY = 'qn9e5ReZU5lFg3DRY4eUfsUNg7V2sk/mwRfSOEOrFItzFkL
 /** The accounting systems the sandbox has a fake of. */
 export type SandboxAccounting = 'zoho' | 'xero' | 'wave';
 export const SANDBOX_ACCOUNTING: readonly SandboxAccounting[] = ['zoho', 'xero', 'wave'];
+
+/** Each fake's facts (books.facts) before any is started: for suites that differ by them in what they start. */
+export const SANDBOX_FACTS: Record<SandboxAccounting, BooksFacts> = { zoho: ZOHO_FACTS, xero: XERO_FACTS, wave: WAVE_FACTS };
 
 /** The mapping's retainer section, written where the system has recurring invoices (books.facts.recurringInvoices). */
 export const RETAINER_SECTION = { startStages: ['Retainer Active'], stopStages: ['Completed', 143], frequencyField: 'Billing frequency', recurringIdField: 'Recurring invoice ID' };
@@ -91,7 +94,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
   const accounting = opts.accounting ?? 'zoho';
   const kommo = createFakeKommo({ currency: 'EUR', country: 'DE', webhookRetryDelayMs: 200, redirectUri: `${RELAY_PUBLIC_URL}/connect/kommo/callback`, ...opts.kommo });
   const roomy = opts.apiLimits === 'roomy';
-  const side = accounting === 'xero' ? await startXero(opts.xero, roomy) : accounting === 'wave' ? await startWave(opts.wave, roomy) : await startZoho(opts.zoho, roomy);
+  const side = accounting === 'xero' ? await startXero(opts.xero, roomy) : accounting === 'wave' ? await startWave(opts.wave, roomy, join(opts.dir, 'mapping.json')) : await startZoho(opts.zoho, roomy);
   const kommoUrl = await kommo.listen();
 
   const pipeline = kommo.addPipeline('Sales', ['Incoming', 'Proposal', 'Invoice', 'Payment Received', 'Retainer Active', 'Completed']);
@@ -299,15 +302,23 @@ async function startXero(options: FakeXeroOptions | undefined, roomy: boolean): 
  * rules name them). Connected by an OAuth refresh token seeded once (WAVE_REFRESH_TOKEN) rather than a Full
  * Access Token: the relay refreshes and rotates it in its store, encrypted, as a real install does.
  */
-async function startWave(options: FakeWaveOptions | undefined, roomy: boolean): Promise<AccountingSandbox> {
+async function startWave(options: FakeWaveOptions | undefined, roomy: boolean, mappingFile: string): Promise<AccountingSandbox> {
   const wave = createFakeWave({
     businesses: [{ name: 'Acme', currency: 'EUR', emailSendEnabled: true, isClassicInvoicing: false, salesTaxes: [], paymentTermsDays: 30 }],
     ...(roomy ? { limits: { perMinute: 600 } } : {}),
     ...options,
   });
   const url = await wave.listen();
-  // Wave keeps no list of currencies: books.addCurrency(code, rate) adds the rate here, in the mapping section.
+  // Wave keeps no list of currencies: books.addCurrency(code, rate) adds the rate to the mapping's wave section
+  // (here, and in the mapping file as it is then), as an operator enables a currency for Wave.
   const exchangeRates: Record<string, number> = {};
+  const onExchangeRates = () => {
+    if (!existsSync(mappingFile)) return;
+    const mapping = JSON.parse(readFileSync(mappingFile, 'utf8')) as { wave?: { exchangeRates?: Record<string, number> } };
+    if (!mapping.wave) return;
+    mapping.wave.exchangeRates = { ...mapping.wave.exchangeRates, ...exchangeRates };
+    writeFileSync(mappingFile, JSON.stringify(mapping, null, 2));
+  };
   const shared = {
     ACCOUNTING: 'wave',
     WAVE_CLIENT_ID: wave.clientId,
@@ -320,7 +331,7 @@ async function startWave(options: FakeWaveOptions | undefined, roomy: boolean): 
     ...(roomy ? { WAVE_RATE_LIMIT_PER_MINUTE: '600' } : {}),
   };
   return {
-    books: waveBooks(wave, { webhookSecret: WEBHOOK_SECRET, exchangeRates }),
+    books: waveBooks(wave, { webhookSecret: WEBHOOK_SECRET, exchangeRates, onExchangeRates }),
     url,
     wave,
     mapping: { wave: { incomeAccount: 'Sales', exchangeRates } },

@@ -97,7 +97,7 @@ function status(systemStatus: string): BooksStatus {
   }
 }
 
-export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchangeRates: Record<string, number> }): FakeBooks {
+export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchangeRates: Record<string, number>; onExchangeRates?: () => void }): FakeBooks {
   let relayUrl: string | undefined;
   const s = wave.state;
   const business = (): Business => s.businesses.get(wave.businessId)!;
@@ -216,7 +216,9 @@ export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchang
     },
     // Wave keeps no list of currencies: an invoice in another one needs the mapping's exchange rate (wave.exchangeRates).
     addCurrency(code, exchangeRate = 1) {
-      if (code !== business().currency) opts.exchangeRates[code] = exchangeRate;
+      if (code === business().currency) return;
+      opts.exchangeRates[code] = exchangeRate;
+      opts.onExchangeRates?.();
     },
     addCustomer: (c) => wave.addCustomer({ name: c.name, email: c.email, ...(c.currency ? { currency: c.currency } : {}) }),
     async addForeignInvoice(i) {
