@@ -115,6 +115,8 @@ export interface BooksCall {
   body: unknown;
   /** The Idempotency-Key the call carried, if any. */
   idempotencyKey: string | undefined;
+  /** Whether the call only reads, where the HTTP method does not say (Wave's GraphQL: every call a POST, a query reads). */
+  read?: boolean;
 }
 
 /** How the backends differ where the suites look, as facts rather than copies of tests. */

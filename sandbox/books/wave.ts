@@ -145,7 +145,17 @@ export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchang
   const invoices = () => [...s.invoices.values()].filter((i) => i.businessId === wave.businessId).map(view);
   const call = (r: RecordedRequest): BooksCall => {
     const body = (r.body ?? {}) as { variables?: Record<string, unknown> };
-    return { op: waveOp(r.path, operationOf(r.body)), method: r.method, path: r.path, status: r.status, query: body.variables ?? r.query, body: r.body, idempotencyKey: undefined };
+    const query = typeof (r.body as { query?: unknown } | undefined)?.query === 'string' ? ((r.body as { query: string }).query) : undefined;
+    return {
+      op: waveOp(r.path, operationOf(r.body)),
+      method: r.method,
+      path: r.path,
+      status: r.status,
+      query: body.variables ?? r.query,
+      body: r.body,
+      idempotencyKey: undefined,
+      read: query === undefined ? r.method === 'GET' : /^\s*(query\b|\{)/.test(query),
+    };
   };
   // Wave's webhook payloads are not published (shared/reference/wave.md): an invoice event as a plausible JSON body.
   const eventsBody = (invoiceIds: string[]) => JSON.stringify({ events: invoiceIds.map((id) => ({ id: randomUUID(), type: 'invoice.updated', businessId: wave.businessId, data: { invoiceId: id } })) });
