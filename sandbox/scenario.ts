@@ -305,6 +305,9 @@ async function startXero(options: FakeXeroOptions | undefined, roomy: boolean): 
 async function startWave(options: FakeWaveOptions | undefined, roomy: boolean, mappingFile: string): Promise<AccountingSandbox> {
   const wave = createFakeWave({
     businesses: [{ name: 'Acme', currency: 'EUR', emailSendEnabled: true, isClassicInvoicing: false, salesTaxes: [], paymentTermsDays: 30 }],
+    // A used refresh token keeps working a few minutes (Wave's grace is unconfirmed; Xero's is 30 min): a second
+    // relay on a database of its own (relay check, a bad-mapping start) seeds from the same WAVE_REFRESH_TOKEN.
+    refreshGraceSeconds: 600,
     ...(roomy ? { limits: { perMinute: 600 } } : {}),
     ...options,
   });
