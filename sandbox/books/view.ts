@@ -154,6 +154,8 @@ export interface BooksFacts {
   recurringInvoices?: boolean;
   /** Whether a user can void an invoice (default true; Wave only deletes one). */
   voids?: boolean;
+  /** Where the deal's stamp is: the invoice's reference (default), or its number (Wave: invoiceNumber, `reference` shows it). */
+  stamp?: 'reference' | 'number';
   /** The calls a new customer costs (default a search and a create; Wave searches by email, then reads the customers themselves). */
   customerOps?: BooksOp[];
   /** The calls the first invoice costs once, beside its own (Wave: the products read and the shared deal product made). */

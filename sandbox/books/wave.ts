@@ -31,6 +31,7 @@ export const WAVE_FACTS: BooksFacts = {
   webhooks: 'refused',
   recurringInvoices: false,
   voids: false,
+  stamp: 'number',
   // Wave's email filter may be loose or case-sensitive: no match is checked against the customers themselves.
   customerOps: ['customer.search', 'customer.search', 'customer.create'],
   // The products are read, and the one shared product for deal amounts made, with the first invoice.
@@ -233,8 +234,11 @@ export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchang
     addCustomer: (c) => wave.addCustomer({ name: c.name, email: c.email, ...(c.currency ? { currency: c.currency } : {}) }),
     async addForeignInvoice(i) {
       const b = business();
-      const product = createProduct(records, b, { name: `Consulting ${randomUUID().slice(0, 8)}`, unitPrice: '0', incomeAccountId: wave.accountId('Sales') });
-      const id = wave.addInvoice({ customerId: i.customerId, ...(i.number ? { invoiceNumber: i.number } : {}), memo: i.reference, items: [{ productId: product.id, quantity: '1', unitPrice: i.amount.toFixed(2) }] });
+      // Its reference (a PO number) goes in the memo: Wave's invoices have no reference field.
+      const product =
+        [...s.products.values()].find((p) => p.businessId === b.id && p.name === 'Consulting') ??
+        createProduct(records, b, { name: 'Consulting', unitPrice: '0', incomeAccountId: wave.accountId('Sales') });
+      const id = wave.addInvoice({ customerId: i.customerId, ...(i.number ? { invoiceNumber: i.number } : {}), memo: i.reference, items: [{ productId: product.id, quantity: '1', unitPrice: i.amount.toFixed(2), taxes: [] }] });
       approveInvoice(records, s.invoices.get(id)!);
       return id;
     },

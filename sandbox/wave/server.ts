@@ -133,9 +133,10 @@ export class FakeWave {
     });
     app.post(
       '/graphql/public',
+      // The body is read first, so a call answered 429 or 5xx is on record with the operation it carried.
+      express.json({ limit: '1mb' }),
       this.limits.middleware(),
       this.faults.middleware((status) => (status === 429 ? rateLimitedBody() : { errors: [{ message: `HTTP ${status}`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] })),
-      express.json({ limit: '1mb' }),
       (req, res, next) => void endpoint(req, res).catch(next),
     );
     app.use('/__control', controlRoutes(this));
