@@ -133,6 +133,10 @@ export function recordRequests(log: RecordedRequest[]) {
       entry.status = res.statusCode;
       entry.body = req.body; // body parsers run after this middleware
     });
+    // An answer cut after the work (a lost answer) never finishes: the body the work was done on is still the call's.
+    res.on('close', () => {
+      if (entry.status === undefined) entry.body = req.body;
+    });
     next();
   };
 }

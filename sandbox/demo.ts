@@ -1,5 +1,5 @@
-// `npm run demo [-- --backend xero]`: the sandbox (a fake Kommo and a fake accounting system — Zoho Books by
-// default, or Xero — on loopback) and the relay on the embedded database, end to end. A manager moves a
+// `npm run demo [-- --backend xero|wave]`: the sandbox (a fake Kommo and a fake accounting system — Zoho Books
+// by default, Xero or Wave — on loopback) and the relay on the embedded database, end to end. A manager moves a
 // sample deal into the invoicing stage; the demo prints what the relay did: customer, invoice, email, deal
 // fields, and the calls it made.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,9 +59,11 @@ try {
   say(`5. Deal fields in Kommo: Invoice ID = ${String(fieldValue(scenario.fields.invoiceId))}`);
   say(`                         Invoice URL = ${String(fieldValue(scenario.fields.invoiceUrl))}`);
   say();
-  const calls = books.calls().filter((c) => c.op !== 'token' && c.op !== 'connections').map((c) => `${c.method} ${c.path}`);
+  // A GraphQL call (Wave's) is named by its operation: every one is a POST to the same path.
+  const operation = (body: unknown) => (body as { operationName?: unknown } | undefined)?.operationName;
+  const calls = books.calls().filter((c) => c.op !== 'token' && c.op !== 'connections').map((c) => (typeof operation(c.body) === 'string' ? `${c.method} ${c.path} ${String(operation(c.body))}` : `${c.method} ${c.path}`));
   say(`Done in ${ms} ms. ${names.system} calls: ${calls.join(', ')}.`);
-  say(`Requests to ${names.short} and its answers that broke ${names.short}'s OpenAPI contract: ${books.violations.length}.`);
+  say(`Requests to ${names.short} and its answers that broke ${names.short}'s published contract: ${books.violations.length}.`);
 } finally {
   await relay.stop();
   await scenario.close();

@@ -1,13 +1,15 @@
 // A ready-made account on both sides: a fake Kommo with a Sales pipeline, an invoicing stage and the deal
 // fields the relay writes, and a fake accounting system — Zoho Books (an organization with its custom
-// field) or Xero (an organisation set up like it: EUR, Germany) — with the relay's environment pointing at
-// them. Serves the e2e tests, the demo and the benchmarks alike.
-import { writeFileSync } from 'node:fs';
+// field), Xero (an organisation set up like it: EUR, Germany) or Wave (a business "Acme" kept in EUR) — with
+// the relay's environment pointing at them. Serves the e2e tests, the demo and the benchmarks alike.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FakeBooks } from './books/view.js';
-import { xeroBooks } from './books/xero.js';
-import { zohoBooks } from './books/zoho.js';
+import type { BooksFacts, FakeBooks } from './books/view.js';
+import { WAVE_FACTS, waveBooks } from './books/wave.js';
+import { XERO_FACTS, xeroBooks } from './books/xero.js';
+import { ZOHO_FACTS, zohoBooks } from './books/zoho.js';
 import { createFakeKommo, type FakeKommo, type FakeKommoOptions } from './kommo/server.js';
+import { createFakeWave, type FakeWave, type FakeWaveOptions } from './wave/server.js';
 import { createFakeXero, type FakeXero, type FakeXeroOptions } from './xero/server.js';
 import { createFakeZoho, type FakeZoho, type FakeZohoOptions } from './zoho/server.js';
 
@@ -22,8 +24,14 @@ export const RELAY_PUBLIC_URL = 'https://relay.example.com';
 export const XERO_WEBHOOK_KEY = 'qn9e5ReZU5lFg3DRY4eUfsUNg7V2sk/mwRfSOEOrFItzFkLfejqJ7xK4jDC/MauhCuQV/QpuiNIiuQmiyL53PA==';
 
 /** The accounting systems the sandbox has a fake of. */
-export type SandboxAccounting = 'zoho' | 'xero';
-export const SANDBOX_ACCOUNTING: readonly SandboxAccounting[] = ['zoho', 'xero'];
+export type SandboxAccounting = 'zoho' | 'xero' | 'wave';
+export const SANDBOX_ACCOUNTING: readonly SandboxAccounting[] = ['zoho', 'xero', 'wave'];
+
+/** Each fake's facts (books.facts) before any is started: for suites that differ by them in what they start. */
+export const SANDBOX_FACTS: Record<SandboxAccounting, BooksFacts> = { zoho: ZOHO_FACTS, xero: XERO_FACTS, wave: WAVE_FACTS };
+
+/** The mapping's retainer section, written where the system has recurring invoices (books.facts.recurringInvoices). */
+export const RETAINER_SECTION = { startStages: ['Retainer Active'], stopStages: ['Completed', 143], frequencyField: 'Billing frequency', recurringIdField: 'Recurring invoice ID' };
 
 export interface ScenarioOptions {
   /** Where the mapping file (and, by default, the relay's database) go. */
@@ -33,6 +41,7 @@ export interface ScenarioOptions {
   accounting?: SandboxAccounting;
   zoho?: FakeZohoOptions;
   xero?: FakeXeroOptions;
+  wave?: FakeWaveOptions;
   /**
    * 'roomy': the accounting system's per-minute limit raised tenfold, the relay told so, for runs about
    * something else that make more calls in a minute than the system allows (Xero: 60 per organisation).
@@ -50,6 +59,8 @@ export interface Scenario {
   zoho: FakeZoho;
   /** The fake Xero; only in a Xero scenario (reading it in another throws). */
   xero: FakeXero;
+  /** The fake Wave; only in a Wave scenario (reading it in another throws). */
+  wave: FakeWave;
   kommoUrl: string;
   /** The fake Zoho's origin; only in a Zoho scenario. */
   zohoUrl: string;
@@ -61,8 +72,8 @@ export interface Scenario {
   mappingFile: string;
   /** Settings that give the accounting side a refresh token the system has revoked. */
   revokedTokenEnv: Record<string, string>;
-  /** The setting holding the secret the accounting system's webhooks are checked with, and a value for it. */
-  webhookSecretSetting: { name: string; value: string };
+  /** The setting holding the secret the accounting system's webhooks are checked with, and a value for it (none: Wave's are refused). */
+  webhookSecretSetting: { name: string; value: string } | undefined;
   /** The backend's section of the scenario's mapping file (e.g. `{ "zoho": { "dealIdField": … } }`). */
   mappingSection: Record<string, unknown>;
   /** The relay's environment for this scenario; `overrides` win. */
@@ -83,7 +94,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
   const accounting = opts.accounting ?? 'zoho';
   const kommo = createFakeKommo({ currency: 'EUR', country: 'DE', webhookRetryDelayMs: 200, redirectUri: `${RELAY_PUBLIC_URL}/connect/kommo/callback`, ...opts.kommo });
   const roomy = opts.apiLimits === 'roomy';
-  const side = accounting === 'xero' ? await startXero(opts.xero, roomy) : await startZoho(opts.zoho, roomy);
+  const side = accounting === 'xero' ? await startXero(opts.xero, roomy) : accounting === 'wave' ? await startWave(opts.wave, roomy, join(opts.dir, 'mapping.json')) : await startZoho(opts.zoho, roomy);
   const kommoUrl = await kommo.listen();
 
   const pipeline = kommo.addPipeline('Sales', ['Incoming', 'Proposal', 'Invoice', 'Payment Received', 'Retainer Active', 'Completed']);
@@ -112,7 +123,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
         invoice: { stages: [{ pipeline: 'Sales', stage: 'Invoice' }] },
         dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice URL' },
         payment: { stage: 'Payment Received', paidField: 'Paid' },
-        retainer: { startStages: ['Retainer Active'], stopStages: ['Completed', 143], frequencyField: 'Billing frequency', recurringIdField: 'Recurring invoice ID' },
+        ...(side.books.facts.recurringInvoices === false ? {} : { retainer: RETAINER_SECTION }),
         ...side.mapping,
       },
       null,
@@ -147,6 +158,9 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
     },
     get xero() {
       return only('xero', side.xero);
+    },
+    get wave() {
+      return only('wave', side.wave);
     },
     kommoUrl,
     get zohoUrl() {
@@ -214,6 +228,7 @@ interface AccountingSandbox {
   url: string;
   zoho?: FakeZoho;
   xero?: FakeXero;
+  wave?: FakeWave;
   /** The mapping file's backend section. */
   mapping: Record<string, unknown>;
   /** The relay's settings for this side, connected by tokens in the environment. */
@@ -221,7 +236,7 @@ interface AccountingSandbox {
   /** The same, to be connected on /connect. */
   oauthEnv: Record<string, string>;
   revokedTokenEnv: Record<string, string>;
-  webhookSecretSetting: { name: string; value: string };
+  webhookSecretSetting: { name: string; value: string } | undefined;
 }
 
 async function startZoho(options: FakeZohoOptions | undefined, roomy: boolean): Promise<AccountingSandbox> {
@@ -278,5 +293,55 @@ async function startXero(options: FakeXeroOptions | undefined, roomy: boolean): 
     oauthEnv: shared,
     revokedTokenEnv: { XERO_REFRESH_TOKEN: 'revoked-xero-refresh-token-0000000000000000000' },
     webhookSecretSetting: { name: 'XERO_WEBHOOK_KEY', value: XERO_WEBHOOK_KEY },
+  };
+}
+
+/**
+ * A business set up like the Zoho organization: Acme, kept in EUR, email sending on, new invoicing, an INCOME
+ * account "Sales" (the mapping's incomeAccount), and no sales tax until a test adds some (the mapping's tax
+ * rules name them). Connected by an OAuth refresh token seeded once (WAVE_REFRESH_TOKEN) rather than a Full
+ * Access Token: the relay refreshes and rotates it in its store, encrypted, as a real install does.
+ */
+async function startWave(options: FakeWaveOptions | undefined, roomy: boolean, mappingFile: string): Promise<AccountingSandbox> {
+  const wave = createFakeWave({
+    businesses: [{ name: 'Acme', currency: 'EUR', emailSendEnabled: true, isClassicInvoicing: false, salesTaxes: [], paymentTermsDays: 30 }],
+    // A used refresh token keeps working a few minutes (Wave's grace is unconfirmed; Xero's is 30 min): a second
+    // relay on a database of its own (relay check, a bad-mapping start) seeds from the same WAVE_REFRESH_TOKEN.
+    refreshGraceSeconds: 600,
+    ...(roomy ? { limits: { perMinute: 600 } } : {}),
+    ...options,
+  });
+  const url = await wave.listen();
+  // Wave keeps no list of currencies: books.addCurrency(code, rate) adds the rate to the mapping's wave section
+  // (here, and in the mapping file as it is then), as an operator enables a currency for Wave.
+  const exchangeRates: Record<string, number> = {};
+  const onExchangeRates = () => {
+    if (!existsSync(mappingFile)) return;
+    const mapping = JSON.parse(readFileSync(mappingFile, 'utf8')) as { wave?: { exchangeRates?: Record<string, number> } };
+    if (!mapping.wave) return;
+    mapping.wave.exchangeRates = { ...mapping.wave.exchangeRates, ...exchangeRates };
+    writeFileSync(mappingFile, JSON.stringify(mapping, null, 2));
+  };
+  const shared = {
+    ACCOUNTING: 'wave',
+    WAVE_CLIENT_ID: wave.clientId,
+    WAVE_CLIENT_SECRET: wave.clientSecret,
+    // All of Wave (GraphQL API and OAuth) is under the fake's origin.
+    WAVE_API_URL: url,
+    WAVE_REDIRECT_URI: `${RELAY_PUBLIC_URL}/connect/wave/callback`,
+    ENCRYPTION_KEY,
+    ADMIN_TOKEN,
+    ...(roomy ? { WAVE_RATE_LIMIT_PER_MINUTE: '600' } : {}),
+  };
+  return {
+    books: waveBooks(wave, { webhookSecret: WEBHOOK_SECRET, exchangeRates, onExchangeRates }),
+    url,
+    wave,
+    mapping: { wave: { incomeAccount: 'Sales', exchangeRates } },
+    env: { ...shared, WAVE_REFRESH_TOKEN: wave.refreshToken, WAVE_BUSINESS_ID: wave.businessId },
+    oauthEnv: shared,
+    revokedTokenEnv: { WAVE_REFRESH_TOKEN: 'revoked-wave-refresh-token-000000000000000000' },
+    // Wave's webhooks are refused whatever they carry: no setting holds a secret to check them with.
+    webhookSecretSetting: undefined,
   };
 }

@@ -1,8 +1,9 @@
 // The accounting side of a scenario as the e2e suites see it, whichever fake runs (Zoho Books, Xero):
 // what the relay made there (customers, invoices, recurring profiles, emails), what a user or a customer
-// does there (pay, void, run a schedule), how the system tells the relay (its own webhooks), the faults it
+// does there (pay, void, run a schedule), how the system tells the relay (its own webhooks, or nothing: the
+// reconciler polls, facts.payments), the faults it
 // can show, and the calls the relay made, named by what they do. Each implementation reads the fake's
-// real state (sandbox/zoho, sandbox/xero); nothing here is kept on the side.
+// real state (sandbox/zoho, sandbox/xero, sandbox/wave); nothing here is kept on the side.
 
 /** Normalised as the relay normalises it (the port's statuses). */
 export type BooksStatus = 'draft' | 'open' | 'partially_paid' | 'paid' | 'void';
@@ -96,6 +97,8 @@ export type BooksOp =
   | 'invoice.link'
   | 'invoice.void'
   | 'payment.list'
+  /** A product or item the relay adds to the system's catalogue (Wave: one per kind of line, once). */
+  | 'item.create'
   | 'recurring.list'
   | 'recurring.read'
   | 'recurring.create'
@@ -112,6 +115,8 @@ export interface BooksCall {
   body: unknown;
   /** The Idempotency-Key the call carried, if any. */
   idempotencyKey: string | undefined;
+  /** Whether the call only reads, where the HTTP method does not say (Wave's GraphQL: every call a POST, a query reads). */
+  read?: boolean;
 }
 
 /** How the backends differ where the suites look, as facts rather than copies of tests. */
@@ -134,11 +139,28 @@ export interface BooksFacts {
    * carries the invoice's ID alone: an unknown one, while a retainer is active, asks for a sweep within
    * seconds). Either way the note is on the deal within seconds.
    */
-  generatedInvoicePayments: 'webhook' | 'early sweep';
+  generatedInvoicePayments: 'webhook' | 'early sweep' | 'reconciler';
   /** Whether the system tells the relay of the relay's own changes too (Xero's events for every create and send). */
   tellsOfOwnChanges: boolean;
   /** The most invoices one notification may name that the relay takes (Zoho: a payment's invoices; Xero: a batch's events). */
   invoicesPerNotification: number;
+  /**
+   * How the relay learns of a payment on its own invoice (default 'webhook'): the system's webhook, or only the
+   * reconciler's sweep (Wave: the relay polls; the suites run a sweep where another system would send a webhook).
+   */
+  payments?: 'webhook' | 'reconciler';
+  /** Whether the relay takes the system's webhooks (default 'used'), or refuses every one (Wave: 403, polling instead). */
+  webhooks?: 'used' | 'refused';
+  /** Whether the system has recurring invoices the relay can make (default true); without, a retainer section stops start-up. */
+  recurringInvoices?: boolean;
+  /** Whether a user can void an invoice (default true; Wave only deletes one). */
+  voids?: boolean;
+  /** Where the deal's stamp is: the invoice's reference (default), or its number (Wave: invoiceNumber, `reference` shows it). */
+  stamp?: 'reference' | 'number';
+  /** The calls a new customer costs (default a search and a create; Wave searches by email, then reads the customers themselves). */
+  customerOps?: BooksOp[];
+  /** The calls the first invoice costs once, beside its own (Wave: the products read and the shared deal product made). */
+  firstInvoiceOps?: BooksOp[];
 }
 
 export interface BooksNotification {

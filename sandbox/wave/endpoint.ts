@@ -115,7 +115,8 @@ export function graphqlEndpoint(o: EndpointOptions) {
     const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;
     if (typeof query !== 'string' || query.length > MAX_QUERY_CHARS || typeof variables !== 'object' || Array.isArray(variables)) {
       const message = typeof query !== 'string' ? 'POST body must be JSON with a "query" string.' : query.length > MAX_QUERY_CHARS ? 'The query is too long.' : '"variables" must be an object.';
-      record({ kind: 'request', messages: [message] });
+      // A client that went away mid-request (a killed relay) sent no document at all: not a contract violation.
+      if (!(req.readableAborted || req.socket?.destroyed)) record({ kind: 'request', messages: [message] });
       return answer(res, 400, { errors: [errorJson(waveError(message, 'BAD_REQUEST'))] });
     }
     const excerpt = query.slice(0, 2000);

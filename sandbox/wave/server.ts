@@ -133,16 +133,17 @@ export class FakeWave {
     });
     app.post(
       '/graphql/public',
+      // The body is read first, so a call answered 429 or 5xx is on record with the operation it carried.
+      express.json({ limit: '1mb' }),
       this.limits.middleware(),
       this.faults.middleware((status) => (status === 429 ? rateLimitedBody() : { errors: [{ message: `HTTP ${status}`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }] })),
-      express.json({ limit: '1mb' }),
       (req, res, next) => void endpoint(req, res).catch(next),
     );
     app.use('/__control', controlRoutes(this));
     app.use((req, res) => void res.status(404).type('text/plain').send(`Not found: ${req.method} ${req.path}`));
     app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
       const status = typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
-      this.violations.push({ at: new Date().toISOString(), kind: 'request', messages: [err instanceof Error ? err.message : String(err)] });
+      if (!(_req.readableAborted || _req.socket?.destroyed)) this.violations.push({ at: new Date().toISOString(), kind: 'request', messages: [err instanceof Error ? err.message : String(err)] });
       res.status(status).json({ errors: [{ message: status === 400 ? 'The body is not JSON.' : 'Internal server error.', extensions: { code: status === 400 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR' } }] });
     });
   }

@@ -162,7 +162,8 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
         invoiceUrl: invoice.url,
         invoiceStatus: 'open',
         emailed: true,
-        invoices: [{ invoiceId: invoice.id, paidAt: null }],
+        // Where the system tells nothing (Wave: polled), the relay follows an invoice once it is paid: none known yet.
+        invoices: s.books.facts.payments === 'reconciler' ? [] : [{ invoiceId: invoice.id, paidAt: null }],
         recurring: null,
       });
       expect(after.jobs[0].attemptLog.map((a: { attempt: number; outcome: string }) => [a.attempt, a.outcome])).toEqual([

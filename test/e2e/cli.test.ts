@@ -128,6 +128,8 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
         dealFields: { invoiceId: 'Invoice ID', invoiceUrl: 'Invoice Link' },
         payment: { stage: 'Payment Received', paidField: 'Paid' },
         tax: { defaultCountry: 'DE', rules: { DE: { tax: 'VAT 16%' }, FR: { percentage: 20 }, '*': 'none' } },
+        // The backend's own section as the scenario has it (Wave's holds its other currencies: wave.exchangeRates).
+        ...s.mappingSection,
       });
       const run = await runCli(['check'], { ...env, MAPPING_FILE: file });
       expect(run.code).toBe(1);
@@ -200,7 +202,10 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
           '',
         ].join('\n'),
       );
-      expect(first.stdout).toContain(`https://relay.example.com/webhooks/${accounting}/${WEBHOOK_SECRET}`);
+      // Where the relay takes the system's webhooks, the set-up names their URL; Wave's are refused, so it names none.
+      const hookUrl = `https://relay.example.com/webhooks/${accounting}/${WEBHOOK_SECRET}`;
+      if (s.books.facts.webhooks === 'refused') expect(first.stdout).not.toContain(hookUrl);
+      else expect(first.stdout).toContain(hookUrl);
       const again = await runCli(['webhooks', '--url', 'https://relay.example.com', '--json'], env);
       expect(JSON.parse(again.stdout).kommo).toEqual({ url, events: ['add_lead', 'status_lead'], kind: 'already_registered', id: sub.id });
       expect(s.kommo.requests.filter((r) => r.method === 'POST' && r.path === '/api/v4/webhooks')).toHaveLength(1);
@@ -211,7 +216,7 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
       const secret = s.webhookSecretSetting;
       s.kommo.configure({ plan: 'base' });
       try {
-        const run = await runCli(['webhooks', '--url', 'https://other.example.com'], { ...env, [secret.name]: secret.value });
+        const run = await runCli(['webhooks', '--url', 'https://other.example.com'], { ...env, ...(secret ? { [secret.name]: secret.value } : {}) });
         expect(run.code).toBe(0);
         expect(run.stdout.split('\n').slice(3, 7)).toEqual([
           '  Set it up by hand (Kommo refused it (403): webhooks through the API need the Advanced or Enterprise plan):',
@@ -219,8 +224,9 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
           '    2. Add the URL above.',
           '    3. Tick "Lead added" and "Lead status changed", then save.',
         ]);
-        expect(run.stdout).toContain(secret.name);
-        expect(run.stdout).not.toContain(secret.value);
+        // (Wave's webhooks are refused: no setting holds a secret for them.)
+        if (secret) expect(run.stdout).toContain(secret.name);
+        if (secret) expect(run.stdout).not.toContain(secret.value);
         expect([...s.kommo.state.webhooks.keys()].filter((d) => d.startsWith('https://other.example.com'))).toEqual([]);
       } finally {
         s.kommo.configure({ plan: 'advanced' });

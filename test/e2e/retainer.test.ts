@@ -1,11 +1,17 @@
 // Retainer billing through both sandboxes, for each accounting backend: a recurring invoice starts, stops
 // and resumes with the deal's stage (where the system cannot resume one, as Xero cannot, a new one takes
 // its place and the deal shows its ID), duplicates never make a second one, and payments of the invoices it
-// generates reach the deal as notes (no stage move). Every request and answer is validated against the
-// system's contract by its fake (E2E.close() checks).
+// generates reach the deal as notes (no stage move). A system without recurring invoices (Wave) refuses the
+// retainer section at start-up instead. Every request and answer is validated against the system's contract
+// by its fake (E2E.close() checks).
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WEBHOOK_SECRET, type Scenario } from '../../sandbox/scenario.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseEnv } from '../../src/config/env.js';
+import { createLogger } from '../../src/log.js';
+import { startRelay } from '../../src/relay.js';
+import { RETAINER_SECTION, SANDBOX_FACTS, startScenario, WEBHOOK_SECRET, type Scenario } from '../../sandbox/scenario.js';
+import { tempDir } from '../support/tmp.js';
 import { EARLY_SWEEP_DELAY_MS } from '../../src/sync/reconciler.js';
 import { ACCOUNTING_BACKENDS, namesOf } from '../support/accounting-backends.js';
 import { dealField, notesOf, startE2E, waitFor, type E2E } from '../support/e2e.js';
@@ -39,6 +45,30 @@ function retainerDeal(s: Scenario, frequency = 'Quarterly') {
 
 describe.each(ACCOUNTING_BACKENDS)('%s: retainer deals', (accounting) => {
   const names = namesOf(accounting);
+
+  if (SANDBOX_FACTS[accounting].recurringInvoices === false) {
+    it('the mapping\'s retainer section stops start-up with a message that names what to do', async () => {
+      const dir = tempDir('relay-retainer-');
+      const s = await startScenario({ accounting, dir: dir.path });
+      try {
+        const mapping = JSON.parse(readFileSync(s.mappingFile, 'utf8')) as Record<string, unknown>;
+        writeFileSync(s.mappingFile, JSON.stringify({ ...mapping, retainer: RETAINER_SECTION }));
+        const err = await Promise.resolve()
+          .then(() => startRelay(parseEnv(s.env()), { log: createLogger({ level: 'silent' }) }))
+          .then(
+            async (relay) => (await relay.stop(), undefined),
+            (e: unknown) => e as Error,
+          );
+        expect(err?.message).toContain(`retainer: ${names.system} has no recurring invoices, so deals cannot be billed on a schedule. Remove the retainer section (ACCOUNTING=${accounting}).`);
+        expect(s.books.recurring()).toEqual([]);
+        expect(s.books.violations).toEqual([]);
+      } finally {
+        await s.close();
+        dir.cleanup();
+      }
+    });
+    return;
+  }
 
   it("start, stop and resume with the stage: one running profile throughout, the deal showing the system's ID", async () => {
     e2e = await startE2E({ accounting });

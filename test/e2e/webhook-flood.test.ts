@@ -26,7 +26,9 @@ describe.each(ACCOUNTING_BACKENDS)('%s: a flood of webhooks about invoices the r
     // One invoice over the relay's cap in one body, and all 10,000 in one body: refused (a 4xx), nothing stored.
     const strangers = s.books.unknownIds(10_000);
     expect(new Set(strangers).size).toBe(10_000);
-    const per = s.books.facts.invoicesPerNotification;
+    // Where the relay refuses the system's webhooks whole (Wave's: 403), every notification is refused, whatever its size.
+    const refused = s.books.facts.webhooks === 'refused';
+    const per = refused ? 500 : s.books.facts.invoicesPerNotification;
     for (const ids of [strangers.slice(0, per + 1), strangers]) {
       const refused = await post(s.books.notification(ids));
       expect([ids.length, refused.status >= 400 && refused.status < 500]).toEqual([ids.length, true]);
@@ -36,7 +38,7 @@ describe.each(ACCOUNTING_BACKENDS)('%s: a flood of webhooks about invoices the r
     const bodies = Array.from({ length: Math.ceil(10_000 / per) }, (_, b) => s.books.notification(strangers.slice(b * per, (b + 1) * per)));
     for (let i = 0; i < bodies.length; i += 10) {
       const answers = await Promise.all(bodies.slice(i, i + 10).map(post));
-      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => (refused ? 403 : 200)));
     }
     expect(await stored()).toBe(storedBefore);
     expect(calls()).toBe(before);
@@ -48,7 +50,8 @@ describe.each(ACCOUNTING_BACKENDS)('%s: a flood of webhooks about invoices the r
     expect(Date.now() - moved).toBeLessThan(10_000);
     // Only the deal's own work reached the APIs: no invoice read for any of the 10,000.
     const own = dealInvoices(s, dealId)[0]!.id;
-    expect(s.books.calls().filter((c) => c.op === 'invoice.read' && !c.path.endsWith(own))).toEqual([]);
+    // (The invoice is named in the path, or in the GraphQL variables: Wave's.)
+    expect(s.books.calls().filter((c) => c.op === 'invoice.read' && !c.path.endsWith(own) && !JSON.stringify(c.query).includes(own))).toEqual([]);
     expect(calls()).toBeGreaterThan(before);
   });
 });

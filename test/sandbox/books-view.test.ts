@@ -2,9 +2,11 @@
 // and wire, without a relay: what a user does in the system shows in the view as the system keeps it, calls
 // are named by what they do, and the faults answer as the system does.
 import { afterEach, describe, expect, it } from 'vitest';
+import { waveOp } from '../../sandbox/books/wave.js';
 import { xeroOp } from '../../sandbox/books/xero.js';
 import { zohoOp } from '../../sandbox/books/zoho.js';
 import { SANDBOX_ACCOUNTING, startScenario, type Scenario } from '../../sandbox/scenario.js';
+import { CUSTOMERS_BY_EMAIL } from '../../src/accounting/wave/documents.js';
 import { tempDir } from '../support/tmp.js';
 
 let scenario: Scenario | undefined;
@@ -17,6 +19,10 @@ afterEach(async () => {
 
 /** One API call as the relay would make it: a search of customers. */
 async function searchCustomers(s: Scenario): Promise<Response> {
+  if (s.accounting === 'wave') {
+    const body = { query: CUSTOMERS_BY_EMAIL.text, operationName: CUSTOMERS_BY_EMAIL.name, variables: { businessId: s.books.organizationId, email: 'x@example.com', page: 1, pageSize: 20 } };
+    return fetch(`${s.accountingUrl}/graphql/public`, { method: 'POST', headers: { authorization: `Bearer ${s.wave.fullAccessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  }
   if (s.accounting === 'zoho') {
     return fetch(`${s.accountingUrl}/books/v3/contacts?organization_id=${s.books.organizationId}`, { headers: { authorization: `Zoho-oauthtoken ${s.zoho.mintAccessToken()}` } });
   }
@@ -38,9 +44,11 @@ describe.each(SANDBOX_ACCOUNTING)('%s: the neutral view of the accounting side',
 
     const id = await books.addForeignInvoice({ customerId: local, reference: 'PO-7', amount: 250, number: 'EXT-1' });
     const open = books.invoice(id)!;
-    expect(open).toMatchObject({ id, number: 'EXT-1', reference: 'PO-7', customerId: local, currency: 'EUR', status: 'open', total: 250, amountPaid: 0, emailed: false, recurringId: undefined });
+    // Where the number is the deal's stamp (Wave), the view's reference is the number.
+    const reference = books.facts.stamp === 'number' ? 'EXT-1' : 'PO-7';
+    expect(open).toMatchObject({ id, number: 'EXT-1', reference, customerId: local, currency: 'EUR', status: 'open', total: 250, amountPaid: 0, emailed: false, recurringId: undefined });
     expect(open.lines).toEqual([{ name: 'Consulting', description: undefined, quantity: 1, unitAmount: 250, taxName: undefined, taxPercent: 0, amount: 250 }]);
-    expect(books.invoicesWithReference('PO-7').map((i) => i.id)).toEqual([id]);
+    expect(books.invoicesWithReference(reference).map((i) => i.id)).toEqual([id]);
     expect(books.invoicesWithReference('PO-8')).toEqual([]);
 
     const first = books.pay(id, { amount: 100.5, date: '2026-11-20' });
@@ -50,8 +58,11 @@ describe.each(SANDBOX_ACCOUNTING)('%s: the neutral view of the accounting side',
     expect(books.invoice(id)).toMatchObject({ status: 'paid', amountPaid: 250 });
 
     const other = await books.addForeignInvoice({ customerId: local, reference: 'PO-9', amount: 10 });
-    await books.void(other);
-    expect(books.invoice(other)?.status).toBe('void');
+    if (books.facts.voids === false) await expect(books.void(other)).rejects.toThrow(/no void/);
+    else {
+      await books.void(other);
+      expect(books.invoice(other)?.status).toBe('void');
+    }
     expect(books.emails()).toEqual([]);
     expect(books.violations).toEqual([]);
   });
@@ -80,6 +91,26 @@ describe.each(SANDBOX_ACCOUNTING)('%s: the neutral view of the accounting side',
 });
 
 describe('calls named by what they do', () => {
+  it('Wave operations', () => {
+    const cases: Array<[string, string | undefined, string]> = [
+      ['/oauth2/token/', undefined, 'token'],
+      ['/graphql/public', 'Businesses', 'reference'],
+      ['/graphql/public', 'SalesTaxes', 'reference'],
+      ['/graphql/public', 'ProductCreate', 'item.create'],
+      ['/graphql/public', 'CustomersByEmail', 'customer.search'],
+      ['/graphql/public', 'CustomerCreate', 'customer.create'],
+      ['/graphql/public', 'InvoiceCreate', 'invoice.create'],
+      ['/graphql/public', 'InvoiceApprove', 'invoice.update'],
+      ['/graphql/public', 'Invoice', 'invoice.read'],
+      ['/graphql/public', 'InvoicesByNumber', 'invoice.list'],
+      ['/graphql/public', 'InvoicesModified', 'invoice.list'],
+      ['/graphql/public', 'InvoicePayments', 'payment.list'],
+      ['/graphql/public', 'InvoiceSend', 'invoice.email'],
+      ['/graphql/public', 'Unknown', 'other'],
+    ];
+    expect(cases.map(([p, name]) => waveOp(p, name))).toEqual(cases.map((c) => c[2]));
+  });
+
   it('Zoho Books paths', () => {
     const cases: Array<[string, string, string]> = [
       ['POST', '/oauth/v2/token', 'token'],

@@ -71,6 +71,21 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
   }
 }
 
+/**
+ * How a change made in the accounting system (a payment) reaches the relay where the system tells it nothing
+ * (books.facts.payments 'reconciler': Wave, polled): the reconciler's sweep, run now as its interval would.
+ * Where the system sends its webhook (Zoho, Xero), the change already went with it: nothing to do.
+ */
+export async function polled(e: E2E): Promise<void> {
+  if (e.scenario.books.facts.payments === 'reconciler') {
+    const result = await e.relay.reconciler.sweep();
+    if (result.errors.length) throw new Error(`the reconciler's sweep failed: ${result.errors.join('; ')}`);
+  }
+}
+
+/** The answer the relay gives the system's own webhooks: 200, or 403 where it refuses them all (Wave's). */
+export const webhookAnswer = (s: Scenario): number => (s.books.facts.webhooks === 'refused' ? 403 : 200);
+
 /** The invoices that carry the deal's stamp, whichever accounting system runs. */
 export function dealInvoices(s: Scenario, dealId: number): BooksInvoice[] {
   return s.books.invoicesWithReference(`KOMMO-${dealId}`);

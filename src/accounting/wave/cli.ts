@@ -97,7 +97,7 @@ export async function waveCheck(cli: WaveCliDeps): Promise<AccountingCheck> {
     if (business.isClassicInvoicing) problems.push(`Wave business "${business.name}" uses classic invoicing, which the API cannot invoice in: upgrade it to Wave's new invoicing.`);
     if (!business.emailSendEnabled) problems.push(`Wave business "${business.name}" cannot email invoices (emailSendEnabled is false): set invoice.send to false, or enable sending in Wave.`);
     const how = cli.connection.fullAccess ? 'WAVE_ACCESS_TOKEN works' : 'the token works';
-    return { ok: problems.length === 0, detail: `${how}; business "${business.name}" (${business.currency.code}) is reachable`, problems };
+    return { ok: problems.length === 0, detail: `${how}; business "${business.name}" (${business.id}) is reachable`, problems };
   } catch (err) {
     if (!(err instanceof RelayError)) throw err;
     return { ok: false, detail: `business ${businessId}`, problems: problemsOf(err) };
