@@ -1,32 +1,45 @@
 // What every chaos scenario shares: both fakes with their rate limits on one compressed clock, the relay as
 // a child process on an SQLite file, deals, and the ledger that says whether the promise held ("exactly one
-// invoice per deal, nothing lost"), counted from the fakes' own state, never from the relay's word.
+// invoice per deal, nothing lost"), counted from the fakes' own state, never from the relay's word. The
+// accounting side is Zoho Books unless a scenario asks for another (the flood runs Xero too); the ledger
+// reads it through the scenario's neutral view (sandbox/books).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import type { BooksCall } from '../../sandbox/books/view.js';
 import type { FakeKommoOptions } from '../../sandbox/kommo/server.js';
 import type { Lead } from '../../sandbox/kommo/types.js';
-import { ADMIN_TOKEN, ENCRYPTION_KEY, RELAY_PUBLIC_URL, startScenario, type Scenario } from '../../sandbox/scenario.js';
+import { ADMIN_TOKEN, ENCRYPTION_KEY, RELAY_PUBLIC_URL, startScenario, type SandboxAccounting, type Scenario } from '../../sandbox/scenario.js';
+import type { FakeXeroOptions } from '../../sandbox/xero/server.js';
 import type { FakeZohoOptions } from '../../sandbox/zoho/server.js';
 import { freePort, relayNodeArgs, startChild, type Child } from '../child.js';
 import type { Resources } from '../temp.js';
 
-/** The limits as the real services set them. */
-export const REAL_LIMITS = { zohoRequests: 100, zohoWindowMs: 60_000, kommoPerSecond: 7 } as const;
+/** The limits as the real services set them (Xero's per organisation). */
+export const REAL_LIMITS = { zohoRequests: 100, zohoWindowMs: 60_000, kommoPerSecond: 7, xeroPerMinute: 60, xeroConcurrent: 5, xeroPerDay: 5000 } as const;
+
+/** Xero counts its limit over a minute, in the fake and in the relay alike (neither has a setting for it). */
+export const XERO_WINDOW_MS = 60_000;
 
 /**
- * Time compressed by `factor` for both sides at once: Zoho's window shrinks (100 requests per 60 s / factor,
+ * Time compressed by `factor` for every side at once: Zoho's window shrinks (100 requests per 60 s / factor,
  * set in the fake and in ZOHO_RATE_LIMIT_WINDOW_SECONDS alike) and Kommo's rate grows by the same factor
  * (its window is one second in both, so the rate is what scales; KOMMO_RATE_LIMIT_PER_SECOND allows 50 at
- * most, hence factor <= 7). The ratio of the two limits stays the real one: Zoho remains the bottleneck.
+ * most, hence factor <= 7). Xero's window is a fixed minute in both too, so its rate scales like Kommo's:
+ * 60 x factor per minute (the fake's limit and XERO_RATE_LIMIT_PER_MINUTE), and its day quota with it; the
+ * 5 calls in flight stay 5 (what they bound is the latency of a call, which no clock compresses). The
+ * ratio of the limits stays the real one: the accounting system remains the bottleneck.
  */
 export interface TimeScale {
   factor: number;
   zohoRequests: number;
   zohoWindowMs: number;
   kommoPerSecond: number;
+  xeroPerMinute: number;
+  xeroPerDay: number;
+  xeroConcurrent: number;
 }
 
 export function timeScale(factor: number): TimeScale {
@@ -34,23 +47,61 @@ export function timeScale(factor: number): TimeScale {
   if (!Number.isInteger(kommoPerSecond) || kommoPerSecond < 1 || kommoPerSecond > 50) {
     throw new Error(`time scale ${factor}: Kommo's ${REAL_LIMITS.kommoPerSecond}/s x ${factor} must be a whole rate of 1..50/s (KOMMO_RATE_LIMIT_PER_SECOND)`);
   }
-  return { factor, zohoRequests: REAL_LIMITS.zohoRequests, zohoWindowMs: REAL_LIMITS.zohoWindowMs / factor, kommoPerSecond };
+  return {
+    factor,
+    zohoRequests: REAL_LIMITS.zohoRequests,
+    zohoWindowMs: REAL_LIMITS.zohoWindowMs / factor,
+    kommoPerSecond,
+    xeroPerMinute: REAL_LIMITS.xeroPerMinute * factor,
+    xeroPerDay: REAL_LIMITS.xeroPerDay * factor,
+    xeroConcurrent: REAL_LIMITS.xeroConcurrent,
+  };
 }
 
-export function describeScale(t: TimeScale): string {
+/** The accounting system's rate limit on the scale: `requests` per `windowMs`. */
+export function accountingLimit(t: TimeScale, accounting: SandboxAccounting): { requests: number; windowMs: number } {
+  return accounting === 'xero' ? { requests: t.xeroPerMinute, windowMs: XERO_WINDOW_MS } : { requests: t.zohoRequests, windowMs: t.zohoWindowMs };
+}
+
+/** The least time `calls` take under the accounting system's limit on the scale, at its steady rate. */
+export function leastTimeMs(t: TimeScale, accounting: SandboxAccounting, calls: number): number {
+  const l = accountingLimit(t, accounting);
+  return (calls / l.requests) * l.windowMs;
+}
+
+/**
+ * The same counting the first window's burst: with the window empty at the start, `requests` calls may go at
+ * once and the n-th call no earlier than floor((n - 1) / requests) windows later. Below leastTimeMs by up
+ * to one window: what matters when a run spans few windows (--quick, Xero's minute).
+ */
+export function leastTimeWithBurstMs(t: TimeScale, accounting: SandboxAccounting, calls: number): number {
+  const l = accountingLimit(t, accounting);
+  return calls > 0 ? Math.floor((calls - 1) / l.requests) * l.windowMs : 0;
+}
+
+export function describeScale(t: TimeScale, accounting: SandboxAccounting = 'zoho'): string {
+  if (accounting === 'xero') {
+    return `time x${t.factor}: Xero ${t.xeroPerMinute} req / 60 s (its ${REAL_LIMITS.xeroPerMinute}/min x${t.factor}), ${t.xeroConcurrent} in flight, Kommo ${t.kommoPerSecond} req/s`;
+  }
   return `time x${t.factor}: Zoho ${t.zohoRequests} req / ${(t.zohoWindowMs / 1000).toFixed(2)} s, Kommo ${t.kommoPerSecond} req/s`;
 }
 
-/** The relay's settings for a scale: the same window the fake uses, and no reconciler (see README). */
-export function scaleEnv(t: TimeScale): Record<string, string> {
+/** The relay's settings for a scale: the same limits the fakes use, and no reconciler (see README). */
+export function scaleEnv(t: TimeScale, accounting: SandboxAccounting = 'zoho'): Record<string, string> {
+  const limits: Record<string, string> =
+    accounting === 'xero'
+      ? { XERO_RATE_LIMIT_PER_MINUTE: String(t.xeroPerMinute), XERO_CONCURRENT_CALLS: String(t.xeroConcurrent), XERO_DAY_LIMIT: String(t.xeroPerDay) }
+      : { ZOHO_RATE_LIMIT_REQUESTS: String(t.zohoRequests), ZOHO_RATE_LIMIT_WINDOW_SECONDS: String(t.zohoWindowMs / 1000) };
   return {
-    ZOHO_RATE_LIMIT_REQUESTS: String(t.zohoRequests),
-    ZOHO_RATE_LIMIT_WINDOW_SECONDS: String(t.zohoWindowMs / 1000),
+    ...limits,
     KOMMO_RATE_LIMIT_PER_SECOND: String(t.kommoPerSecond),
     // Only webhooks and the durable queue deliver deals here: a sweep would hide an event the intake lost.
     RECONCILE_INTERVAL_SECONDS: '0',
   };
 }
+
+/** Calls to the accounting system's identity service (tokens, Xero's connections), kept apart from API calls. */
+export const isIdentityCall = (c: BooksCall): boolean => c.op === 'token' || c.op === 'connections';
 
 export interface World {
   s: Scenario;
@@ -61,8 +112,11 @@ export interface World {
 
 export interface WorldOptions {
   scale: TimeScale;
+  /** The accounting system (default zoho). */
+  accounting?: SandboxAccounting;
   kommo?: FakeKommoOptions;
   zoho?: FakeZohoOptions;
+  xero?: FakeXeroOptions;
 }
 
 export async function startWorld(res: Resources, o: WorldOptions): Promise<World> {
@@ -72,13 +126,15 @@ export async function startWorld(res: Resources, o: WorldOptions): Promise<World
     // Kommo re-delivers a webhook that was not answered 2xx; generous here so that a relay that is down
     // for a restart gets every event again (the ledger counts what was acknowledged, not what was sent).
     kommo: { rateLimitPerSecond: o.scale.kommoPerSecond, webhookRetries: 100, webhookRetryDelayMs: 100, ...o.kommo },
+    accounting: o.accounting ?? 'zoho',
     zoho: { rateLimit: { limit: o.scale.zohoRequests, windowMs: o.scale.zohoWindowMs }, ...o.zoho },
+    xero: { ...o.xero, limits: { perMinute: o.scale.xeroPerMinute, perDay: o.scale.xeroPerDay, concurrent: o.scale.xeroConcurrent, ...o.xero?.limits } },
   });
   res.add(() => s.close());
   return { s, dir, dbFile: join(dir, 'relay.db'), scale: o.scale };
 }
 
-/** `n` deals in the Incoming stage, each of a client of its own (a new customer: 3 Zoho calls). */
+/** `n` deals in the Incoming stage, each of a client of its own (a new customer: Zoho 3 calls, Xero 5). */
 export function addDeals(s: Scenario, n: number, tag: string): number[] {
   return Array.from({ length: n }, (_, i) => s.addClientDeal({ email: `${tag}-${i}@example.com`, contactName: `${tag} client ${i}` }).dealId);
 }
@@ -178,22 +234,25 @@ export interface Ledger {
   lost: number;
   /** Deals Kommo never got a 2xx for (it gave up re-delivering): not the relay's to lose, but reported. */
   neverAcknowledged: number;
-  /** Bodies the relay sent to Zoho that Zoho's OpenAPI documents reject. */
+  /** Requests and answers outside the accounting system's published contract (Zoho's OpenAPI documents,
+   *  Xero's contract/xero), as the fake checked them. */
   oasViolations: number;
 }
 
 export function ledger(s: Scenario, deals: number[]): Ledger {
-  const invoicesByRef = new Map<string, Array<{ invoiceId: string; invoiceUrl: string }>>();
-  for (const inv of s.zoho.state.invoices.values()) {
-    const list = invoicesByRef.get(inv.referenceNumber) ?? [];
+  const books = s.books;
+  const invoicesByRef = new Map<string, Array<{ id: string; url: string | undefined }>>();
+  for (const inv of books.invoices()) {
+    if (inv.reference === undefined) continue;
+    const list = invoicesByRef.get(inv.reference) ?? [];
     list.push(inv);
-    invoicesByRef.set(inv.referenceNumber, list);
+    invoicesByRef.set(inv.reference, list);
   }
   const emailsPer = new Map<string, number>();
-  for (const e of s.zoho.emails) emailsPer.set(e.invoiceId, (emailsPer.get(e.invoiceId) ?? 0) + 1);
+  for (const e of books.emails()) emailsPer.set(e.invoiceId, (emailsPer.get(e.invoiceId) ?? 0) + 1);
   const customersPer = new Map<string, number>();
-  for (const c of s.zoho.state.contacts.values()) {
-    const email = (c.persons.find((p) => p.isPrimary) ?? c.persons[0])?.email?.toLowerCase() ?? `(no email) ${c.contactId}`;
+  for (const c of books.customers()) {
+    const email = c.email?.toLowerCase() ?? `(no email) ${c.id}`;
     customersPer.set(email, (customersPer.get(email) ?? 0) + 1);
   }
   const acked = acknowledgedDeals(s);
@@ -208,9 +267,9 @@ export function ledger(s: Scenario, deals: number[]): Ledger {
     const lead = s.kommo.state.leads.get(id);
     const onDeal = lead?.customFields.find((f) => f.fieldId === s.fields.invoiceId)?.values[0]?.value;
     const inv = invoices[0];
-    const complete = invoices.length === 1 && inv !== undefined && onDeal === inv.invoiceId && invoiceUrlOf(s, lead) === inv.invoiceUrl && emailsPer.get(inv.invoiceId) === 1;
+    const complete = invoices.length === 1 && inv !== undefined && onDeal === inv.id && inv.url !== undefined && invoiceUrlOf(s, lead) === inv.url && emailsPer.get(inv.id) === 1;
     if (complete) invoicedOnce++;
-    if (acked.has(id) && !(inv && onDeal === inv.invoiceId)) lost++;
+    if (acked.has(id) && !(inv && onDeal === inv.id)) lost++;
   }
   return {
     deals: deals.length,
@@ -221,7 +280,7 @@ export function ledger(s: Scenario, deals: number[]): Ledger {
     duplicateEmails: excess(emailsPer.values()),
     lost,
     neverAcknowledged: deals.filter((id) => !acked.has(id)).length,
-    oasViolations: s.zoho.violations.length,
+    oasViolations: books.violations.length,
   };
 }
 
