@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log.js';
 import { startRelay, type Relay } from '../../src/relay.js';
 import { createFakeKommo, type FakeKommo } from '../../sandbox/kommo/server.js';
 import { ADMIN_TOKEN, ENCRYPTION_KEY, startScenario, WEBHOOK_SECRET as SCENARIO_SECRET, type Scenario } from '../../sandbox/scenario.js';
+import { xeroBooks } from '../../sandbox/books/xero.js';
 import { createFakeXero, type FakeXero } from '../../sandbox/xero/server.js';
 import { waitFor } from './e2e.js';
 import { logLineProblems } from './log-lines.js';
@@ -145,7 +146,8 @@ async function zohoWorld(o: WorldOptions): Promise<World> {
     ...c,
     invoices: (dealId) =>
       [...s.zoho.state.invoices.values()].filter((i) => i.referenceNumber === `KOMMO-${dealId}`).map((i) => ({ id: i.invoiceId, status: status(i.status), total: Number(i.totalMinor) / 10 ** i.precision })),
-    pay: (invoiceId, amount) => void s.zoho.recordPayment(invoiceId, { amount, date: new Date().toISOString().slice(0, 10) }),
+    // A customer's payment as the neutral view makes it (sandbox/books/zoho.ts), as the Xero world's does.
+    pay: (invoiceId, amount) => void s.books.pay(invoiceId, { amount, date: new Date().toISOString().slice(0, 10) }),
     recurring: (dealId) => {
       const r = [...s.zoho.state.recurring.values()].find((p) => p.recurrenceName === `Kommo deal ${dealId}`);
       return r ? (r.status === 'active' ? 'active' : 'stopped') : undefined;
@@ -222,6 +224,8 @@ async function xeroWorld(o: WorldOptions): Promise<World> {
   kommo.subscribe(`${relay.url}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead', 'update_lead']);
   xero.setWebhook({ url: `${relay.url}/webhooks/xero/${WEBHOOK_SECRET}`, key: XERO_WEBHOOK_KEY });
   const c = common(kommo, relay, pipeline.id);
+  // The neutral view of this fake, for the changes a person makes in Xero (not connected: the webhook is set above).
+  const books = xeroBooks(xero, { webhookSecret: WEBHOOK_SECRET, webhookKey: XERO_WEBHOOK_KEY });
   let clients = 0;
   const status = (st: string, paid: number): BookStatus =>
     st === 'DRAFT' || st === 'SUBMITTED' ? 'draft' : st === 'VOIDED' ? 'void' : st === 'DELETED' ? 'deleted' : st === 'PAID' ? 'paid' : paid > 0 ? 'partially_paid' : 'open';
@@ -240,7 +244,9 @@ async function xeroWorld(o: WorldOptions): Promise<World> {
     },
     ...c,
     invoices: (dealId) => [...xero.state.invoices.values()].filter((i) => i.reference === `KOMMO-${dealId}`).map((i) => ({ id: i.invoiceId, status: status(i.status, i.amountPaid), total: i.total })),
-    pay: (invoiceId, amount) => void xero.recordPayment(invoiceId, { amount, date: new Date().toISOString().slice(0, 10) }),
+    // Through the neutral view (sandbox/books/xero.ts): it moves the fake's clock past the relay's own-write
+    // window first, as a person's payment comes, so Xero's event about it is not taken for the relay's create.
+    pay: (invoiceId, amount) => void books.pay(invoiceId, { amount, date: new Date().toISOString().slice(0, 10) }),
     recurring: (dealId) => {
       const all = [...xero.state.repeatingInvoices.values()].filter((r) => r.reference === `Kommo deal ${dealId}`);
       if (!all.length) return undefined;
