@@ -149,8 +149,12 @@ export interface BooksFacts {
    * reconciler's sweep (Wave: the relay polls; the suites run a sweep where another system would send a webhook).
    */
   payments?: 'webhook' | 'reconciler';
-  /** Whether the relay takes the system's webhooks (default 'used'), or refuses every one (Wave: 403, polling instead). */
-  webhooks?: 'used' | 'refused';
+  /**
+   * What the relay makes of the system's webhooks (default 'used': their events become jobs); 'wake-up': any
+   * delivery to the secret URL is answered 200 and only asks for an early reconcile sweep, its body unread
+   * (Wave's payloads are not published; polling finds the payments).
+   */
+  webhooks?: 'used' | 'wake-up';
   /** Whether the system has recurring invoices the relay can make (default true); without, a retainer section stops start-up. */
   recurringInvoices?: boolean;
   /** Whether a user can void an invoice (default true; Wave only deletes one). */

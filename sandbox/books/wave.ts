@@ -1,8 +1,8 @@
 // The neutral view over the fake Wave (sandbox/wave): its business's customers, invoices (the invoice number
 // is the deal's stamp), sales taxes and the emails invoiceSend "sent", read from the fake's real state. Wave
-// tells the relay nothing: the relay refuses Wave's webhooks (403) and learns of payments by polling, in the
-// reconciler's sweep (facts.payments = 'reconciler'), so a payment here is only recorded in Wave, as a user
-// records one by hand. Calls are named by their GraphQL operation.
+// tells the relay nothing it reads: the relay learns of payments by polling, in the reconciler's sweep
+// (facts.payments = 'reconciler'); a delivery to its Wave webhook URL only makes that sweep come sooner
+// (facts.webhooks = 'wake-up'). A payment here is recorded in Wave, as a user records one by hand. Calls are named by their GraphQL operation.
 import { randomUUID } from 'node:crypto';
 import type { RecordedRequest } from '../common.js';
 import { currencyInfo, majorString, scaled } from '../wave/money.js';
@@ -26,10 +26,10 @@ export const WAVE_FACTS: BooksFacts = {
   // No recurring invoices in Wave: nothing is generated; its payments come by polling like any other.
   generatedInvoicePayments: 'reconciler',
   tellsOfOwnChanges: false,
-  // Every webhook is refused whole (403): nothing is taken from one.
+  // Nothing is taken from a webhook's body: a delivery only wakes the reconciler.
   invoicesPerNotification: 0,
   payments: 'reconciler',
-  webhooks: 'refused',
+  webhooks: 'wake-up',
   recurringInvoices: false,
   voids: false,
   stamp: 'number',
@@ -255,7 +255,7 @@ export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchang
     notification: (invoiceIds) => ({ path: `/webhooks/wave/${opts.webhookSecret}`, headers: { 'content-type': 'application/json' }, body: eventsBody(invoiceIds) }),
     unknownIds: (n) => Array.from({ length: n }, () => opaqueId(`Business:${business().uuid};Invoice:${randomUUID()}`)),
     replayLastWebhook: async () => {
-      throw new Error('Wave delivers no webhook to the relay (facts.webhooks is refused)');
+      throw new Error('the relay reads nothing of a Wave webhook (facts.webhooks is wake-up): there is none to replay');
     },
     dropNextWebhooks: () => undefined,
     droppedWebhooks: () => 0,

@@ -67,7 +67,7 @@ export function starterMapping(input: StarterInput): StarterMapping {
     rules[country] = { tax: defaultTax.name };
     todo.push(`tax.rules: clients in ${country} get "${defaultTax.name}", every other country no tax; add a rule per country your accountant asks for.`);
   } else if (country && input.taxes.length) {
-    // No rate is clearly the standard one (e.g. Xero has no default tax): a guess could be an exempt or zero
+    // No rate is clearly the standard one (a backend may have no default tax): a guess could be an exempt or zero
     // rate for every home client. A placeholder instead, which `relay check` rejects with the rates that exist.
     rules[country] = { tax: `CHOOSE the tax for clients in ${country}` };
     todo.push(

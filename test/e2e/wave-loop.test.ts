@@ -204,9 +204,21 @@ describe('ACCOUNTING=wave, end to end', () => {
     expect(invoicesOf(w, dealId)).toHaveLength(1);
     expect(w.wave.emails).toHaveLength(2);
 
-    // Wave's webhooks are not a way in; /connect/status shows the business.
-    const hook = await request(w.relay.url).post(`/webhooks/wave/${WEBHOOK_SECRET}`).send({ event: 'invoice.paid' });
-    expect(hook.status).toBe(403);
+    // A Pro business's webhook is a wake-up: with the sweep an hour away (RECONCILE_INTERVAL_SECONDS), a payment
+    // recorded in Wave reaches the deal within seconds of any delivery to the secret URL; its body is not read,
+    // nothing is stored from it, and a wrong secret is refused.
+    await w.settled();
+    const usInvoice = invoicesOf(w, us.dealId)[0]!;
+    w.wave.advanceTime(2000);
+    w.wave.payInvoice(usInvoice.id, { amount: '300.00', date: '2026-12-03' });
+    const fromWave = async () => (await w.relay.store.db.selectFrom('events').select('id').where('source', '=', 'wave').execute()).length;
+    const eventsBefore = await fromWave();
+    const hook = await request(w.relay.url).post(`/webhooks/wave/${WEBHOOK_SECRET}`).send({ event: 'anything at all', invoiceId: 'not read' });
+    expect(hook.status).toBe(200);
+    await waitFor(() => w.kommo.state.leads.get(us.dealId)!.statusId === w.stages.paid, 'the woken sweep to bring the payment', 10_000);
+    expect(await fromWave()).toBe(eventsBefore);
+    expect((await request(w.relay.url).post('/webhooks/wave/not-the-secret-0123456789').send({})).status).toBeGreaterThanOrEqual(400);
+    // /connect/status shows the business.
     const status = await request(w.relay.url).get('/connect/status').set('Authorization', `Bearer ${ADMIN_TOKEN}`);
     expect(status.body.wave).toMatchObject({ connected: true, method: 'Full Access Token (WAVE_ACCESS_TOKEN)', organization: { name: 'Demo Agency' } });
   });

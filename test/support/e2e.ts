@@ -83,8 +83,8 @@ export async function polled(e: E2E): Promise<void> {
   }
 }
 
-/** The answer the relay gives the system's own webhooks: 200, or 403 where it refuses them all (Wave's). */
-export const webhookAnswer = (s: Scenario): number => (s.books.facts.webhooks === 'refused' ? 403 : 200);
+/** The answer the relay gives the system's own webhooks: 200 (taken, or a wake-up for the reconciler: Wave's). */
+export const webhookAnswer = (_s: Scenario): number => 200;
 
 /** The invoices that carry the deal's stamp, whichever accounting system runs. */
 export function dealInvoices(s: Scenario, dealId: number): BooksInvoice[] {

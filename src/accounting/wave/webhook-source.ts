@@ -1,18 +1,15 @@
-// Wave's place in the webhook intake: every delivery is refused with a reason. The relay finds Wave's changes
-// by polling (capabilities.changes = 'polling'); an unsigned, unpublished payload is not a trigger to trust.
-import { WebhookRejection, type WebhookSource } from '../../intake/webhook-source.js';
-
-export const WAVE_WEBHOOKS_REFUSED =
-  "Wave webhooks are not used by the relay (their payloads and signatures are not published): payments are found by the reconciler's polling. Remove the webhook from Wave's Manage Applications page.";
+// Wave's place in the webhook intake: a wake-up, nothing more. Wave's webhooks need a Pro business and their
+// event names, payloads and signature are not published (shared reference: "use a secret URL, re-read the
+// invoice by id, keep polling"). So a delivery to the relay's secret URL is taken as "something changed in
+// Wave": it asks for an early reconcile sweep (debounced: any number of deliveries within a few seconds is one
+// sweep, run by whichever relay holds the reconciler's lease) and nothing of its body is read or trusted, so a
+// forged or malformed body costs at most that one sweep. The reconciler's polling stays the way payments are
+// found (capabilities.changes = 'polling'); webhooks only make it sooner.
+import type { WebhookSource } from '../../intake/webhook-source.js';
 
 export function waveWebhookSource(): WebhookSource {
   return {
     name: 'wave',
-    verify() {
-      throw new WebhookRejection(403, 'wave_webhooks_not_used', WAVE_WEBHOOKS_REFUSED);
-    },
-    parse() {
-      throw new WebhookRejection(403, 'wave_webhooks_not_used', WAVE_WEBHOOKS_REFUSED);
-    },
+    parse: () => ({ items: [], ignored: 0, sweepSoon: true }),
   };
 }
