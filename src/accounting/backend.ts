@@ -123,7 +123,8 @@ export interface AccountingSide<Section = unknown> {
   /** Whether a connection made on /connect is missing (start-up warns; jobs wait). */
   awaitingConnection(): Promise<boolean>;
   /** `sendInvoice`: whether the mapping emails invoices (a backend may check at start-up that it can). */
-  port(mapping: { section: Section; retainerNameTemplate?: string; sendInvoice?: boolean }): AccountingPort;
+  /** `numberTemplate`: the mapping's invoice.number.template, when set (a backend whose stamp is the number uses it). */
+  port(mapping: { section: Section; retainerNameTemplate?: string; sendInvoice?: boolean; numberTemplate?: string }): AccountingPort;
   status(unavailable: () => string | undefined): Promise<SideStatus>;
   /** connected, not_connected or no_organization, for /readyz. */
   readiness(status: SideStatus): 'connected' | 'not_connected' | 'no_organization';

@@ -126,7 +126,12 @@ async function checkAccountingMapping(clients: Clients, mapping: Mapping, accoun
   const problems: string[] = [];
   try {
     const needsExemptions = Object.values(mapping.tax.rules).some((r) => typeof r === 'object' && 'exemption' in r);
-    const port = clients.accounting.port({ section: mapping.accounting, sendInvoice: mapping.invoice.send, ...(mapping.retainer ? { retainerNameTemplate: mapping.retainer.nameTemplate } : {}) });
+    const port = clients.accounting.port({
+      section: mapping.accounting,
+      sendInvoice: mapping.invoice.send,
+      ...(mapping.retainer ? { retainerNameTemplate: mapping.retainer.nameTemplate } : {}),
+      ...(mapping.invoice.number ? { numberTemplate: mapping.invoice.number.template } : {}),
+    });
     const reference = await port.reference({ exemptions: needsExemptions });
     try {
       resolveTaxRules(mapping.tax, reference, system);
