@@ -132,7 +132,8 @@ export interface AccountingSide<Section = unknown> {
   webhookSource(deps: { owners: InvoiceOwners; section: Section; retainerNameTemplate?: string }): WebhookSource;
   /** Codes of jobs that failed for want of a connection: woken when it is made. */
   readonly waitingCodes: string[];
-  discover(): Promise<AccountingDiscovery>;
+  /** `section`: the backend's section of the mapping file, when one is there already (what it adds to the books, e.g. rates). */
+  discover(mapping?: { section?: Section }): Promise<AccountingDiscovery>;
   checkConnection(): Promise<AccountingCheck>;
   /** The vendor's call budgets as last seen, for /admin and /metrics; absent when the vendor reports none. */
   quotas?(): AccountingQuota[];

@@ -115,7 +115,7 @@ export function createWaveSide(deps: AccountingDeps<WaveSettings>): AccountingSi
       }),
     webhookSource: () => waveWebhookSource(),
     waitingCodes: ['wave_not_connected', 'wave_no_business', 'wave_unauthorized', 'wave_oauth_invalid_client'],
-    discover: () => waveDiscovery(cli),
+    discover: (mapping) => waveDiscovery(cli, mapping?.section),
     checkConnection: () => waveCheck(cli),
   };
 }
