@@ -114,6 +114,8 @@ export function createWaveSide(deps: AccountingDeps<WaveSettings>): AccountingSi
         },
       }),
     webhookSource: () => waveWebhookSource(),
+    // Wave keeps no list of currencies: another one is the mapping's, with its rate.
+    addCurrencyHint: 'Give it a rate to the business\'s currency in the mapping file\'s wave.exchangeRates (e.g. "CHF": 1.05)',
     waitingCodes: ['wave_not_connected', 'wave_no_business', 'wave_unauthorized', 'wave_oauth_invalid_client'],
     discover: (mapping) => waveDiscovery(cli, mapping?.section),
     checkConnection: () => waveCheck(cli),
