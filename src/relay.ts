@@ -139,7 +139,12 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
     });
     const invoices = new DealInvoices(store.db);
     const owners = new InvoiceOwners(store.db);
-    const section = { section: mappingFile.accounting, sendInvoice: mappingFile.invoice.send, ...(mappingFile.retainer ? { retainerNameTemplate: mappingFile.retainer.nameTemplate } : {}) };
+    const section = {
+      section: mappingFile.accounting,
+      sendInvoice: mappingFile.invoice.send,
+      ...(mappingFile.retainer ? { retainerNameTemplate: mappingFile.retainer.nameTemplate } : {}),
+      ...(mappingFile.invoice.number ? { numberTemplate: mappingFile.invoice.number.template } : {}),
+    };
     const runWorker = opts.worker !== false && env.WORKER_CONCURRENCY > 0;
     // Heartbeat, leases of the periodic tasks, NOTIFY wake-ups: several relays may share this database.
     cluster = await joinCluster({ store, target, queue, role: runWorker ? 'intake+worker' : 'intake', leaseMs: env.SINGLETON_LEASE_SECONDS * 1000, log });

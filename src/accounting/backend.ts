@@ -122,8 +122,11 @@ export interface AccountingSide<Section = unknown> {
   organizationId(): string | undefined;
   /** Whether a connection made on /connect is missing (start-up warns; jobs wait). */
   awaitingConnection(): Promise<boolean>;
-  /** `sendInvoice`: whether the mapping emails invoices (a backend may check at start-up that it can). */
-  port(mapping: { section: Section; retainerNameTemplate?: string; sendInvoice?: boolean }): AccountingPort;
+  /**
+   * `sendInvoice`: whether the mapping emails invoices (a backend may check at start-up that it can).
+   * `numberTemplate`: the mapping's invoice.number.template, when set (a backend whose stamp is the number uses it).
+   */
+  port(mapping: { section: Section; retainerNameTemplate?: string; sendInvoice?: boolean; numberTemplate?: string }): AccountingPort;
   status(unavailable: () => string | undefined): Promise<SideStatus>;
   /** connected, not_connected or no_organization, for /readyz. */
   readiness(status: SideStatus): 'connected' | 'not_connected' | 'no_organization';
@@ -131,7 +134,13 @@ export interface AccountingSide<Section = unknown> {
   webhookSource(deps: { owners: InvoiceOwners; section: Section; retainerNameTemplate?: string }): WebhookSource;
   /** Codes of jobs that failed for want of a connection: woken when it is made. */
   readonly waitingCodes: string[];
-  discover(): Promise<AccountingDiscovery>;
+  /**
+   * What a person does to make another currency usable, said where one is missing ("… or change the mapping.").
+   * Absent: add it in the system's settings (Settings › Currencies).
+   */
+  readonly addCurrencyHint?: string;
+  /** `section`: the backend's section of the mapping file, when one is there already (what it adds to the books, e.g. rates). */
+  discover(mapping?: { section?: Section }): Promise<AccountingDiscovery>;
   checkConnection(): Promise<AccountingCheck>;
   /** The vendor's call budgets as last seen, for /admin and /metrics; absent when the vendor reports none. */
   quotas?(): AccountingQuota[];

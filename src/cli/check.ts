@@ -126,7 +126,12 @@ async function checkAccountingMapping(clients: Clients, mapping: Mapping, accoun
   const problems: string[] = [];
   try {
     const needsExemptions = Object.values(mapping.tax.rules).some((r) => typeof r === 'object' && 'exemption' in r);
-    const port = clients.accounting.port({ section: mapping.accounting, sendInvoice: mapping.invoice.send, ...(mapping.retainer ? { retainerNameTemplate: mapping.retainer.nameTemplate } : {}) });
+    const port = clients.accounting.port({
+      section: mapping.accounting,
+      sendInvoice: mapping.invoice.send,
+      ...(mapping.retainer ? { retainerNameTemplate: mapping.retainer.nameTemplate } : {}),
+      ...(mapping.invoice.number ? { numberTemplate: mapping.invoice.number.template } : {}),
+    });
     const reference = await port.reference({ exemptions: needsExemptions });
     try {
       resolveTaxRules(mapping.tax, reference, system);
@@ -138,7 +143,7 @@ async function checkAccountingMapping(clients: Clients, mapping: Mapping, accoun
     const wanted = mapping.invoice.currency.default ?? account?.currency;
     if (wanted && !codes.includes(wanted.toUpperCase())) {
       const where = mapping.invoice.currency.default ? 'MAPPING_FILE invoice.currency.default' : 'The Kommo account currency (used when invoice.currency.default is not set)';
-      problems.push(`${where}: ${wanted} is not a currency of the ${clients.backend.names.short} ${clients.backend.names.organization} (currencies: ${codes.join(', ') || 'none'}). Add it in ${system} (Settings › Currencies) or change the mapping.`);
+      problems.push(`${where}: ${wanted} is not a currency of the ${clients.backend.names.short} ${clients.backend.names.organization} (currencies: ${codes.join(', ') || 'none'}). ${clients.accounting.addCurrencyHint ?? `Add it in ${system} (Settings › Currencies)`} or change the mapping.`);
     }
   } catch (err) {
     return fail(name, problemsOf(err));

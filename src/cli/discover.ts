@@ -2,6 +2,7 @@
 // fields, the products catalog's fields; the accounting backend's organizations, taxes and currencies —
 // and a starter mapping file built from it (see starter-mapping.ts), printed or written with --out.
 import { existsSync, writeFileSync } from 'node:fs';
+import { loadMappingFile } from '../config/mapping.js';
 import type { KommoAccount, KommoFieldDefinition } from '../kommo/types.js';
 import type { Args } from './args.js';
 import type { CliContext } from './context.js';
@@ -13,7 +14,7 @@ export async function discover(ctx: CliContext, args: Args): Promise<number> {
   const { kommo, accounting, backend } = await ctx.clients();
   const account = await kommo.getAccount();
   const catalogue = await readKommoCatalogue(kommo, { contact: true, company: false, products: true });
-  const found = await accounting.discover();
+  const found = await accounting.discover(existingSection(ctx));
   const starter = starterMapping({
     pipelines: catalogue.pipelines,
     leadFields: catalogue.leadFields,
@@ -35,6 +36,17 @@ export async function discover(ctx: CliContext, args: Args): Promise<number> {
   }
   ctx.io.out([...kommoSection(account, catalogue), '', ...found.lines, '', ...starterSection(starter, out)].join('\n'));
   return 0;
+}
+
+/** The backend's section of the mapping file when there is a valid one already (discover runs before one exists too). */
+function existingSection(ctx: CliContext): { section?: unknown } {
+  try {
+    const env = ctx.settings();
+    if (!existsSync(env.MAPPING_FILE)) return {};
+    return { section: loadMappingFile(env.MAPPING_FILE, env.accounting.backend).accounting };
+  } catch {
+    return {};
+  }
 }
 
 function fieldRows(fields: KommoFieldDefinition[]): string[] {

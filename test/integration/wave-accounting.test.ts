@@ -97,7 +97,7 @@ async function world(o: Options = {}) {
   await side.start();
   const m = mapping(o.mapping);
   const section = waveMappingSection.parse(o.section ?? {});
-  const port = side.port({ section, sendInvoice: m.sendInvoice });
+  const port = side.port({ section, sendInvoice: m.sendInvoice, ...(m.numberTemplate ? { numberTemplate: m.numberTemplate } : {}) });
 
   const crm = new MemoryCrm();
   crm.deals.set(DEAL, sampleDeal({ fields: new Map([[CURRENCY_FIELD.id, ['USD']]]) }));
@@ -390,6 +390,44 @@ describe('Wave port through the use cases (fake Wave on a port)', () => {
     expect(page.invoices.find((i) => i.invoiceId === stranger)?.stamped).toBeUndefined();
     expect(page.invoices.find((i) => i.invoiceId !== stranger)?.stamped).toEqual({ dealId: String(DEAL), retainer: false });
     expect(Date.parse(page.next)).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
+
+describe("Wave numbering by the mapping's invoice.number.template", () => {
+  it('the number is the mapping\'s and the stamp: a lost create is found by it, and invoices of either template carry their deal', async () => {
+    const w = await world({ mapping: { numberTemplate: 'INV-{deal_id}' } });
+    const old = w.fake.addCustomer({ name: 'Earlier', email: 'earlier@example.com' });
+    w.fake.loseNextAnswers(1, { field: 'invoiceCreate' });
+    expect(await failure(w.invoice())).toMatchObject({ kind: 'retryable', uncertain: true });
+    expect(await w.invoice()).toMatchObject({ outcome: 'invoiced', invoiceNumber: `INV-${DEAL}` });
+    const s = w.state();
+    expect(s.invoices.map((i) => i.invoiceNumber)).toEqual([`INV-${DEAL}`]);
+    expect(s.emails).toHaveLength(1);
+    expect(w.port.stamp(DEAL, 2).key).toBe(`INV-${DEAL}-2`);
+    // An invoice the relay numbered by wave.invoiceNumberTemplate before the mapping changed is still the deal's.
+    const before = w.fake.addInvoice({ customerId: old, invoiceNumber: 'KOMMO-777', status: 'SAVED', items: [{ productId: s.products[0].id, unitPrice: '5.00', quantity: '1' }] });
+    const page = await w.port.changedInvoices(undefined, 1, 3600_000);
+    expect(page.invoices.find((i) => i.invoiceId === before)?.stamped).toEqual({ dealId: '777', retainer: false });
+    expect(page.invoices.find((i) => i.invoiceId !== before)?.stamped).toEqual({ dealId: String(DEAL), retainer: false });
+  });
+
+  it('a number another invoice already has is invoice_number_taken (permanent, with what to do), looked up before the create', async () => {
+    const w = await world({ mapping: { numberTemplate: 'INV-{deal_id}' }, fake: { rejectDuplicateInvoiceNumbers: false } });
+    const stranger = w.fake.addCustomer({ name: 'Stranger', email: 'stranger@example.com' });
+    const product = (await w.side.parts.client.createProduct({ name: 'Misc', unitPrice: '1.00', incomeAccountId: w.fake.accountId('Sales') })).id;
+    w.fake.addInvoice({ customerId: stranger, invoiceNumber: `INV-${DEAL}`, items: [{ productId: product, quantity: '1', unitPrice: '1.00' }] });
+    const err = await failure(w.invoice());
+    expect(err).toMatchObject({ kind: 'permanent', code: 'invoice_number_taken' });
+    expect(err.message).toBe(
+      `Invoice not created: the invoice number INV-${DEAL} is already used in Wave. Remove or renumber that invoice, or change invoice.number.template, then move the deal into the invoicing stage again.`,
+    );
+    expect(w.state().invoices).toHaveLength(1);
+    expect(w.state().emails).toHaveLength(0);
+  });
+
+  it('without invoice.number.template the stamp stays wave.invoiceNumberTemplate', async () => {
+    const w = await world({ section: { invoiceNumberTemplate: 'DEAL-{deal_id}' } });
+    expect(await w.invoice()).toMatchObject({ outcome: 'invoiced', invoiceNumber: `DEAL-${DEAL}` });
   });
 });
 

@@ -16,6 +16,7 @@ import { TokenCipher } from '../../src/security/crypto.js';
 import { Connections } from '../../src/store/connections.js';
 import { OAuthStates } from '../../src/store/oauth-states.js';
 import { createFakeWave, type FakeWave, type FakeWaveOptions } from '../../sandbox/wave/server.js';
+import { table } from '../../src/cli/format.js';
 import { tempStore } from '../support/tmp.js';
 
 const KEY = Buffer.from('5c2e8a1f0b3d4c6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6', 'hex');
@@ -196,11 +197,17 @@ describe('relay discover / check for Wave', () => {
     const text = d.lines.join('\n');
     expect(text).toMatch(/Demo Agency .*<- the relay works in this one/);
     expect(text).toMatch(/Old Books .*classic invoicing/);
-    expect(text).toMatch(/VAT 20% +VAT +20 %/);
+    // Sales taxes and currencies in the lines Zoho's and Xero's discoveries print: name, rate, ID; code first.
+    const vat = (await w.side.parts.client.salesTaxes()).find((t) => t.name === 'VAT 20%')!;
+    expect(d.lines).toContain(table([['VAT 20%', '20 %', `id ${vat.id}`, 'abbreviation VAT']])[0]);
     expect(text).toMatch(/Income accounts[^\n]*\n +Sales +INCOME/);
-    expect(text).toMatch(/Currency of the business: USD/);
+    expect(d.lines.filter((l) => /^ {2}[A-Z]{3} {2}/.test(l))).toEqual(['  USD  base currency']);
     expect(text).toMatch(/Audit +100\.00/);
     expect(d.taxes).toEqual(expect.arrayContaining([{ name: 'VAT 20%', percentage: 20, isDefault: false }]));
+    // With the mapping's section: the currencies it gives a rate for, each on its line with the rate.
+    const withRates = await w.side.discover({ section: waveMappingSection.parse({ exchangeRates: { EUR: 1.08, USD: 1 } }) });
+    expect(withRates.lines.filter((l) => /^ {2}[A-Z]{3} {2}/.test(l))).toEqual(['  USD  base currency', '  EUR  rate 1.08 (wave.exchangeRates)']);
+    expect(withRates.json).toMatchObject({ currencies: ['USD', 'EUR'], exchangeRates: { EUR: 1.08 } });
   });
 
   it('check names a business that cannot email or uses classic invoicing', async () => {

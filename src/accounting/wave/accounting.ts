@@ -1,6 +1,7 @@
 // Wave as the relay's accounting port: customers, invoices (every line on a product), their approval,
 // sending and online link, payments and the change cursor, in the use cases' words (src/sync/ports.ts).
-// Wave has no idempotency key: an invoice carries the deal in its invoiceNumber, and a create whose answer
+// Wave has no idempotency key: an invoice carries the deal in its invoiceNumber (the mapping's
+// invoice.number.template when set, else wave.invoiceNumberTemplate), and a create whose answer
 // was lost is found by `invoices(invoiceNumber:)` before another is made; a send whose answer was lost is
 // found by the invoice's lastSentAt, so the client is never emailed twice. Wave has no recurring invoices.
 import { ConfigError } from '../../config/config-error.js';
@@ -140,6 +141,7 @@ export class WaveAccounting implements AccountingPort {
       items,
       discounts: draft.discount ? [{ discountType: 'FIXED' as const, name: 'Discount', amount: decimal(draft.discount) }] : undefined,
     });
+    if (this.stamps.byMapping) await this.numberFree(draft.stamp.key);
     const created = await this.client.createInvoice(input).catch(this.fail);
     if (!opts.send) return { ...toInvoice(created), emailed: false };
     const approved = await this.client.approveInvoice(created.id).catch((err: unknown) => {
@@ -149,6 +151,21 @@ export class WaveAccounting implements AccountingPort {
         : e;
     });
     return { ...toInvoice(approved), emailed: false };
+  }
+
+  /**
+   * The mapping's invoice.number.template numbers invoices by deal: a number another invoice already has (a
+   * person's, another customer's) is not taken again. Wave's own refusal of duplicates is unconfirmed, so the
+   * relay looks first. (The look-up after a lost create runs before this, so the deal's own invoice is adopted.)
+   */
+  private async numberFree(number: string): Promise<void> {
+    const found = await this.client.invoicesByNumber(number).catch(this.fail);
+    if (found.some((i) => i.invoiceNumber.trim().toLowerCase() === number.trim().toLowerCase())) {
+      throw permanent(
+        'invoice_number_taken',
+        `Invoice not created: the invoice number ${number} is already used in ${WAVE_NAMES.system}. Remove or renumber that invoice, or change invoice.number.template, then move the deal into the invoicing stage again.`,
+      );
+    }
   }
 
   /**

@@ -7,6 +7,7 @@ import type { Connections, Organization } from '../../store/connections.js';
 import type { AccountingCheck, AccountingDiscovery } from '../backend.js';
 import type { WaveClient } from './client.js';
 import type { WaveConnection } from './connection.js';
+import type { WaveMappingSection } from './mapping.js';
 import type { WaveSettings } from './settings.js';
 
 export interface WaveCliDeps {
@@ -23,13 +24,16 @@ interface WaveFindings {
   businessId?: string;
   salesTaxes: Array<{ id: string; name: string; abbreviation: string; percentage: number }>;
   incomeAccounts: Array<{ id: string; name: string; subtype: string }>;
+  /** The business's currency first, then those with a rate in the mapping's wave.exchangeRates. */
   currencies: string[];
+  exchangeRates: Record<string, number>;
   products: Array<{ id: string; name: string; unitPrice: string }>;
   problem?: string;
 }
 
-export async function waveDiscovery(cli: WaveCliDeps): Promise<AccountingDiscovery> {
-  const found: WaveFindings = { businesses: [], salesTaxes: [], incomeAccounts: [], currencies: [], products: [] };
+/** `section`: the mapping file's wave section when there is one (its exchangeRates are the other currencies). */
+export async function waveDiscovery(cli: WaveCliDeps, section?: Pick<WaveMappingSection, 'exchangeRates'>): Promise<AccountingDiscovery> {
+  const found: WaveFindings = { businesses: [], salesTaxes: [], incomeAccounts: [], currencies: [], exchangeRates: {}, products: [] };
   try {
     await cli.start();
     const listed = await cli.client.businesses();
@@ -39,7 +43,9 @@ export async function waveDiscovery(cli: WaveCliDeps): Promise<AccountingDiscove
     else {
       found.businessId = businessId;
       const business = listed.find((b) => b.id === businessId) ?? (await cli.client.businessById(businessId));
-      found.currencies = [business.currency.code];
+      const base = business.currency.code;
+      found.exchangeRates = Object.fromEntries(Object.entries(section?.exchangeRates ?? {}).filter(([code]) => code !== base));
+      found.currencies = [base, ...Object.keys(found.exchangeRates)];
       found.salesTaxes = (await cli.client.salesTaxes()).filter((t) => !t.isArchived).map((t) => ({ id: t.id, name: t.name, abbreviation: t.abbreviation, percentage: Math.round(Number(t.rate) * 100 * 1e6) / 1e6 }));
       found.incomeAccounts = (await cli.client.incomeAccounts()).filter((a) => !a.isArchived).map((a) => ({ id: a.id, name: a.name, subtype: a.subtype.value }));
       found.products = (await cli.client.products()).map((p) => ({ id: p.id, name: p.name, unitPrice: p.unitPrice }));
@@ -71,8 +77,17 @@ function waveSection(w: WaveFindings): string[] {
   ];
   if (w.problem) lines.push('', `Sales taxes, accounts and products: not read (${w.problem})`);
   if (!w.businessId || w.problem) return lines;
-  lines.push('', `Currency of the business: ${w.currencies.join(', ')} (others need wave.exchangeRates in the mapping file)`);
-  lines.push('', 'Sales taxes (a tax rule names one by its name or abbreviation)', ...(w.salesTaxes.length ? table(w.salesTaxes.map((t) => [t.name, t.abbreviation, `${t.percentage} %`])) : ['  (none)']));
+  const [base, ...others] = w.currencies;
+  lines.push(
+    '',
+    "Currencies (another one needs its rate in the mapping's wave.exchangeRates)",
+    ...table([[base ?? '', 'base currency'], ...others.map((code) => [code, `rate ${w.exchangeRates[code]} (wave.exchangeRates)`])]),
+  );
+  lines.push(
+    '',
+    'Sales taxes (a tax rule names one by its name or abbreviation)',
+    ...(w.salesTaxes.length ? table(w.salesTaxes.map((t) => [t.name, `${t.percentage} %`, `id ${t.id}`, t.abbreviation ? `abbreviation ${t.abbreviation}` : ''])) : ['  (none)']),
+  );
   lines.push('', "Income accounts (the mapping's wave.incomeAccount names one; default: \"Sales\")", ...(w.incomeAccounts.length ? table(w.incomeAccounts.map((a) => [a.name, a.subtype, `id ${a.id}`])) : ['  (none)']));
   lines.push('', 'Products (a Kommo product of the same name is invoiced on it; others are created once)', ...(w.products.length ? table(w.products.slice(0, 100).map((p) => [p.name, p.unitPrice, `id ${p.id}`])) : ['  (none)']));
   return lines;

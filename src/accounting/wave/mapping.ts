@@ -9,7 +9,7 @@ export const DEFAULT_INVOICE_NUMBER_TEMPLATE = 'KOMMO-{deal_id}';
 
 export const waveMappingSection = z
   .object({
-    /** Wave's invoiceNumber of every invoice (and what a lost create is looked up by): {deal_id} is replaced. */
+    /** Wave's invoiceNumber of every invoice (and what a lost create is looked up by): {deal_id} is replaced. The mapping's invoice.number.template, when set, is used instead. */
     invoiceNumberTemplate: z
       .string()
       .trim()

@@ -94,7 +94,7 @@ export function createWaveSide(deps: AccountingDeps<WaveSettings>): AccountingSi
       const c = await connections.describe('wave');
       return !(c?.status === 'connected' && c.hasRefreshToken);
     },
-    port: ({ section, sendInvoice }) => new WaveAccounting(client, new WaveStamps(section), section, products, connection, sendInvoice),
+    port: ({ section, sendInvoice, numberTemplate }) => new WaveAccounting(client, new WaveStamps(section, numberTemplate), section, products, connection, sendInvoice),
     status: (unavailable) => waveStatus({ settings, connections, tokens, connection, problem: () => problem }, unavailable),
     readiness: waveReadiness,
     connectFlow: ({ states, log: flowLog, onConnected }) =>
@@ -114,8 +114,10 @@ export function createWaveSide(deps: AccountingDeps<WaveSettings>): AccountingSi
         },
       }),
     webhookSource: () => waveWebhookSource(),
+    // Wave keeps no list of currencies: another one is the mapping's, with its rate.
+    addCurrencyHint: 'Give it a rate to the business\'s currency in the mapping file\'s wave.exchangeRates (e.g. "CHF": 1.05)',
     waitingCodes: ['wave_not_connected', 'wave_no_business', 'wave_unauthorized', 'wave_oauth_invalid_client'],
-    discover: () => waveDiscovery(cli),
+    discover: (mapping) => waveDiscovery(cli, mapping?.section),
     checkConnection: () => waveCheck(cli),
   };
 }
