@@ -1,5 +1,5 @@
 // A user's clone has nothing beside it: the repository's files, copied into an empty temporary folder
-// (so ../shared does not exist), run `npm run demo` to its end, and the demo against the fake Xero too. Anything that reads outside the
+// (so ../shared does not exist), run `npm run demo` to its end, and the demo against the fake Xero and the fake Wave too. Anything that reads outside the
 // repository (the vendors' documents in ../shared, say) makes this fail. node_modules is linked from this
 // checkout rather than installed, which keeps the test to one TypeScript build and one demo run.
 import { execFile, spawn } from 'node:child_process';
@@ -53,7 +53,7 @@ it('a copy of the repository with nothing beside it runs `npm run demo` to its e
   expect(code, output).toBe(0);
   expect(output).toMatch(/3\. Invoice INV-\d+ \(\d{19}\), reference KOMMO-\d+, status sent\./);
   expect(output).toMatch(/5\. Deal fields in Kommo: Invoice ID = \d{19}/);
-  expect(output).toMatch(/broke Zoho's OpenAPI contract: 0\./);
+  expect(output).toMatch(/broke Zoho's published contract: 0\./);
 
   // The same loop against the fake Xero (its contract is the repository's contract/xero), built already.
   const xero = await run('node', ['dist/sandbox/demo.js', '--backend', 'xero'], clone, env);
@@ -62,5 +62,13 @@ it('a copy of the repository with nothing beside it runs `npm run demo` to its e
   expect(xero.output).toMatch(/3\. Invoice INV-\d+ \([0-9a-f-]{36}\), reference KOMMO-\d+, status AUTHORISED\./);
   expect(xero.output).toMatch(/4\. Emailed to anna\.schmidt@example\.de\./);
   expect(xero.output).toMatch(/5\. Deal fields in Kommo: Invoice ID = [0-9a-f-]{36}\n +Invoice URL = https:\/\/in\.xero\.com\//);
-  expect(xero.output).toMatch(/broke Xero's OpenAPI contract: 0\./);
+  expect(xero.output).toMatch(/broke Xero's published contract: 0\./);
+
+  // And against the fake Wave (its schema is the repository's contract/wave).
+  const wave = await run('node', ['dist/sandbox/demo.js', '--backend', 'wave'], clone, env);
+  expect(wave.output).not.toMatch(/ENOENT|\.\.\/shared/);
+  expect(wave.code, wave.output).toBe(0);
+  expect(wave.output).toMatch(/3\. Invoice KOMMO-\d+ \(\S+\), reference KOMMO-\d+, status SENT\./);
+  expect(wave.output).toMatch(/4\. Emailed to anna\.schmidt@example\.de\./);
+  expect(wave.output).toMatch(/broke Wave's published contract: 0\./);
 }, 300_000);
