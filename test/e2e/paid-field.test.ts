@@ -197,8 +197,16 @@ describe.each(ACCOUNTING_BACKENDS)('%s', (accounting) => {
       const patchesBefore = kommoWrites();
       const jobsBefore = (await e.relay.store.db.selectFrom('jobs').select('id').where('kind', '=', 'payment_to_deal').execute()).length;
       expect((await s.books.notify(invoice.id)).status).toBe(200);
-      await waitFor(async () => (await e.relay.store.db.selectFrom('jobs').select('id').where('kind', '=', 'payment_to_deal').execute()).length > jobsBefore, 'the job of the repeated event');
-      await settled(e);
+      const paymentJobs = async () => (await e.relay.store.db.selectFrom('jobs').select('id').where('kind', '=', 'payment_to_deal').execute()).length;
+      if (s.books.facts.webhooks === 'wake-up') {
+        // The system's webhook only wakes the reconciler (Wave's): an invoice with nothing new makes no job at all.
+        await polled(e);
+        await settled(e);
+        expect(await paymentJobs()).toBe(jobsBefore);
+      } else {
+        await waitFor(async () => (await paymentJobs()) > jobsBefore, 'the job of the repeated event');
+        await settled(e);
+      }
       expect(kommoWrites()).toBe(patchesBefore);
       const again = await e.relay.store.db.selectFrom('jobs').selectAll().where('kind', '=', 'payment_to_deal').orderBy('id', 'desc').executeTakeFirstOrThrow();
       expect([again.state, again.last_error_code]).toEqual(['failed', 'deal_write_refused']);
