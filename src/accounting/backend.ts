@@ -31,6 +31,8 @@ export interface AccountingCapabilities {
   cancelInvoices?: boolean;
   /** Drafts can be updated and approved (the port's updateDraftInvoice / approveInvoice): `invoice.review`. */
   reviewDrafts?: boolean;
+  /** Invoices can be made payable online and the reference lists the ways (AccountingReference.payOnline): `invoice.payOnline`. */
+  payOnline?: boolean;
   /** Why recurring invoices cannot repeat on this schedule (undefined: they can); absent: any schedule. */
   recurrence?(frequency: 'days' | 'weeks' | 'months' | 'years', every: number): string | undefined;
 }

@@ -128,6 +128,11 @@ export interface InvoiceDraft {
    * of line (e.g. one whose every line needs a catalogue entry).
    */
   lineSources?: string[];
+  /**
+   * The ways the client may pay this invoice online (`invoice.payOnline`): IDs from the reference's
+   * `payOnline.available`, resolved at start-up. Absent: the invoice is made as the system makes it by default.
+   */
+  payOnline?: string[];
 }
 
 export interface RecurringDraft extends Omit<InvoiceDraft, 'invoiceNumber' | 'dueDate' | 'date'> {
@@ -154,6 +159,26 @@ export interface AccountingReference {
   items: Array<{ id: string; name: string; sku?: string; rate: number }>;
   /** The tax meaning "no tax", where a line without a tax would get the system's default: a "none" rule puts it on the lines. */
   noTaxId?: string;
+  /** How clients can pay online in this organization; read only when asked (`reference({ payOnline: true })`). */
+  payOnline?: PayOnlineOffer;
+}
+
+/**
+ * What the organization has set up for paying invoices online, in the backend's own terms (Zoho Books: its
+ * payment gateways; Xero: branding themes that have a payment service; Wave: card and bank payments). The
+ * mapping's `invoice.payOnline` names some by `name` (or `true`: `byDefault`); invoices carry their `id`s.
+ */
+export interface PayOnlineOffer {
+  /** What a person may name in the mapping; `detail` says more in messages (e.g. a theme's payment services). */
+  available: Array<{ id: string; name: string; detail?: string }>;
+  /** What `invoice.payOnline: true` enables; empty: nothing is set up, and `true` stops start-up with `setUp`. */
+  byDefault: string[];
+  /** At most this many may be named (Xero: one branding theme per invoice); absent: any number. */
+  most?: number;
+  /** Where a person sets online payments up in the system, said when what the mapping asks is not there. */
+  setUp: string;
+  /** What the system's API cannot tell about the set-up (said by `relay check`); absent: it was read. */
+  unconfirmed?: string;
 }
 
 /** Every backend's invoice states, in the use cases' words (`open`: final, sent or not yet paid). */
@@ -240,7 +265,8 @@ export interface AccountingPort {
   createInvoice(draft: InvoiceDraft, opts: { send: boolean } & WriteOptions): Promise<AccountingInvoice & { emailed: boolean }>;
   emailInvoice(invoiceId: string, to: string[], opts?: WriteOptions): Promise<void>;
   getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail>;
-  reference(opts: { exemptions: boolean }): Promise<AccountingReference>;
+  /** `payOnline`: also read what the organization offers for paying online (AccountingReference.payOnline). */
+  reference(opts: { exemptions: boolean; payOnline?: boolean }): Promise<AccountingReference>;
   invoicePayments(invoiceId: string): Promise<AccountingPayment[]>;
   createRecurring(draft: RecurringDraft, opts?: WriteOptions): Promise<RecurringProfile>;
   findRecurringByName(name: string): Promise<RecurringProfile | undefined>;
