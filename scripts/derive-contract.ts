@@ -24,6 +24,7 @@ export const XERO_ACCOUNTING_PATHS = [
   '/Accounts/{AccountID}',
   '/BrandingThemes',
   '/BrandingThemes/{BrandingThemeID}',
+  '/BrandingThemes/{BrandingThemeID}/PaymentServices',
   '/Contacts',
   '/Contacts/{ContactID}',
   '/Currencies',

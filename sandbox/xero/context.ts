@@ -11,6 +11,8 @@ export interface XeroContext {
   /** Emails per organisation per day before POST /Invoices/{id}/Email is refused; undefined = no cap. */
   emailDailyLimit: number | undefined;
   invoiceChanged(invoice: Invoice, event: 'CREATE' | 'UPDATE'): void;
+  /** The scopes of the access token in this Authorization header ([] for none). */
+  grantedScopes(authorization: string | undefined): string[];
 }
 
 export function tenantOf(locals: Record<string, unknown>): Tenant {

@@ -48,6 +48,18 @@ export function controlRoutes(fake: FakeXero): express.Router {
     const b = body(req);
     res.status(201).json({ PaymentID: fake.recordPayment(String(req.params.invoiceId), { amount: Number(b.amount), date: b.date, reference: b.reference }) });
   });
+  /** Body: {amount}: the client pays through the invoice's payment service (FakeXero.payOnline). */
+  r.post('/invoices/:invoiceId/pay-online', (req, res) => {
+    res.status(201).json({ PaymentID: fake.payOnline(String(req.params.invoiceId), Number(body(req).amount)) });
+  });
+  r.get('/invoices/:invoiceId/online-payment', (req, res) => void res.json(fake.onlinePayment(String(req.params.invoiceId))));
+  /** Body: {themes: [{name, sortOrder?, paymentServices?: [name | {name, type?}]}], tenantId?}. */
+  r.post('/branding-themes', (req, res) => {
+    const themes = body(req).themes;
+    if (!Array.isArray(themes) || themes.length > 100) throw new Error('themes must be a list of at most 100 branding themes');
+    fake.setBrandingThemes(themes as Parameters<FakeXero['setBrandingThemes']>[0], tenantId(req));
+    res.json({ ok: true });
+  });
   r.post('/payments/:paymentId/delete', (req, res) => {
     fake.deletePayment(String(req.params.paymentId));
     res.json({ ok: true });
@@ -115,7 +127,7 @@ export function snapshotOf(fake: FakeXero): Record<string, unknown> {
   const s = fake.state;
   const withTenant = <T extends { tenantId: string }>(x: T, json: Record<string, unknown>) => ({ tenantId: x.tenantId, ...json });
   return {
-    tenants: [...s.tenants.values()].map((t) => ({ tenantId: t.tenantId, name: t.name, baseCurrency: t.baseCurrency, countryCode: t.countryCode })),
+    tenants: [...s.tenants.values()].map((t) => ({ tenantId: t.tenantId, name: t.name, baseCurrency: t.baseCurrency, countryCode: t.countryCode, brandingThemes: t.brandingThemes })),
     connections: [...s.connections.values()],
     contacts: [...s.contacts.values()].map((c) => withTenant(c, contactJson(c))),
     invoices: [...s.invoices.values()].map((i) => withTenant(i, invoiceJson(s, i))),

@@ -56,6 +56,12 @@ export class XeroIdentity {
     return t.expiresMs <= this.clock.now() ? 'expired' : 'ok';
   }
 
+  /** The scopes the Bearer token in `header` was granted ([] for none). */
+  scopesOf(header: string | undefined): string[] {
+    const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+    return (m ? this.accessTokens.get(m[1]!)?.scope ?? '' : '').split(/\s+/).filter(Boolean);
+  }
+
   /** A token pair as if a consent had just been given (tests and demos skip the browser). */
   issue(scope: string): TokenPair {
     const now = this.clock.now();

@@ -5,7 +5,7 @@ import type { XeroContext } from './context.js';
 import { ElementInvalid, refuse } from './errors.js';
 import { buildLines, currencyOf, lineAmountTypesOf } from './lines.js';
 import type { Contact, Invoice, InvoiceStatus, Payment, Tenant } from './state.js';
-import { GUID, round2 } from './state.js';
+import { GUID, brandingThemeOf, round2 } from './state.js';
 import { parseXeroDate, startOfDay } from './time.js';
 
 type Json = Record<string, unknown>;
@@ -75,6 +75,7 @@ export function planCreateInvoice(ctx: XeroContext, tenant: Tenant, input: Json,
   const lineAmountTypes = lineAmountTypesOf(input.LineAmountTypes, messages);
   const totals = buildLines(tenant, input.LineItems, lineAmountTypes, messages);
   if (status !== 'DRAFT' && totals.lineItems.length === 0) messages.push('At least one line item is required for an approved invoice.');
+  const brandingThemeId = themeOf(tenant, input, messages);
   const invoiceNumber = typeof input.InvoiceNumber === 'string' && input.InvoiceNumber !== '' ? input.InvoiceNumber : undefined;
   if (invoiceNumber && [...ctx.state.invoices.values()].some((i) => i.tenantId === tenant.tenantId && i.type === type && i.invoiceNumber === invoiceNumber)) {
     messages.push('Invoice # must be unique.');
@@ -97,6 +98,7 @@ export function planCreateInvoice(ctx: XeroContext, tenant: Tenant, input: Json,
       amountPaid: 0,
       sentToContact: input.SentToContact === true && status === 'AUTHORISED',
       paymentIds: [],
+      ...(brandingThemeId ? { brandingThemeId } : {}),
       createdByApp: true,
       updatedMs: ctx.clock.now(),
       ...extra,
@@ -131,6 +133,7 @@ export function planUpdateInvoice(ctx: XeroContext, tenant: Tenant, inv: Invoice
   const dueDateMs = dateField(input, 'DueDate', messages);
   if (to !== 'DRAFT' && to !== 'DELETED' && (dueDateMs ?? inv.dueDateMs) === undefined) messages.push('Due Date is required for an invoice that is not a draft.');
   if (input.SentToContact === true && to !== 'AUTHORISED') messages.push('SentToContact can only be set on an approved invoice.');
+  const brandingThemeId = themeOf(tenant, input, messages);
   if (messages.length > 0) throw new ElementInvalid(messages);
 
   return () => {
@@ -142,11 +145,23 @@ export function planUpdateInvoice(ctx: XeroContext, tenant: Tenant, inv: Invoice
     if (typeof input.Reference === 'string') inv.reference = input.Reference;
     if (typeof input.InvoiceNumber === 'string' && input.InvoiceNumber !== '') inv.invoiceNumber = input.InvoiceNumber;
     if (input.SentToContact === true) inv.sentToContact = true;
+    if (brandingThemeId) inv.brandingThemeId = brandingThemeId;
     inv.status = to;
     inv.updatedMs = ctx.clock.now();
     ctx.invoiceChanged(inv, 'UPDATE');
     return inv;
   };
+}
+
+/**
+ * The BrandingThemeID an invoice or template asks for, when it is one of the organisation's themes; absent:
+ * undefined (the default theme). Xero's words for an unknown one are unconfirmed.
+ */
+export function themeOf(tenant: Tenant, input: Json, messages: string[]): string | undefined {
+  if (input.BrandingThemeID === undefined || input.BrandingThemeID === null || input.BrandingThemeID === '') return undefined;
+  const theme = brandingThemeOf(tenant, input.BrandingThemeID);
+  if (!theme) messages.push('Branding theme could not be found.');
+  return theme?.brandingThemeId;
 }
 
 const lineInput = (l: Invoice['lineItems'][number]): Json => ({

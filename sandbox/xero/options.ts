@@ -30,5 +30,7 @@ export interface FakeXeroOptions {
 
 /** Scope of the tokens the fake issues without a consent (refreshToken, mintAccessToken, issueTokens). */
 // The granular scopes apps created from March 2026 must use instead of accounting.transactions
-// (shared/reference/xero.md "OAuth 2.0"); the fake does not check scopes on API calls.
-export const DEFAULT_SCOPE = 'offline_access accounting.invoices accounting.payments accounting.contacts accounting.settings';
+// (shared/reference/xero.md "OAuth 2.0"), and paymentservices, as a relay connected for invoice.payOnline
+// (XERO_SCOPES with it) has. The fake checks a scope on one route only: a branding theme's PaymentServices,
+// whose contract security is paymentservices alone (a token without it gets 401 AuthorizationUnsuccessful).
+export const DEFAULT_SCOPE = 'offline_access accounting.invoices accounting.payments accounting.contacts accounting.settings paymentservices';

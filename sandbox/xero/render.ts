@@ -3,7 +3,7 @@
 // property added here that Xero does not document shows up as a violation in the tests. So the live
 // envelope's Id, Status, ProviderName and DateTimeUTC, and invoices' DateString/DueDateString, which Xero's
 // own examples show but its schemas do not, are left out (dates are "/Date(ms+0000)/" only).
-import type { Account, Contact, Invoice, LineItem, Payment, RepeatingInvoice, TaxRate, Tenant, XeroState } from './state.js';
+import type { Account, BrandingTheme, Contact, Invoice, LineItem, Payment, PaymentService, RepeatingInvoice, TaxRate, Tenant, XeroState } from './state.js';
 import { round2 } from './state.js';
 import { isoUtc, xeroDate } from './time.js';
 
@@ -11,7 +11,7 @@ type Json = Record<string, unknown>;
 const defined = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /** The answer envelopes of the accounting operations the fake serves. */
-type Envelope = 'Accounts' | 'BrandingThemes' | 'Contacts' | 'Currencies' | 'Invoices' | 'OnlineInvoices' | 'Organisations' | 'Payments' | 'RepeatingInvoices' | 'TaxRates';
+type Envelope = 'Accounts' | 'BrandingThemes' | 'Contacts' | 'Currencies' | 'Invoices' | 'OnlineInvoices' | 'Organisations' | 'PaymentServices' | 'Payments' | 'RepeatingInvoices' | 'TaxRates';
 
 /** `{<key>: items, …extra}`. */
 export function envelope(key: Envelope, items: unknown[], extra: Json = {}): Json {
@@ -81,6 +81,7 @@ export function invoiceJson(state: XeroState, inv: Invoice): Json {
     HasAttachments: false,
     HasErrors: false,
     RepeatingInvoiceID: inv.repeatingInvoiceId,
+    BrandingThemeID: inv.brandingThemeId ?? state.tenants.get(inv.tenantId)?.brandingThemeId,
     Contact: contactSummary(state, inv.contactId),
     Date: xeroDate(inv.dateMs),
     DueDate: inv.dueDateMs === undefined ? undefined : xeroDate(inv.dueDateMs),
@@ -144,7 +145,7 @@ export function repeatingJson(state: XeroState, r: RepeatingInvoice, tenant: Ten
     LineItems: r.lineItems.map(lineItemJson),
     LineAmountTypes: r.lineAmountTypes,
     Reference: r.reference,
-    BrandingThemeID: tenant.brandingThemeId,
+    BrandingThemeID: r.brandingThemeId ?? tenant.brandingThemeId,
     CurrencyCode: r.currencyCode,
     Status: r.status,
     SubTotal: r.subTotal,
@@ -231,9 +232,16 @@ export function accountJson(a: Account, updatedMs: number): Json {
   };
 }
 
-export const brandingThemeJson = (t: Tenant): Json => ({
+export const brandingThemeJson = (t: BrandingTheme): Json => ({
   BrandingThemeID: t.brandingThemeId,
-  Name: 'Standard',
-  SortOrder: 0,
+  Name: t.name,
+  Type: 'INVOICE',
+  SortOrder: t.sortOrder,
   CreatedDateUTC: xeroDate(t.createdMs),
+});
+
+export const paymentServiceJson = (p: PaymentService): Json => ({
+  PaymentServiceID: p.paymentServiceId,
+  PaymentServiceName: p.name,
+  PaymentServiceType: p.type,
 });

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { tenantOf, type XeroContext } from './context.js';
 import { ElementInvalid, XeroHttpError, notFound } from './errors.js';
-import { createInvoice, emailInvoice, findContact } from './invoices.js';
+import { createInvoice, emailInvoice, findContact, themeOf } from './invoices.js';
 import { buildLines, currencyOf, lineAmountTypesOf } from './lines.js';
 import { runBatch, summarizeErrors, validationErrors } from './listing.js';
 import { envelope, repeatingJson } from './render.js';
@@ -59,6 +59,7 @@ function planCreate(ctx: XeroContext, tenant: Tenant, input: Json): () => Repeat
   const currencyCode = currencyOf(tenant, input.CurrencyCode, messages);
   const lineAmountTypes = lineAmountTypesOf(input.LineAmountTypes, messages);
   const totals = buildLines(tenant, input.LineItems, lineAmountTypes, messages);
+  const brandingThemeId = themeOf(tenant, input, messages);
   if (messages.length) throw new ElementInvalid(messages);
   return () => {
     const r: RepeatingInvoice = {
@@ -72,6 +73,7 @@ function planCreate(ctx: XeroContext, tenant: Tenant, input: Json): () => Repeat
       currencyCode,
       ...totals,
       schedule: schedule!,
+      ...(brandingThemeId ? { brandingThemeId } : {}),
       approvedForSending: input.ApprovedForSending === true,
       sendCopy: input.SendCopy === true,
       markAsSent: input.MarkAsSent === true,
@@ -122,6 +124,7 @@ export function runSchedule(ctx: XeroContext, r: RepeatingInvoice): Invoice {
       LineAmountTypes: r.lineAmountTypes,
       CurrencyCode: r.currencyCode,
       ...(r.reference !== undefined ? { Reference: r.reference } : {}),
+      ...(r.brandingThemeId ? { BrandingThemeID: r.brandingThemeId } : {}),
       Date: isoLocal(s.nextMs),
       DueDate: isoLocal(dueDateOf(s, s.nextMs)),
       Status: r.status === 'AUTHORISED' ? 'AUTHORISED' : 'DRAFT',

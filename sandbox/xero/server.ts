@@ -4,6 +4,7 @@
 import express from 'express';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { OWN_WRITE_SKEW_MS } from '../../src/accounting/xero/webhook-source.js';
 import { FaultInjector, recordRequests, type RecordedRequest } from '../common.js';
 import { requireTenant, requireToken } from './access.js';
 import { AnswerLoss } from './answer-loss.js';
@@ -19,14 +20,14 @@ import { createInvoice, deletePayment, planUpdateInvoice, recordPayment } from '
 import { TenantLimits, defaultLimits, type LimitProblem } from './limits.js';
 import { DEFAULT_SCOPE, type FakeXeroOptions } from './options.js';
 import { repeatingRoutes, runSchedule } from './repeating.js';
-import { seedTenant, settingsRoutes, type TenantInput } from './settings.js';
-import { createState, type Invoice, type Tenant, type XeroState } from './state.js';
+import { seedTenant, setBrandingThemes, settingsRoutes, type BrandingThemeInput, type TenantInput } from './settings.js';
+import { brandingThemeOf, createState, type Invoice, type Tenant, type XeroState } from './state.js';
 import { Clock, parseXeroDate } from './time.js';
 import { XeroWebhooks, type IntentCheck, type WebhookConfig, type WebhookDelivery } from './webhooks.js';
 
 export type { XeroViolation } from './contract.js';
 export type { IntentCheck, WebhookConfig, WebhookDelivery } from './webhooks.js';
-export type { TenantInput } from './settings.js';
+export type { BrandingThemeInput, TenantInput } from './settings.js';
 export type { XeroState } from './state.js';
 export { sign as signWebhook } from './webhooks.js';
 export { DEFAULT_SCOPE, type FakeXeroOptions } from './options.js';
@@ -86,6 +87,7 @@ export class FakeXero {
       caseSensitiveWhere: opts.caseSensitiveWhere ?? false,
       emailDailyLimit: opts.emailDailyLimit,
       invoiceChanged: (inv, event) => this.invoiceChanged(inv, event),
+      grantedScopes: (authorization) => this.identity.scopesOf(authorization),
     };
     this.mount();
   }
@@ -227,6 +229,42 @@ export class FakeXero {
     const p = this.state.payments.get(paymentId);
     if (!p) throw new Error(`unknown payment ${paymentId}`);
     deletePayment(this.ctx, p);
+  }
+
+  /**
+   * The organisation's branding themes and their payment services, as a person sets them up in Xero
+   * (Settings › Invoice settings); a theme of the same name keeps its BrandingThemeID. Before or after start.
+   */
+  setBrandingThemes(themes: BrandingThemeInput[], tenantId?: string): void {
+    setBrandingThemes(this.tenant(tenantId), themes, this.clock.now());
+  }
+
+  /**
+   * What the invoice offers for paying online: [its BrandingThemeID] when its branding theme (the default
+   * one when it names none) has a payment service, else [].
+   */
+  onlinePayment(invoiceId: string): string[] {
+    const inv = this.invoice(invoiceId);
+    const tenant = this.tenant(inv.tenantId);
+    const theme = brandingThemeOf(tenant, inv.brandingThemeId ?? tenant.brandingThemeId);
+    return theme && theme.paymentServices.length > 0 ? [theme.brandingThemeId] : [];
+  }
+
+  /**
+   * The client pays `amount` through the online invoice's payment service (Stripe…): Xero records it as a
+   * payment like any other (AmountPaid, AmountDue, PAID when settled) and tells of it with an INVOICE UPDATE
+   * event. A client pays after opening the invoice the relay made and sent, so, as a person's change in
+   * the books view, the fake's clock first moves past the window in which the relay takes an event on its
+   * invoice for its own write (OWN_WRITE_SKEW_MS). Throws when the invoice's theme has no payment service
+   * (there is no Pay button) or the invoice is not approved. Returns the PaymentID.
+   */
+  payOnline(invoiceId: string, amount: number): string {
+    const inv = this.invoice(invoiceId);
+    if (this.onlinePayment(invoiceId).length === 0) {
+      throw new Error(`invoice ${inv.invoiceNumber} cannot be paid online: its branding theme has no payment service`);
+    }
+    this.advanceTime(OWN_WRITE_SKEW_MS + 1000);
+    return recordPayment(this.ctx, inv, { amount }).paymentId;
   }
 
   /** The schedule comes due now: one invoice from the template; returns its InvoiceID. */

@@ -20,6 +20,24 @@ export interface Account {
   taxType: string;
 }
 
+/** A way a client pays an invoice online, chosen for a branding theme in Xero (Stripe, PayPal, a custom one…). */
+export interface PaymentService {
+  paymentServiceId: string;
+  name: string;
+  /** PaymentServiceType: e.g. "Stripe", "PayPal"; "Custom" for one made through the API. */
+  type: string;
+}
+
+/** How an invoice looks (logo, terms) and, through its payment services, how it can be paid online. */
+export interface BrandingTheme {
+  brandingThemeId: string;
+  name: string;
+  /** Xero's order; the default theme has 0. */
+  sortOrder: number;
+  createdMs: number;
+  paymentServices: PaymentService[];
+}
+
 export interface Tenant {
   tenantId: string;
   name: string;
@@ -31,7 +49,9 @@ export interface Tenant {
   currencies: string[];
   taxRates: TaxRate[];
   accounts: Account[];
+  /** The default branding theme (the lowest SortOrder): what an invoice without BrandingThemeID gets. */
   brandingThemeId: string;
+  brandingThemes: BrandingTheme[];
   invoiceSeq: number;
 }
 
@@ -91,6 +111,8 @@ export interface Invoice {
   repeatingInvoiceId?: string;
   fullyPaidOnMs?: number;
   paymentIds: string[];
+  /** Absent: the organisation's default theme. */
+  brandingThemeId?: string;
   onlineToken?: string;
   /** False for invoices made in Xero itself (the control API's addInvoice): `createdByMyApp=true` skips them. */
   createdByApp: boolean;
@@ -132,6 +154,8 @@ export interface RepeatingInvoice {
   totalTax: number;
   total: number;
   schedule: Schedule;
+  /** Absent: the organisation's default theme. */
+  brandingThemeId?: string;
   approvedForSending: boolean;
   sendCopy: boolean;
   markAsSent: boolean;
@@ -171,4 +195,7 @@ export const createState = (): XeroState => ({
 
 export const ZERO_GUID = '00000000-0000-0000-0000-000000000000';
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** One of the organisation's branding themes, by its BrandingThemeID (any case). */
+export const brandingThemeOf = (tenant: Pick<Tenant, 'brandingThemes'>, id: unknown): BrandingTheme | undefined =>
+  typeof id === 'string' ? tenant.brandingThemes.find((t) => t.brandingThemeId === id.toLowerCase()) : undefined;
 export const round2 = (n: number): number => Math.round((n + Number.EPSILON) * 100) / 100;

@@ -51,7 +51,11 @@ describe('the relay\'s Xero client against the fake', () => {
     expect((await xero.taxRates()).map((t) => t.TaxType)).toContain('OUTPUT2');
     expect((await xero.currencies()).map((c) => c.Code)).toEqual(['GBP', 'EUR']);
     expect((await xero.accounts()).length).toBeGreaterThan(0);
-    expect((await xero.brandingThemes()).length).toBe(1);
+    // The fake's default themes: "Standard" (the default, no payment service) and "Pay online" (Stripe).
+    const themes = await xero.brandingThemes();
+    expect(themes.map((t) => [t.Name, t.SortOrder])).toEqual([['Standard', 0], ['Pay online', 1]]);
+    expect(await xero.brandingThemePaymentServices(themes[0]!.BrandingThemeID)).toEqual([]);
+    expect((await xero.brandingThemePaymentServices(themes[1]!.BrandingThemeID)).map((p) => [p.PaymentServiceName, p.PaymentServiceType])).toEqual([['Stripe', 'Stripe']]);
 
     expect(await xero.findContactsByEmail('ada@example.com')).toEqual([]);
     const contact = await xero.createContact({ Name: 'Ada Lovelace', EmailAddress: 'Ada@Example.com', ContactNumber: 'kommo-7' }, 'contact-kommo-7');

@@ -19,6 +19,7 @@ import type {
   InvoiceDraft,
   InvoiceLine,
   InvoiceStatus,
+  PayOnlineOffer,
   RecurringDraft,
   RecurringProfile,
   WriteOptions,
@@ -39,6 +40,10 @@ const DUPLICATE_NUMBER = /Invoice # must be unique/i;
 const MAX_CONTACT_NUMBER = 50;
 /** Xero keeps amounts to two decimals in every currency. */
 const XERO_PRECISION = 2;
+/** Branding themes whose payment services are read (one call each, at start-up and refresh): organisations have a few. */
+export const MAX_PAY_ONLINE_THEMES = 25;
+/** Where a person lets clients pay online in Xero: a payment service chosen for a branding theme. */
+export const XERO_PAY_ONLINE_SET_UP = "Xero's Settings › Invoice settings (a branding theme's Payment services; connect Stripe, PayPal or another service first)";
 
 /** What the mapping's `xero` section names, resolved against the organisation. */
 interface Resolved {
@@ -132,7 +137,8 @@ export class XeroAccounting implements AccountingPort {
       CurrencyCode: draft.currencyId as T.XeroInvoiceInput['CurrencyCode'],
       InvoiceNumber: draft.invoiceNumber,
       Reference: draft.stamp.key,
-      BrandingThemeID: brandingThemeId,
+      // invoice.payOnline: the branding theme whose payment services the online invoice offers.
+      BrandingThemeID: payOnlineTheme(draft) ?? brandingThemeId,
       Status: opts.send ? ('AUTHORISED' as const) : ('DRAFT' as const),
     });
     const created = await this.client.createInvoice(invoice, writeKey(opts, 'invoice', draft.stamp.key, invoice)).catch((err: unknown) => {
@@ -196,9 +202,10 @@ export class XeroAccounting implements AccountingPort {
    * The organisation's base currency, its enabled currencies, and the tax rates that apply to sales (each
    * by its TaxType, which a tax rule may name as well as its Name; NONE for a "none" rule). Xero has no tax exemptions, and the
    * lines are free text on the mapping's account, so no items. The mapping's account and branding theme
-   * are checked here too, so a wrong one stops start-up.
+   * are checked here too, so a wrong one stops start-up. `payOnline`: also the branding themes that have a
+   * payment service (payOnlineOffer).
    */
-  async reference(_opts: { exemptions: boolean }): Promise<AccountingReference> {
+  async reference(opts: { exemptions: boolean; payOnline?: boolean }): Promise<AccountingReference> {
     const org = await this.client.organisation().catch(this.fail);
     const currencies = await this.client.currencies().catch(this.fail);
     const rates = await this.client.taxRates().catch(this.fail);
@@ -209,6 +216,7 @@ export class XeroAccounting implements AccountingPort {
     const taxes = rates
       .filter((r) => (r.Status === undefined || r.Status === 'ACTIVE') && r.CanApplyToRevenue !== false)
       .map((r) => ({ id: r.TaxType, name: r.Name, percentage: Number(r.EffectiveRate ?? 0), code: r.TaxType }));
+    const payOnline = opts.payOnline ? await this.payOnlineOffer() : undefined;
     return {
       baseCurrency: base,
       currencies: codes.map((code) => ({ id: code, code, precision: XERO_PRECISION, exchangeRate: 1, isBase: code === base })),
@@ -217,7 +225,46 @@ export class XeroAccounting implements AccountingPort {
       items: [],
       // A line without a TaxType gets its account's default rate: a "none" rule names Xero's NONE instead.
       ...(taxes.some((t) => t.id === 'NONE') ? { noTaxId: 'NONE' } : {}),
+      ...(payOnline ? { payOnline } : {}),
     };
+  }
+
+  /**
+   * A Xero invoice is payable online through the payment services (Stripe, PayPal, a custom one…) of its
+   * branding theme, and has one theme: the offer is the themes with at least one service, in Xero's order
+   * (SortOrder); `true` takes the mapping's xero.brandingTheme when it has one, else the first. Reading a
+   * theme's services needs the `paymentservices` scope (a restricted one, not in the default XERO_SCOPES):
+   * refused, the themes are all offered by name, unchecked (`unconfirmed`), and `true` cannot be met.
+   */
+  private async payOnlineOffer(): Promise<PayOnlineOffer> {
+    const themes = [...(await this.client.brandingThemes().catch(this.fail))].sort((a, b) => (a.SortOrder ?? 0) - (b.SortOrder ?? 0));
+    const read = themes.slice(0, MAX_PAY_ONLINE_THEMES);
+    const notes = themes.length > read.length ? [`only the first ${read.length} of the organisation's ${themes.length} branding themes (in Xero's order) were read`] : [];
+    const available: PayOnlineOffer['available'] = [];
+    for (const theme of read) {
+      let services: T.XeroPaymentService[];
+      try {
+        services = await this.client.brandingThemePaymentServices(theme.BrandingThemeID);
+      } catch (err) {
+        if (!scopeRefused(err)) throw this.neutral(err);
+        return {
+          available: read.map((t) => ({ id: t.BrandingThemeID, name: t.Name, detail: 'payment services not read' })),
+          byDefault: [],
+          most: 1,
+          setUp: `${XERO_PAY_ONLINE_SET_UP}; the relay could not read which themes have one: ${PAYMENT_SERVICES_SCOPE_HINT}`,
+          unconfirmed: [
+            `Xero refused to list the branding themes' payment services (${err instanceof RelayError && err.status ? err.status : 'refused'}: the connection lacks the paymentservices scope), so which theme has one is not known: a theme named in invoice.payOnline goes on invoices unchecked, and true cannot be met. To have them read, ${PAYMENT_SERVICES_SCOPE_HINT}`,
+            ...notes,
+          ].join('; '),
+        };
+      }
+      const names = [...new Set(services.map((p) => (p.PaymentServiceName ?? p.PaymentServiceType ?? '').trim()).filter(Boolean))];
+      if (services.length > 0) available.push({ id: theme.BrandingThemeID, name: theme.Name, detail: names.join(', ') || `${services.length} payment service${services.length === 1 ? '' : 's'}` });
+    }
+    const wanted = this.section.brandingTheme?.toLowerCase();
+    const mapped = wanted === undefined ? undefined : available.find((a) => a.id.toLowerCase() === wanted || a.name.trim().toLowerCase() === wanted);
+    const first = mapped ?? available[0];
+    return { available, byDefault: first ? [first.id] : [], most: 1, setUp: XERO_PAY_ONLINE_SET_UP, ...(notes.length ? { unconfirmed: notes.join('; ') } : {}) };
   }
 
   /** The mapping's account and branding theme, resolved once per organisation. */
@@ -274,7 +321,7 @@ export class XeroAccounting implements AccountingPort {
       Reference: draft.stamp.key,
       CurrencyCode: draft.currencyId as T.XeroRepeatingInvoiceInput['CurrencyCode'],
       LineAmountTypes: this.section.lineAmountTypes,
-      BrandingThemeID: brandingThemeId,
+      BrandingThemeID: payOnlineTheme(draft) ?? brandingThemeId,
       // Approved and emailed as each one is generated, as a Zoho recurring profile does.
       Status: 'AUTHORISED' as const,
       ApprovedForSending: true,
@@ -372,6 +419,8 @@ export class XeroAccounting implements AccountingPort {
       LineAmountTypes: this.section.lineAmountTypes,
       CurrencyCode: draft.currencyId as T.XeroInvoiceInput['CurrencyCode'],
       DueDate: draft.dueDate ?? addDays(date, draft.paymentTerms ?? 0),
+      // Only when invoice.payOnline asks: otherwise the theme the draft has (perhaps a person's choice) stays.
+      BrandingThemeID: payOnlineTheme(draft),
     });
     const updated = await this.client.updateDraftInvoice(invoiceId, changes, writeKey(opts, 'update', invoiceId, changes)).catch(this.fail);
     return { version: xeroVersion(updated) };
@@ -412,6 +461,16 @@ export function xeroVersion(i: Pick<T.XeroInvoice, 'UpdatedDateUTC' | 'AmountPai
   const at = parseXeroDate(i.UpdatedDateUTC);
   return `${at !== undefined ? new Date(at).toISOString() : (i.UpdatedDateUTC ?? '')}|${Number(i.AmountPaid ?? 0)}`;
 }
+
+/** What a person does when Xero will not show the themes' payment services to the relay. */
+const PAYMENT_SERVICES_SCOPE_HINT =
+  'add paymentservices to XERO_SCOPES and reconnect Xero on /connect/xero (Xero grants this scope only to apps it has allowed to use it)';
+
+/** The branding theme invoice.payOnline chose (Xero: one per invoice); undefined: the invoice gets the usual one. */
+const payOnlineTheme = (draft: Pick<InvoiceDraft, 'payOnline'>): string | undefined => draft.payOnline?.[0];
+
+/** Xero's answer to a token without the scope an operation needs: 401 (AuthorizationUnsuccessful), or a 403. */
+const scopeRefused = (err: unknown): boolean => err instanceof RelayError && (err.code === 'xero_unauthorized' || err.code === 'xero_forbidden');
 
 /** The invoice in Xero's own app (people of the organisation; the customer's link is the online invoice). */
 const xeroAppLink = (invoiceId: string) => `https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID=${invoiceId}`;

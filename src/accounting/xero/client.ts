@@ -111,6 +111,15 @@ export class XeroClient {
     return (body.BrandingThemes ?? []).map((b) => checked(b, ['BrandingThemeID', 'Name'], 'GET /BrandingThemes'));
   }
 
+  /**
+   * The payment services a branding theme offers on its online invoices (a client pays through them). Needs
+   * the `paymentservices` scope (the contract's security for this operation); without it Xero answers 401.
+   */
+  async brandingThemePaymentServices(brandingThemeId: string): Promise<T.XeroPaymentService[]> {
+    const body = await this.read<T.XeroAnswers['paymentServices']>(`/BrandingThemes/${assertGuid(brandingThemeId, 'BrandingThemeID')}/PaymentServices`);
+    return (body.PaymentServices ?? []).filter((p): p is T.XeroPaymentService => typeof p === 'object' && p !== null);
+  }
+
   // ---- Contacts ----
 
   /** Active contacts with this email, case and spaces ignored (Xero's `==` is not trusted to ignore case). */

@@ -28,6 +28,8 @@ export const xeroBackend: AccountingBackend<XeroSettings, XeroMappingSection> = 
     cancelInvoices: true,
     // POST /Invoices/{id}: LineItems of a DRAFT, Status AUTHORISED to approve it.
     reviewDrafts: true,
+    // A branding theme with a payment service (Stripe, PayPal…) on the invoice: invoice.payOnline names the theme.
+    payOnline: true,
   },
   settings: { schema: xeroSettingsSchema, problems: xeroSettingProblems, usesOAuth: xeroUsesOAuth, secrets: xeroSecrets },
   mapping: { key: 'xero', schema: xeroMappingSection, customerFields: xeroCustomerTaxFields },

@@ -19,6 +19,8 @@ export const XERO_CONNECTIONS_URL = 'https://api.xero.com/connections';
  * The granular scopes apps created from 2 March 2026 must ask for (they cannot have accounting.transactions):
  * a refresh token (offline_access), contacts, tax rates and currencies, invoices with repeating invoices, and
  * payments to read. Older apps may set the broad ones instead (accounting.transactions, accounting.settings).
+ * Not `paymentservices` (read for invoice.payOnline): Xero refuses the whole consent of an app not allowed that
+ * restricted scope, so a person adds it to XERO_SCOPES (see ./contract/overrides.ts and the README).
  */
 export const XERO_DEFAULT_SCOPES = ['offline_access', 'accounting.contacts', 'accounting.settings.read', 'accounting.invoices', 'accounting.payments.read'];
 

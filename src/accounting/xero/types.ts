@@ -68,6 +68,8 @@ export type XeroTaxRate = Needs<Pick<S['TaxRate'], 'Name' | 'TaxType' | 'Effecti
 export type XeroCurrency = Needs<Pick<S['Currency'], 'Code' | 'Description'>, 'Code'>;
 export type XeroAccount = Needs<Pick<S['Account'], 'AccountID' | 'Code' | 'Name' | 'Type' | 'Class' | 'Status' | 'TaxType'>, 'AccountID'>;
 export type XeroBrandingTheme = Needs<Pick<S['BrandingTheme'], 'BrandingThemeID' | 'Name' | 'SortOrder'>, 'BrandingThemeID' | 'Name'>;
+/** A payment service of a branding theme (GET /BrandingThemes/{BrandingThemeID}/PaymentServices). */
+export type XeroPaymentService = Pick<S['PaymentService'], 'PaymentServiceID' | 'PaymentServiceName' | 'PaymentServiceType'>;
 export type XeroOrganisation = Needs<
   Pick<S['Organisation'], 'OrganisationID' | 'Name' | 'LegalName' | 'BaseCurrency' | 'CountryCode' | 'Version' | 'Class' | 'IsDemoCompany' | 'ShortCode' | 'PaysTax'>,
   'OrganisationID' | 'Name'
@@ -95,6 +97,7 @@ export interface XeroAnswers {
   currencies: { Currencies?: Array<Unchecked<XeroCurrency>> };
   accounts: { Accounts?: Array<Unchecked<XeroAccount>> };
   brandingThemes: { BrandingThemes?: Array<Unchecked<XeroBrandingTheme>> };
+  paymentServices: { PaymentServices?: Array<Unchecked<XeroPaymentService>> };
   organisations: { Organisations?: Array<Unchecked<XeroOrganisation>> };
   repeatingInvoices: { RepeatingInvoices?: Array<LiveAdds<Unchecked<XeroRepeatingInvoice>, LiveElementStatus>> };
 }
@@ -137,7 +140,7 @@ type Envelope<B, K extends keyof B, E> = { [P in K]: E[] };
 
 /** The request envelopes; their names are checked against the contract's request bodies at compile time. */
 /** What the relay rewrites on a draft (invoice.review). */
-export type XeroDraftChanges = Pick<XeroInvoiceInput, 'LineItems' | 'DueDate' | 'CurrencyCode' | 'LineAmountTypes'>;
+export type XeroDraftChanges = Pick<XeroInvoiceInput, 'LineItems' | 'DueDate' | 'CurrencyCode' | 'LineAmountTypes' | 'BrandingThemeID'>;
 
 export interface XeroRequests {
   createContacts: Envelope<Body<Ops['createContacts']>, 'Contacts', XeroContactInput>;

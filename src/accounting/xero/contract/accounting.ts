@@ -74,6 +74,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/BrandingThemes/{BrandingThemeID}/PaymentServices": {
+        parameters: {
+            query?: never;
+            header: {
+                "xero-tenant-id": components["parameters"]["requiredHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getBrandingThemePaymentServices"];
+        put?: never;
+        post: operations["createBrandingThemePaymentServices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/Contacts": {
         parameters: {
             query?: never;
@@ -878,6 +896,18 @@ export interface components {
             /** @default DELETED */
             Status: string;
         };
+        PaymentService: {
+            PayNowText?: string;
+            /** Format: uuid */
+            PaymentServiceID?: string;
+            PaymentServiceName?: string;
+            PaymentServiceType?: string;
+            PaymentServiceUrl?: string;
+            ValidationErrors?: components["schemas"]["ValidationError"][];
+        };
+        PaymentServices: {
+            PaymentServices?: components["schemas"]["PaymentService"][];
+        };
         PaymentTerm: {
             Bills?: components["schemas"]["Bill"];
             Sales?: components["schemas"]["Bill"];
@@ -1259,6 +1289,58 @@ export interface operations {
                     "application/json": components["schemas"]["BrandingThemes"];
                 };
             };
+        };
+    };
+    getBrandingThemePaymentServices: {
+        parameters: {
+            query?: never;
+            header: {
+                "xero-tenant-id": components["parameters"]["requiredHeader"];
+            };
+            path: {
+                BrandingThemeID: components["parameters"]["BrandingThemeID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentServices"];
+                };
+            };
+        };
+    };
+    createBrandingThemePaymentServices: {
+        parameters: {
+            query?: never;
+            header: {
+                "xero-tenant-id": components["parameters"]["requiredHeader"];
+                "Idempotency-Key"?: components["parameters"]["idempotencyKey"];
+            };
+            path: {
+                BrandingThemeID: components["parameters"]["BrandingThemeID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentServices"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentServices"];
+                };
+            };
+            400: components["responses"]["400Error"];
         };
     };
     getContacts: {

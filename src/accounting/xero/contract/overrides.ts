@@ -61,6 +61,11 @@ export const XERO_SCHEMA_OVERRIDES: readonly XeroSchemaOverride[] = [
  *   unconfirmed); every answer carries `X-DayLimit-Remaining` and `X-MinLimit-Remaining`. Not in the document.
  *   Source: the reference, "Limits and formats".
  * - A 404 answer's body is plain text, not JSON. Source: the reference, "Limits and formats" (xero-node#209).
+ * - A token without the scope an operation's security names is answered 401 with `{"Type":null,"Title":
+ *   "Unauthorized","Status":401,"Detail":"AuthorizationUnsuccessful"}` (XeroAPI/Xero-NetStandard#298,
+ *   XeroAPI/xero-ruby-oauth2-app#82; the document lists only the 200). `paymentservices` (the security of
+ *   /BrandingThemes/{BrandingThemeID}/PaymentServices) is a restricted scope: an app Xero has not allowed to
+ *   use it is refused the consent (`unauthorized_client`, "Invalid scope for client": XeroAPI/xero-python-oauth2-app#14).
  * - A wrong or disconnected xero-tenant-id is answered 403 with `{"Type":null,"Title":"Forbidden",
  *   "Detail":"AuthenticationUnsuccessful"}` (unconfirmed: seen in clients). Source: the reference, "OAuth 2.0".
  */
