@@ -78,7 +78,7 @@ const mappingShape = (customer: z.ZodType<CustomerFields>) => ({
          *  when the accountant approves or sends it in the accounting system. Absent: invoices go out at once. */
         review: z.object({ approvalStages: z.array(stageRef).default([]) }).strict().optional(),
         /** The client may pay the invoice online: `true` enables every way the organization has set up, a list
-         *  names them (Zoho Books gateways, a Xero branding theme, Wave "card"/"bank"). Checked at start-up against
+         *  names them in the accounting system's terms (README, invoice.payOnline). Checked at start-up against
          *  the organization. Absent: invoices are made as the accounting system makes them by default. */
         payOnline: z.union([z.literal(true), z.array(z.string().trim().min(1)).min(1).max(20)]).optional(),
       })

@@ -164,8 +164,8 @@ export interface AccountingReference {
 }
 
 /**
- * What the organization has set up for paying invoices online, in the backend's own terms (Zoho Books: its
- * payment gateways; Xero: branding themes that have a payment service; Wave: card and bank payments). The
+ * What the organization has set up for paying invoices online, in the backend's own terms (e.g. payment
+ * gateways, a branding theme that has a payment service, card and bank payments; see each backend). The
  * mapping's `invoice.payOnline` names some by `name` (or `true`: `byDefault`); invoices carry their `id`s.
  */
 export interface PayOnlineOffer {
@@ -173,7 +173,7 @@ export interface PayOnlineOffer {
   available: Array<{ id: string; name: string; detail?: string }>;
   /** What `invoice.payOnline: true` enables; empty: nothing is set up, and `true` stops start-up with `setUp`. */
   byDefault: string[];
-  /** At most this many may be named (Xero: one branding theme per invoice); absent: any number. */
+  /** At most this many may be named (e.g. one branding theme per invoice); absent: any number. */
   most?: number;
   /** Where a person sets online payments up in the system, said when what the mapping asks is not there. */
   setUp: string;
