@@ -36,7 +36,7 @@ export function resolvePayOnline(ask: PayOnlineAsk | undefined, ref: Pick<Accoun
   for (const name of ask) {
     const byName = offer.available.filter((a) => same(a.name, name));
     const found = byName.length ? byName : offer.available.filter((a) => a.id.trim() === name.trim());
-    if (found.length === 0) problems.push(`${WHERE}: no way of paying online named '${name}' in ${system} (${has}). Use one of those names, or set it up in ${offer.setUp}.`);
+    if (found.length === 0) problems.push(`${WHERE}: no way of paying online named '${name}' in ${system} (${has}). Use one of those names, or set it up in ${offer.setUp}.${offer.unconfirmed ? ` Note: ${offer.unconfirmed}` : ''}`);
     else if (found.length > 1) problems.push(`${WHERE}: several ways of paying online are named '${name}' in ${system}; rename one of them there, or name it by its ID (${found.map((f) => f.id).join(', ')}).`);
     else ids.push(found[0]!.id);
   }
