@@ -154,7 +154,7 @@ export async function startRelay(env: Env, opts: RelayOptions = {}): Promise<Rel
       const crm = new KommoCrm(kommo);
       const accounting = side.port(section);
       // Without the backend connected yet, init() only warns: invoice jobs wait (retryable) until it can load.
-      const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), () => side.organizationId(), account?.currency);
+      const billing = new BillingSettings(accounting, mappingFile.tax, kv, log.child({ component: 'billing-settings' }), () => side.organizationId(), account?.currency, mappingFile.invoice.payOnline);
       // A start reads the data again behind the stored copy, once (a restart is how an operator makes the
       // relay see a tax or currency just added in the accounting system; a few calls per start, with one
       // relay or several); the periodic read after that runs under a lease in one process (startRefresh below).

@@ -44,6 +44,16 @@ export function controlRoutes(fake: FakeZoho): express.Router {
     });
     res.status(201).json({ payment_id: paymentId });
   });
+  /** The client pays online (FakeZoho.payOnline). Body: { amount }. */
+  r.post('/invoices/:invoiceId/pay-online', (req, res) => {
+    res.status(201).json({ payment_id: fake.payOnline(String(req.params.invoiceId), Number(body(req).amount)) });
+  });
+  /** Body: { payment_gateways: ["stripe", …], organization_id? }: the organization's configured gateways. */
+  r.post('/payment-gateways', (req, res) => {
+    const b = body(req);
+    fake.setPaymentGateways(Array.isArray(b.payment_gateways) ? b.payment_gateways.map(String) : [], b.organization_id);
+    res.json({ ok: true });
+  });
   r.post('/invoices/:invoiceId/view', (req, res) => {
     fake.viewInvoice(String(req.params.invoiceId));
     res.json({ ok: true });

@@ -1,6 +1,7 @@
 // How invoices look on the wire: status derived at read time (overdue), balance, money in the
 // currency's precision, IDs as strings. Also the invoice list with its filters and sorting.
 import { customFieldsJson } from './custom-fields.js';
+import { paymentOptionsJson } from './gateways.js';
 import { queryString } from './fields.js';
 import { lineItemJson, taxesJson } from './line-items.js';
 import { matchesDate, matchesId, matchesText, modifiedSince, paginate, sortRows } from './listing.js';
@@ -61,6 +62,8 @@ export function invoiceJson(state: ZohoState, inv: Invoice) {
     terms: inv.terms,
     invoice_url: inv.invoiceUrl,
     recurring_invoice_id: inv.recurringInvoiceId,
+    // Only on an invoice made payable online (gateways.ts): other answers stay as they were.
+    ...(inv.paymentGateways.length ? { payment_options: paymentOptionsJson(state.organizations.get(inv.organizationId), inv.paymentGateways) } : {}),
     created_time: zohoTimestamp(inv.createdMs),
     last_modified_time: zohoTimestamp(inv.lastModifiedMs),
   };

@@ -6,6 +6,7 @@ import { getContact, termsLabel, type OrgContext } from './contacts.js';
 import { assertUniqueValues, findCustomField, resolveCustomFields } from './custom-fields.js';
 import { ZohoCode, ZohoError, invalidValue, notFound } from './errors.js';
 import { bodyObject, optBool, optInt, optString, reqString, type Body } from './fields.js';
+import { gatewaysOf } from './gateways.js';
 import { balanceMinor } from './invoice-json.js';
 import { computeTotals } from './line-items.js';
 import { isNumeric } from './money.js';
@@ -81,6 +82,7 @@ export function createInvoice(ctx: BooksContext, rawBody: unknown, opts: CreateO
     isEmailed: false,
     lastPaymentDate: '',
     recurringInvoiceId: opts.recurringInvoiceId ?? '',
+    paymentGateways: gatewaysOf(b) ?? [],
     createdMs: now,
     lastModifiedMs: now,
   };
@@ -115,6 +117,7 @@ export function updateInvoice(ctx: BooksContext, inv: Invoice, rawBody: unknown)
   const invoiceNumber = b.invoice_number !== undefined ? manualNumber(ctx, b, inv.invoiceId) : inv.invoiceNumber;
   const customFields = resolveCustomFields(state, org.organizationId, 'invoice', b.custom_fields, inv.customFields);
   assertUniqueValues(state, customFields, invoicesAsRecords(ctx), inv.invoiceId);
+  const paymentGateways = gatewaysOf(b);
 
   if (totals) Object.assign(inv, totals);
   const dates = datesAndTerms(b, customer, inv);
@@ -133,6 +136,7 @@ export function updateInvoice(ctx: BooksContext, inv: Invoice, rawBody: unknown)
   if (b.reference_number !== undefined) inv.referenceNumber = optString(b, 'reference_number', 100) ?? '';
   if (b.notes !== undefined) inv.notes = optString(b, 'notes') ?? '';
   if (b.terms !== undefined) inv.terms = optString(b, 'terms') ?? '';
+  if (paymentGateways !== undefined) inv.paymentGateways = paymentGateways;
   if (inv.paidMinor > 0n) inv.status = balanceMinor(inv) === 0n ? 'paid' : 'partially_paid';
   touch(inv);
   return inv;

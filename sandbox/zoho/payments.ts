@@ -15,6 +15,8 @@ export interface PaymentInput {
   date?: string;
   paymentMode?: string;
   referenceNumber?: string;
+  /** Paid online through this gateway (payment_mode autotransaction; autotransaction.payment_gateway). */
+  gateway?: string;
 }
 
 export function recordPayment(ctx: OrgContext, inv: Invoice, p: PaymentInput): CustomerPayment {
@@ -40,6 +42,7 @@ export function recordPayment(ctx: OrgContext, inv: Invoice, p: PaymentInput): C
     date,
     paymentMode: p.paymentMode ?? 'banktransfer',
     referenceNumber: p.referenceNumber ?? '',
+    ...(p.gateway ? { gateway: p.gateway } : {}),
     applications: appliedMinor > 0n ? [{ invoiceId: inv.invoiceId, invoicePaymentId: longId(), amountMinor: appliedMinor }] : [],
     createdMs: now,
     lastModifiedMs: now,

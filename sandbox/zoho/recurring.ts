@@ -5,6 +5,7 @@ import { getContact, termsLabel } from './contacts.js';
 import { assertUniqueValues, customFieldsJson, resolveCustomFields } from './custom-fields.js';
 import { ZohoCode, ZohoError, invalidValue, notFound } from './errors.js';
 import { bodyObject, optBool, optInt, optString, reqString } from './fields.js';
+import { gatewaysOf, paymentOptionsJson } from './gateways.js';
 import { createInvoice, type BooksContext } from './invoices.js';
 import { computeTotals } from './line-items.js';
 import { matchesId, matchesText, paginate, sortRows } from './listing.js';
@@ -78,6 +79,7 @@ export function createRecurring(ctx: OrgContext, rawBody: unknown): RecurringInv
     customFields,
     notes: optString(b, 'notes') ?? '',
     terms: optString(b, 'terms') ?? '',
+    paymentGateways: gatewaysOf(b) ?? [],
     createdMs: now,
     lastModifiedMs: now,
   };
@@ -124,6 +126,7 @@ export function generateFromProfile(ctx: BooksContext, r: RecurringInvoice, send
         tax_id: l.taxId || undefined,
       })),
       custom_fields: customFieldsJson(ctx.state, r.customFields).map((f) => ({ api_name: f.api_name, label: f.label, value: f.value })),
+      ...(r.paymentGateways.length ? { payment_options: { payment_gateways: r.paymentGateways.map((gateway_name) => ({ gateway_name })) } } : {}),
     },
     { send, ignoreAutoNumber: false, recurringInvoiceId: r.recurrenceId },
   );
@@ -160,8 +163,10 @@ export function recurringJson(ctx: OrgContext, r: RecurringInvoice, answer: 'cre
   }));
   const customFields = customFieldsJson(ctx.state, r.customFields);
   if (answer === 'listed') return { ...core, custom_fields: customFields };
-  if (answer === 'read') return { ...core, reference_number: r.referenceNumber, line_items: lineItems };
-  return { ...core, reference_number: r.referenceNumber, line_items: lineItems, custom_fields: customFields };
+  // The create and read answers document payment_options; the fake answers it for a profile payable online.
+  const options = r.paymentGateways.length ? { payment_options: paymentOptionsJson(ctx.org, r.paymentGateways) } : {};
+  if (answer === 'read') return { ...core, reference_number: r.referenceNumber, line_items: lineItems, ...options };
+  return { ...core, reference_number: r.referenceNumber, line_items: lineItems, custom_fields: customFields, ...options };
 }
 
 export function listRecurring(ctx: OrgContext, query: Record<string, unknown>) {

@@ -1,6 +1,7 @@
 // Composition of the fake Zoho Books + Zoho Accounts server: one express app on one port serving
 // /oauth (Accounts), /books/v3 (Books) and /_sandbox (control), plus the in-process control API tests use.
 import express from 'express';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultInjector, WindowRateLimiter, recordRequests, type RecordedRequest } from '../common.js';
@@ -18,8 +19,9 @@ import {
 import { booksRoutes } from './books-routes.js';
 import { contactJson, createContact, type OrgContext } from './contacts.js';
 import { controlRoutes } from './control-routes.js';
+import { checkGateways } from './gateways.js';
 import { invoiceJson } from './invoice-json.js';
-import { approveInvoice, emailInvoice, getInvoice, submitInvoice, updateInvoice, type BooksContext, type SentEmail } from './invoices.js';
+import { approveInvoice, emailInvoice, getInvoice, isDraft, submitInvoice, updateInvoice, type BooksContext, type SentEmail } from './invoices.js';
 import { OasGate, type OasViolation } from './oas.js';
 import { paymentJson, recordPayment as applyPayment } from './payments.js';
 import { generateFromProfile, getRecurring, recurringJson, recurringStatus } from './recurring.js';
@@ -99,7 +101,19 @@ export interface FakeZoho {
   ready(): Promise<void>;
   listen(port?: number): Promise<string>;
   close(): Promise<void>;
-  addOrganization(o: { name: string; baseCurrency?: string; country?: string }): string;
+  /** `paymentGateways`: its configured online payment gateways (default stripe and paypal). */
+  addOrganization(o: { name: string; baseCurrency?: string; country?: string; paymentGateways?: string[] }): string;
+  /** The organization's online payment gateways (Settings › Online Payments), documented gateway_name values. */
+  setPaymentGateways(gateways: string[], organizationId?: string): void;
+  /**
+   * The client pays the invoice online through the first gateway it has enabled that the organization has
+   * configured: a customer payment with payment_mode autotransaction, the invoice's balance and status
+   * follow, and the workflow webhook fires as for any payment. Throws for a draft, a void invoice, or one
+   * with no configured gateway enabled (the portal offers no way to pay). Returns the payment_id.
+   */
+  payOnline(invoiceId: string, amount: number): string;
+  /** The gateways the invoice has enabled that the organization has configured ([] when none). */
+  onlinePayment(invoiceId: string): string[];
   addTax(t: { name: string; percentage: number; countryCode?: string; isDefault?: boolean; organizationId?: string }): string;
   addCurrency(c: { code: string; precision?: number; exchangeRate?: number; organizationId?: string }): string;
   addItem(i: { name: string; sku?: string; rate: number; description?: string; organizationId?: string }): string;
@@ -274,9 +288,39 @@ class FakeZohoServer implements FakeZoho {
     return this.booksContext(this.org(record.organizationId));
   }
 
-  addOrganization(o: { name: string; baseCurrency?: string; country?: string }): string {
-    return seedOrganization(this.state, { name: o.name, baseCurrency: o.baseCurrency ?? 'EUR', country: o.country ?? 'Germany' })
-      .organizationId;
+  addOrganization(o: { name: string; baseCurrency?: string; country?: string; paymentGateways?: string[] }): string {
+    return seedOrganization(this.state, {
+      name: o.name,
+      baseCurrency: o.baseCurrency ?? 'EUR',
+      country: o.country ?? 'Germany',
+      ...(o.paymentGateways ? { paymentGateways: checkGateways(o.paymentGateways) } : {}),
+    }).organizationId;
+  }
+
+  setPaymentGateways(gateways: string[], organizationId?: string): void {
+    this.org(organizationId).paymentGateways = checkGateways(gateways);
+  }
+
+  onlinePayment(invoiceId: string): string[] {
+    const inv = this.state.invoices.get(invoiceId);
+    const org = this.contextOf(inv, `Invoice ${invoiceId}`).org;
+    return inv!.paymentGateways.filter((g) => org.paymentGateways.includes(g));
+  }
+
+  payOnline(invoiceId: string, amount: number): string {
+    const inv = this.state.invoices.get(invoiceId);
+    const ctx = this.contextOf(inv, `Invoice ${invoiceId}`);
+    const gateway = this.onlinePayment(invoiceId)[0];
+    if (!gateway) throw new Error(`Invoice ${invoiceId} cannot be paid online: it has no configured payment gateway enabled (enabled: ${inv!.paymentGateways.join(', ') || 'none'}; the organization has ${ctx.org.paymentGateways.join(', ') || 'none'})`);
+    if (isDraft(inv!)) throw new Error(`Invoice ${invoiceId} is a draft: the client cannot see it, so cannot pay it online`);
+    const payment = applyPayment(ctx, getInvoice(ctx, invoiceId), {
+      amount,
+      paymentMode: 'autotransaction',
+      referenceNumber: `${gateway}_${randomBytes(8).toString('hex')}`,
+      gateway,
+    });
+    this.webhooks.fire('payment', invoiceJson(this.state, getInvoice(ctx, invoiceId)));
+    return payment.paymentId;
   }
 
   addTax(t: { name: string; percentage: number; countryCode?: string; isDefault?: boolean; organizationId?: string }): string {

@@ -19,7 +19,7 @@ const KNOWN_CURRENCIES: Record<string, { name: string; symbol: string; precision
 
 export function addOrganization(
   state: ZohoState,
-  o: { organizationId?: string; name: string; baseCurrency: string; country: string },
+  o: { organizationId?: string; name: string; baseCurrency: string; country: string; paymentGateways?: string[] },
 ): Organization {
   const organizationId = o.organizationId ?? newId(state);
   const org: Organization = {
@@ -30,6 +30,8 @@ export function addOrganization(
     country: o.country,
     isDefault: state.organizations.size === 0,
     portalName: o.name.toLowerCase().replace(/[^a-z0-9]+/g, '') || 'org',
+    // A Books organization with Stripe and PayPal set up; FakeZoho.setPaymentGateways changes it.
+    paymentGateways: o.paymentGateways ?? ['stripe', 'paypal'],
   };
   state.organizations.set(organizationId, org);
   org.currencyId = addCurrency(state, organizationId, { code: org.currencyCode, isBase: true }).currencyId;

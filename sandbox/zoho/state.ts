@@ -11,6 +11,8 @@ export interface Organization {
   isDefault: boolean;
   /** Slug used in customer-portal links (invoice_url). */
   portalName: string;
+  /** Online payment gateways set up in Settings › Online Payments (gateway_name values; gateways.ts). */
+  paymentGateways: string[];
 }
 
 export interface Currency {
@@ -149,6 +151,8 @@ export interface Invoice extends Totals {
   isEmailed: boolean;
   lastPaymentDate: string;
   recurringInvoiceId: string;
+  /** payment_options.payment_gateways as sent: the gateways the client may pay this invoice through. */
+  paymentGateways: string[];
   createdMs: number;
   lastModifiedMs: number;
 }
@@ -167,6 +171,8 @@ export interface CustomerPayment {
   date: string;
   paymentMode: string;
   referenceNumber: string;
+  /** The gateway of a payment made online (payment_mode autotransaction). */
+  gateway?: string;
   applications: Array<{ invoiceId: string; invoicePaymentId: string; amountMinor: bigint }>;
   createdMs: number;
   lastModifiedMs: number;
@@ -198,6 +204,8 @@ export interface RecurringInvoice extends Totals {
   customFields: CustomFieldValue[];
   notes: string;
   terms: string;
+  /** payment_options.payment_gateways as sent: every invoice of the profile carries them. */
+  paymentGateways: string[];
   createdMs: number;
   lastModifiedMs: number;
 }

@@ -1,12 +1,14 @@
 // `relay check`: is this relay set up right? The settings, the mapping file, the database, both tokens,
-// the accounting organization, and every stage, field, tax and currency the mapping names — checked the way
-// the relay itself resolves them at start-up (resolve-mapping.ts, sync/tax-rules.ts), so what passes here
+// the accounting organization, and every stage, field, tax, currency and way of paying online the mapping names —
+// checked the way the relay itself resolves them at start-up (resolve-mapping.ts, sync/tax-rules.ts,
+// sync/pay-online.ts), so what passes here
 // starts there. Prints every problem at once; exits 1 when there is any.
 import { ConfigError, databaseTarget, type Env } from '../config/env.js';
 import { loadMappingFile, type Mapping } from '../config/mapping.js';
 import { catalogueNeeds, resolveMapping } from '../config/resolve-mapping.js';
 import type { KommoAccount } from '../kommo/types.js';
 import type { Clients } from '../startup/clients.js';
+import { namesOf, resolvePayOnline } from '../sync/pay-online.js';
 import { resolveTaxRules } from '../sync/tax-rules.js';
 import type { Args } from './args.js';
 import type { CliContext } from './context.js';
@@ -124,6 +126,8 @@ async function checkAccountingMapping(clients: Clients, mapping: Mapping, accoun
   const system = clients.backend.names.system;
   const name = `Mapping against ${system}`;
   const problems: string[] = [];
+  let payOnline: string | undefined;
+  let unconfirmed: string | undefined;
   try {
     const needsExemptions = Object.values(mapping.tax.rules).some((r) => typeof r === 'object' && 'exemption' in r);
     const port = clients.accounting.port({
@@ -132,13 +136,23 @@ async function checkAccountingMapping(clients: Clients, mapping: Mapping, accoun
       ...(mapping.retainer ? { retainerNameTemplate: mapping.retainer.nameTemplate } : {}),
       ...(mapping.invoice.number ? { numberTemplate: mapping.invoice.number.template } : {}),
     });
-    const reference = await port.reference({ exemptions: needsExemptions });
+    const asksPayOnline = mapping.invoice.payOnline !== undefined;
+    const reference = await port.reference(asksPayOnline ? { exemptions: needsExemptions, payOnline: true } : { exemptions: needsExemptions });
     try {
       resolveTaxRules(mapping.tax, reference, system);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(...err.problems);
     }
+    try {
+      const ids = resolvePayOnline(mapping.invoice.payOnline, reference, system);
+      if (ids) payOnline = `invoices payable online with ${namesOf(ids, reference.payOnline).map((n) => `'${n}'`).join(', ')}`;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+    // What the API could not tell is said either way (the names are checked against less than the set-up).
+    if (asksPayOnline && reference.payOnline?.unconfirmed) unconfirmed = `invoice.payOnline: ${reference.payOnline.unconfirmed}`;
     const codes = reference.currencies.map((c) => c.code);
     const wanted = mapping.invoice.currency.default ?? account?.currency;
     if (wanted && !codes.includes(wanted.toUpperCase())) {
@@ -148,7 +162,9 @@ async function checkAccountingMapping(clients: Clients, mapping: Mapping, accoun
   } catch (err) {
     return fail(name, problemsOf(err));
   }
-  return problems.length ? fail(name, problems) : ok(name, 'every tax and currency exists');
+  if (problems.length) return fail(name, problems, unconfirmed && `note: ${unconfirmed}`);
+  const detail = ['every tax and currency exists', payOnline, unconfirmed && `note: ${unconfirmed}`].filter(Boolean).join('; ');
+  return ok(name, detail);
 }
 
 /** Where the database is, never with a password. */

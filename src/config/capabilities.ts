@@ -1,12 +1,13 @@
 // The mapping asks for things the configured accounting backend may not do: a retainer section needs
-// recurring invoices, an invoice URL field needs an online link. Checked when the mapping is read, so the
+// recurring invoices, an invoice URL field needs an online link, invoice.payOnline needs a backend that can
+// put online payment on its invoices. Checked when the mapping is read, so the
 // relay refuses to start with a message naming the section and the backend, never fails on the first deal.
 import type { AccountingBackend } from '../accounting/backend.js';
 
 interface Asks {
   retainer?: { frequency?: 'days' | 'weeks' | 'months' | 'years'; every?: number } | undefined;
   dealFields: { invoiceUrl?: unknown };
-  invoice?: { onLost?: 'note' | 'void' | undefined; review?: unknown };
+  invoice?: { onLost?: 'note' | 'void' | undefined; review?: unknown; payOnline?: unknown };
 }
 
 export function checkCapabilities(backend: Pick<AccountingBackend, 'capabilities' | 'names'>, mapping: Asks): string[] {
@@ -27,6 +28,9 @@ export function checkCapabilities(backend: Pick<AccountingBackend, 'capabilities
   }
   if (mapping.invoice?.review !== undefined && !can.reviewDrafts) {
     problems.push(`invoice.review: the relay cannot update or approve ${names.system} drafts, so invoices cannot wait for a review. Remove invoice.review (ACCOUNTING=${names.id}).`);
+  }
+  if (mapping.invoice?.payOnline !== undefined && !can.payOnline) {
+    problems.push(`invoice.payOnline: the relay cannot make ${names.system} invoices payable online or read how the ${names.organization} takes online payments. Remove invoice.payOnline (ACCOUNTING=${names.id}).`);
   }
   return problems;
 }

@@ -2,7 +2,8 @@
 // against it, kept in the store per organization. At start-up the stored copy is used at once and
 // refreshed in the background, so a restart calls nothing before it listens; only a first start (or a
 // new organization, or tax rules the copy does not match) waits for the accounting side. A tax rule that
-// matches nothing in fresh data stops the relay there.
+// matches nothing in fresh data stops the relay there; so does an `invoice.payOnline` the organization's
+// ways of paying online do not meet (sync/pay-online.ts), read only when the mapping asks for it.
 // Refreshed now and then (exchange rates and items change); if the accounting side cannot be reached, the
 // stored copy is used; with none, invoice jobs wait (retryable) until it can be loaded. With several relays
 // on one database the refresh runs under a lease (jobs/singleton.ts): one process reads the accounting side
@@ -16,6 +17,7 @@ import type { Logger } from '../log.js';
 import type { KeyValue } from '../store/kv.js';
 import type { DraftSettings } from './invoice-draft.js';
 import type { AccountingPort, AccountingReference } from './ports.js';
+import { resolvePayOnline, type PayOnlineAsk } from './pay-online.js';
 import { resolveTaxRules } from './tax-rules.js';
 
 const CACHE_KEY = 'accounting:reference';
@@ -29,6 +31,8 @@ interface Stored {
   organizationId: string | null;
   /** Whether the read asked for the tax exemptions too (only when a rule names one). */
   withExemptions?: boolean;
+  /** Whether the read asked for the ways of paying online too (only when invoice.payOnline is set). */
+  withPayOnline?: boolean;
   reference: AccountingReference;
 }
 
@@ -50,6 +54,8 @@ export class BillingSettings {
     /** The organization the accounting calls go to now, if one is chosen. */
     private readonly organization: () => string | undefined,
     private readonly accountCurrency?: string,
+    /** The mapping's invoice.payOnline; absent: the offer is not read and invoices carry nothing of it. */
+    private readonly payOnline?: PayOnlineAsk,
   ) {}
 
   /**
@@ -73,7 +79,7 @@ export class BillingSettings {
     this.load().catch((err: unknown) => {
       if (this.stopped) return;
       if (err instanceof ConfigError) {
-        this.log.error({ problems: err.problems }, 'the tax rules do not match the accounting reference data just read: invoices keep the stored copy until the mapping file is fixed');
+        this.log.error({ problems: err.problems }, 'the tax rules or invoice.payOnline do not match the accounting reference data just read: invoices keep the stored copy until the mapping file is fixed');
       } else {
         this.log.warn({ reason: (err as Error).message }, 'accounting reference data could not be read at start-up: using the stored copy');
       }
@@ -158,7 +164,7 @@ export class BillingSettings {
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       this.adoptedAt = at;
-      this.log.error({ problems: err.problems }, 'the tax rules do not match the accounting reference data another relay stored: invoices keep the previous copy');
+      this.log.error({ problems: err.problems }, 'the tax rules or invoice.payOnline do not match the accounting reference data another relay stored: invoices keep the previous copy');
     }
   }
 
@@ -167,13 +173,14 @@ export class BillingSettings {
     // A read of another organization (the connection changed meanwhile) is not joined.
     if (this.loading?.organizationId === organizationId) return this.loading.settings;
     const exemptions = needsExemptions(this.tax);
+    const payOnline = this.payOnline !== undefined;
     const settings = (async () => {
-      const reference = await this.accounting.reference({ exemptions });
+      const reference = await this.accounting.reference(payOnline ? { exemptions, payOnline } : { exemptions });
       if ((this.organization() ?? null) !== organizationId) {
         throw retryable('accounting_settings_unavailable', `The ${this.accounting.names.short} ${this.accounting.names.organization} changed while its currencies and taxes were read; they are read again.`);
       }
       const resolved = this.resolve(reference);
-      const stored: Stored = { organizationId, withExemptions: exemptions, reference };
+      const stored: Stored = { organizationId, withExemptions: exemptions, ...(payOnline ? { withPayOnline: true } : {}), reference };
       this.adoptedAt = await this.kv.set(CACHE_KEY, stored);
       this.current = resolved;
       return resolved;
@@ -187,15 +194,31 @@ export class BillingSettings {
   private async stored(): Promise<AccountingReference | undefined> {
     const stored = await this.kv.get<Stored | AccountingReference>(CACHE_KEY);
     // A copy from before the organization was kept with it, or of another organization, is not used; nor
-    // one read without tax exemptions when the rules now name one.
+    // one read without tax exemptions when the rules now name one, or without the ways of paying online
+    // when invoice.payOnline now asks for them.
     if (!stored || !('reference' in stored) || stored.organizationId === null) return undefined;
     if (needsExemptions(this.tax) && !stored.withExemptions) return undefined;
+    if (this.payOnline !== undefined && !stored.withPayOnline) return undefined;
     return stored.organizationId === this.organization() ? stored.reference : undefined;
   }
 
   private resolve(reference: AccountingReference): DraftSettings {
     const system = this.accounting.names.system;
-    return { system, reference, taxRules: resolveTaxRules(this.tax, reference, system), ...(this.accountCurrency ? { accountCurrency: this.accountCurrency } : {}) };
+    // Every problem at once: a bad tax rule and a bad invoice.payOnline are both said.
+    const problems: string[] = [];
+    const attempt = <T>(resolve: () => T): T | undefined => {
+      try {
+        return resolve();
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        problems.push(...err.problems);
+        return undefined;
+      }
+    };
+    const taxRules = attempt(() => resolveTaxRules(this.tax, reference, system));
+    const payOnline = attempt(() => resolvePayOnline(this.payOnline, reference, system));
+    if (problems.length || !taxRules) throw new ConfigError(problems);
+    return { system, reference, taxRules, ...(this.accountCurrency ? { accountCurrency: this.accountCurrency } : {}), ...(payOnline ? { payOnline } : {}) };
   }
 }
 

@@ -19,6 +19,8 @@ export interface DraftSettings {
   taxRules: TaxRules;
   /** The Kommo account's currency, the last fallback for a deal's currency. */
   accountCurrency?: string;
+  /** invoice.payOnline resolved against the organization (sync/pay-online.ts): the IDs every invoice carries. */
+  payOnline?: string[];
 }
 
 export function normaliseEmail(raw: string): string {
@@ -147,6 +149,7 @@ export function buildInvoiceDraft(input: DraftInput, mapping: DraftMapping, sett
     ...(discount !== undefined ? { discount } : {}),
     ...(billing.tax.kind === 'exempt' ? { taxExemptionId: billing.tax.exemptionId } : {}),
     lineSources: lineSources(input, source, lines),
+    ...(settings.payOnline?.length ? { payOnline: [...settings.payOnline] } : {}),
   };
   return { draft, source, remarks };
 }

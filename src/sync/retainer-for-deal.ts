@@ -138,6 +138,7 @@ export class RetainerForDeal {
       paymentTermsLabel: d.paymentTermsLabel,
       discount: d.discount,
       taxExemptionId: d.taxExemptionId,
+      ...(d.payOnline ? { payOnline: d.payOnline } : {}),
       name: stamp.key,
       frequency: recurrence.frequency, repeatEvery: recurrence.repeatEvery, startDate: start, ...(end ? { endDate: end } : {}) };
   }

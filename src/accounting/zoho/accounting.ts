@@ -1,6 +1,7 @@
 // Zoho Books as the relay's accounting port: Zoho's statuses, stamps, cursor and errors turned into the
 // use cases' words (src/sync/ports.ts).
 import { permanent, RelayError, retryable } from '../../errors.js';
+import type { Logger } from '../../log.js';
 import type {
   AccountingInvoice,
   AccountingInvoiceDetail,
@@ -14,18 +15,27 @@ import type {
   InvoiceChange,
   InvoiceDraft,
   InvoiceStatus,
+  PayOnlineOffer,
   RecurringDraft,
   RecurringProfile,
 } from '../../sync/ports.js';
 import type { ZohoBooksClient } from './client.js';
 import { ZOHO_NAMES } from './names.js';
 import type { ZohoStamps } from './stamp.js';
-import type { ZohoContact, ZohoCreatedInvoice, ZohoInvoice, ZohoListedContact } from './types.js';
+import type { ZohoContact, ZohoCreatedInvoice, ZohoInvoice, ZohoListedContact, ZohoPaymentGateway } from './types.js';
 
 /** Zoho Books: "The contact name already exists" (display names are unique per organization). */
 const DUPLICATE_CONTACT_NAME = 3062;
 /** Zoho: "Invoice number already exists" (documented for Zoho Invoice; Books answers the same in our tests). */
 const DUPLICATE_INVOICE_NUMBER = 1001;
+
+/** gateway_name's documented values (invoices.yml): what a mapping may name when the organization shows none. */
+export const ZOHO_DOCUMENTED_GATEWAYS = ['paypal', 'authorize_net', 'payflow_pro', 'stripe', '2checkout', 'braintree'] as const;
+/** Where online payment gateways are set up in Zoho Books. */
+const GATEWAYS_SET_UP = 'Zoho Books › Settings › Online Payments';
+/** Bounds on what an answer's payment_gateways may make the relay look at. */
+const MOST_GATEWAYS = 20;
+const GATEWAY_NAME_MAX = 50;
 
 export class ZohoAccounting implements AccountingPort {
   readonly names = ZOHO_NAMES;
@@ -33,6 +43,7 @@ export class ZohoAccounting implements AccountingPort {
   constructor(
     private readonly client: ZohoBooksClient,
     private readonly stamps: ZohoStamps,
+    private readonly log?: Logger,
   ) {}
 
   stamp(dealId: number, generation: number): DealStamp {
@@ -100,6 +111,7 @@ export class ZohoAccounting implements AccountingPort {
       }
       throw neutral(err);
     });
+    this.warnGateways(draft, invoice);
     // With send=true Zoho marks the invoice sent once the email went out; a draft means it did not.
     return { ...toInvoice(invoice), emailed: opts.send && invoice.status !== 'draft' };
   }
@@ -126,7 +138,7 @@ export class ZohoAccounting implements AccountingPort {
     };
   }
 
-  async reference(opts: { exemptions: boolean }): Promise<AccountingReference> {
+  async reference(opts: { exemptions: boolean; payOnline?: boolean }): Promise<AccountingReference> {
     const currencies = await this.client.listCurrencies();
     const taxes = await this.client.listTaxes();
     const exemptions = opts.exemptions ? await this.client.listTaxExemptions() : [];
@@ -144,7 +156,46 @@ export class ZohoAccounting implements AccountingPort {
       taxes: taxes.map((t) => ({ id: String(t.tax_id), name: t.tax_name, percentage: Number(t.tax_percentage) })),
       exemptions: exemptions.map((e) => ({ id: String(e.tax_exemption_id), name: e.tax_exemption_code ?? e.description ?? '' })),
       items: items.map((i) => ({ id: String(i.item_id), name: i.name, ...(i.sku ? { sku: i.sku } : {}), rate: Number(i.rate ?? 0) })),
+      ...(opts.payOnline ? { payOnline: await this.payOnlineOffer() } : {}),
     };
+  }
+
+  /**
+   * The organization's payment gateways. Zoho Books' API lists them nowhere (no settings endpoint in its
+   * published contract); an invoice answer's payment_options.payment_gateways says per gateway whether it is
+   * `configured`. So the latest invoice is read (GET /invoices?per_page=1, newest first, then the invoice):
+   * the gateways it shows configured are what the organization has (and what `true` enables). With no invoice
+   * yet, or none shown configured, the names are checked against the documented gateway names only, `true`
+   * has nothing to enable, and the first invoice's answer tells (createInvoice warns of a gateway it shows
+   * not configured). A gateway set up but not on the latest invoice is not seen: name it once the latest
+   * invoice carries it, or create one that does in Zoho Books.
+   */
+  private async payOnlineOffer(): Promise<PayOnlineOffer> {
+    const { invoices } = await this.client.listInvoices({ sort_column: 'created_time', sort_order: 'D', per_page: 1 });
+    const latest = invoices[0] ? await this.client.getInvoice(String(invoices[0].invoice_id)) : undefined;
+    const configured = gatewayNames(latest?.payment_options?.payment_gateways, (g) => g.configured === true);
+    if (latest && configured.length) {
+      const seen = `configured, as invoice ${latest.invoice_number ?? latest.invoice_id} shows`;
+      return { available: configured.map((name) => ({ id: name, name, detail: seen })), byDefault: configured, setUp: GATEWAYS_SET_UP };
+    }
+    return {
+      available: ZOHO_DOCUMENTED_GATEWAYS.map((name) => ({ id: name, name })),
+      byDefault: [],
+      setUp: GATEWAYS_SET_UP,
+      unconfirmed: `Zoho Books' API does not list the organization's payment gateways, and ${latest ? 'its latest invoice shows none configured' : 'it has no invoice yet'}: the names are checked against the gateways Zoho documents (${ZOHO_DOCUMENTED_GATEWAYS.join(', ')}); the first invoice's answer shows whether they are configured (the relay logs a warning for one that is not).`,
+    };
+  }
+
+  /** A gateway asked for that Zoho's answer shows missing or not configured: the invoice goes out without it. */
+  private warnGateways(draft: InvoiceDraft, answer: Pick<ZohoInvoice, 'payment_options'> & { invoice_id: string }): void {
+    if (!draft.payOnline?.length || !answer.payment_options) return;
+    const on = gatewayNames(answer.payment_options.payment_gateways, (g) => g.configured === true);
+    const off = draft.payOnline.filter((g) => !on.includes(g)).slice(0, MOST_GATEWAYS);
+    if (off.length === 0) return;
+    this.log?.warn(
+      { invoice_id: String(answer.invoice_id), gateways: off },
+      `Zoho Books did not enable ${off.join(', ')} on the invoice (not configured in the organization): the client cannot pay through ${off.length === 1 ? 'it' : 'them'}. Set ${off.length === 1 ? 'it' : 'them'} up in ${GATEWAYS_SET_UP}, or change invoice.payOnline.`,
+    );
   }
 
   async createRecurring(draft: RecurringDraft): Promise<RecurringProfile> {
@@ -180,6 +231,7 @@ export class ZohoAccounting implements AccountingPort {
   async updateDraftInvoice(invoiceId: string, draft: InvoiceDraft): Promise<{ version: string }> {
     const body = stripUndefined({ ...billingBody(draft, this.stamps.customFields(draft.stamp)), due_date: draft.dueDate });
     const i = await this.client.updateInvoice(invoiceId, body).catch(rethrowNeutral);
+    this.warnGateways(draft, i);
     return { version: zohoVersion(i.last_modified_time ?? '', Number(i.balance ?? 0)) };
   }
 
@@ -279,7 +331,19 @@ function billingBody(draft: Omit<InvoiceDraft, 'invoiceNumber' | 'dueDate' | 'da
     tax_exemption_id: draft.taxExemptionId,
     line_items: draft.lines.map((l) => stripUndefined({ item_id: l.itemId, name: l.name, description: l.description, rate: l.rate, quantity: l.quantity, tax_id: l.taxId })),
     custom_fields: customFields,
+    // Only when asked (invoice.payOnline): other invoices are made as Zoho makes them, the body as before.
+    payment_options: draft.payOnline?.length ? { payment_gateways: draft.payOnline.map((gateway_name) => ({ gateway_name })) } : undefined,
   };
+}
+
+/** The gateway names of an answer's payment_gateways that pass `keep`, once each, bounded. */
+function gatewayNames(gateways: ZohoPaymentGateway[] | undefined, keep: (g: ZohoPaymentGateway) => boolean): string[] {
+  const names: string[] = [];
+  for (const g of (Array.isArray(gateways) ? gateways : []).slice(0, MOST_GATEWAYS * 2)) {
+    const name = typeof g?.gateway_name === 'string' ? g.gateway_name.trim() : '';
+    if (name && name.length <= GATEWAY_NAME_MAX && keep(g) && !names.includes(name) && names.length < MOST_GATEWAYS) names.push(name);
+  }
+  return names;
 }
 
 /** A row of GET /contacts carries the primary contact person's email only (the list has no contact_persons). */

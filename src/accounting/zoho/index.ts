@@ -22,6 +22,9 @@ export const zohoBackend: AccountingBackend<ZohoSettings, ZohoMappingSection> = 
     cancelInvoices: true,
     // PUT /invoices/{id} for a draft; "Mark as Sent" or the email makes it final.
     reviewDrafts: true,
+    // payment_options.payment_gateways on invoices and recurring invoices; the organization's gateways are read
+    // from its latest invoice (the API lists them nowhere else; accounting.ts, payOnlineOffer).
+    payOnline: true,
   },
   settings: { schema: zohoSettingsSchema, problems: zohoSettingProblems, usesOAuth: zohoUsesOAuth, secrets: zohoSecrets },
   mapping: { key: 'zoho', schema: zohoMappingSection, customerFields: zohoCustomerTaxFields },

@@ -74,7 +74,7 @@ export function createZohoSide(deps: AccountingDeps<ZohoSettings>): AccountingSi
       }
     },
     awaitingConnection: async () => connection.mode === 'oauth' && (await connections.describe('zoho'))?.status !== 'connected',
-    port: ({ section, retainerNameTemplate }) => new ZohoAccounting(client, new ZohoStamps(section, retainerNameTemplate)),
+    port: ({ section, retainerNameTemplate }) => new ZohoAccounting(client, new ZohoStamps(section, retainerNameTemplate), deps.log.child({ component: 'zoho-accounting' })),
     status: (unavailable) => zohoStatus({ settings, connections, auth, connection }, unavailable),
     readiness: zohoReadiness,
     connectFlow: ({ states, log: flowLog, onConnected }) => new ZohoConnectFlow({ env: { ...settings, HTTP_TIMEOUT_MS: env.HTTP_TIMEOUT_MS }, states, connections, auth, books: client, connection, log: flowLog, onConnected }),

@@ -50,14 +50,16 @@ export type ZohoContact = Needs<Pick<ContactCreated, 'contact_id' | 'contact_nam
 type InvoiceRead = NonNullable<Answer<Invoices['get_invoice'], 200>['invoice']>;
 export type ZohoInvoice = Needs<
   Live<
-    Pick<InvoiceRead, 'invoice_id' | 'invoice_number' | 'status' | 'customer_id' | 'reference_number' | 'total' | 'balance' | 'currency_code' | 'invoice_url' | 'last_modified_time' | 'recurring_invoice_id' | 'custom_fields'>,
+    Pick<InvoiceRead, 'invoice_id' | 'invoice_number' | 'status' | 'customer_id' | 'reference_number' | 'total' | 'balance' | 'currency_code' | 'invoice_url' | 'last_modified_time' | 'recurring_invoice_id' | 'custom_fields' | 'payment_options'>,
     { total?: LiveAmount; balance?: LiveAmount; custom_fields?: LiveCustomField[] }
   >,
   'invoice_id'
 >;
 
 type InvoiceCreated = NonNullable<Answer<Invoices['create_invoice'], 201>['invoice']>;
-export type ZohoCreatedInvoice = Needs<Pick<InvoiceCreated, 'invoice_id' | 'invoice_number' | 'status' | 'invoice_url'>, 'invoice_id' | 'invoice_number' | 'status'>;
+export type ZohoCreatedInvoice = Needs<Pick<InvoiceCreated, 'invoice_id' | 'invoice_number' | 'status' | 'invoice_url' | 'payment_options'>, 'invoice_id' | 'invoice_number' | 'status'>;
+/** payment_options.payment_gateways of an invoice answer: gateway_name, configured, additional_field1. */
+export type ZohoPaymentGateway = Each<NonNullable<InvoiceRead['payment_options']>['payment_gateways']>;
 
 type InvoiceList = Answer<Invoices['list_invoices'], 200>;
 /** A row of GET /invoices: no recurring_invoice_id, no invoice_url (read the invoice for those). */
