@@ -306,6 +306,19 @@ describe('Wave lost deals (invoice.onLost "void": Wave has no void, an unpaid in
     await expect(v.port.voidInvoice!(other)).resolves.toBeUndefined();
   });
 
+  it('a lost invoiceDelete answer on a lost deal: the retry reads the invoice as void (the relay remembers what it deleted) and tells the deal once', async () => {
+    const w = await world({ mapping: lostVoid });
+    await w.invoice();
+    const id = w.invoiceId();
+    w.fake.loseNextAnswers(1, { field: 'invoiceDelete' });
+    await expect(w.lose()).rejects.toMatchObject({ kind: 'retryable', uncertain: true });
+    expect(w.stored(id)).toBeUndefined();
+    expect(await w.lose()).toMatchObject({ outcome: 'voided', invoiceId: id });
+    expect(await w.port.getInvoice(id)).toMatchObject({ id, number: `KOMMO-${DEAL}`, status: 'void', total: 4800, balance: 0, currencyCode: 'USD' });
+    expect(w.notes().filter((n) => n.startsWith('Deal lost'))).toHaveLength(1);
+    expect(w.ops().filter((op) => op === 'InvoiceDelete')).toHaveLength(1);
+  });
+
   it('an invoice with a payment is never deleted: the use case keeps a partly paid one, the port refuses with a reason', async () => {
     const w = await world({ mapping: lostVoid });
     await w.invoice();

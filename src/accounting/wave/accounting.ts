@@ -9,9 +9,11 @@
 // approval in Wave is its status (SAVED or later), a person's send its lastSentAt. Lost deals (invoice.onLost
 // "void"): Wave has no void: an invoice without payments, draft or not, is deleted with invoiceDelete (deleting
 // is how Wave cancels an unpaid invoice; nothing of it stays in Wave, and its online link stops working); one
-// with a payment is never deleted. Pay online (invoice.payOnline): Wave Payments' two ways, "card" and "bank",
+// with a payment is never deleted. The relay keeps what it deleted (number, customer, total), so the invoice
+// still reads as void to the use cases (a retry after a lost answer, a later review or payment job). Pay online (invoice.payOnline): Wave Payments' two ways, "card" and "bank",
 // are switched on or off per invoice (disableCreditCardPayments / disableBankPayments); whether the business
 // has set Wave Payments up is not in Wave's API.
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../../config/config-error.js';
 import { permanent, RelayError, retryable } from '../../errors.js';
 import { fillDealTemplate } from '../../sync/deal-template.js';
@@ -27,6 +29,7 @@ import type {
   CustomerInput,
   DealStamp,
   InvoiceChange,
+  InvoiceClue,
   InvoiceDraft,
   InvoiceStatus,
   PayOnlineOffer,
@@ -37,7 +40,7 @@ import type { InvoiceCreateInput, InvoiceDiscountInput, InvoiceItemInput, WaveBu
 import type { WaveMappingSection } from './mapping.js';
 import { WAVE_NAMES } from './names.js';
 import { waveNotConnected } from './oauth.js';
-import { decimal, normal, type WaveProducts } from './products.js';
+import { decimal, normal, type ProductStore, type WaveProducts } from './products.js';
 import type { WaveStamps } from './stamp.js';
 
 /** What the business and the mapping's `wave` section say, resolved once per business. */
@@ -65,6 +68,8 @@ export class WaveAccounting implements AccountingPort {
     private readonly connection: { businessId: () => string | undefined; readonly connected: boolean },
     /** Whether the mapping emails invoices: a business that cannot send email then stops start-up. */
     private readonly sendInvoice: boolean | undefined,
+    /** Kept across restarts: what voidInvoice deleted, so the invoice still reads as void (Wave keeps nothing). */
+    private readonly cancelled: ProductStore,
     private readonly today: () => string = () => new Date().toISOString().slice(0, 10),
   ) {}
 
@@ -223,11 +228,31 @@ export class WaveAccounting implements AccountingPort {
    * is no error; one with a payment is never deleted.
    */
   async voidInvoice(invoiceId: string): Promise<void> {
-    await this.deleteUnpaid(invoiceId);
+    await this.deleteUnpaid(invoiceId, async (current) => {
+      const kept: CancelledInvoice = {
+        id: current.id,
+        invoiceNumber: current.invoiceNumber,
+        viewUrl: current.viewUrl,
+        customerId: current.customer.id,
+        total: current.total.value,
+        currency: current.total.currency?.code ?? '',
+        modifiedAt: current.modifiedAt,
+        sent: current.lastSentAt !== null && current.lastSentAt !== undefined,
+      };
+      await this.cancelled.set(this.cancelledKey(invoiceId), kept);
+    });
   }
 
-  /** Read first: gone already is done; a payment (even a partial one) stops the delete with a reason. */
-  private async deleteUnpaid(invoiceId: string): Promise<void> {
+  /** Per business, as Wave's IDs are. */
+  private cancelledKey(invoiceId: string): string {
+    return `wave:cancelled:${this.client.business()}:${createHash('sha256').update(invoiceId).digest('hex').slice(0, 32)}`;
+  }
+
+  /**
+   * Read first: gone already is done; a payment (even a partial one) stops the delete with a reason. `before`
+   * runs just before the delete (what is kept of the invoice is written before it is gone).
+   */
+  private async deleteUnpaid(invoiceId: string, before?: (current: WaveInvoice) => Promise<void>): Promise<void> {
     const current = await this.client.invoice(invoiceId).catch((err: unknown) => (isGone(err) ? undefined : this.fail(err)));
     if (!current) return;
     const paid = amount(current.amountPaid.value);
@@ -238,6 +263,7 @@ export class WaveAccounting implements AccountingPort {
         { service: 'wave' },
       );
     }
+    await before?.(current);
     await this.client.deleteInvoice(invoiceId).catch((err: unknown) => {
       if (!isGone(err)) this.fail(err);
     });
@@ -272,8 +298,16 @@ export class WaveAccounting implements AccountingPort {
     await this.client.sendInvoice({ invoiceId, to: to.slice(0, 10), attachPDF: true }).catch(this.fail);
   }
 
+  /** The invoice; one the relay deleted for a lost deal (voidInvoice) reads as void from what was kept of it. */
   async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
-    const i = await this.client.invoice(invoiceId).catch(this.fail);
+    let i: WaveInvoice;
+    try {
+      i = await this.client.invoice(invoiceId);
+    } catch (err) {
+      const kept = isGone(err) ? await this.cancelled.get<CancelledInvoice>(this.cancelledKey(invoiceId)) : undefined;
+      if (kept) return cancelledDetail(kept, this.stamps.read(kept));
+      throw this.neutral(err);
+    }
     const stamped = this.stamps.read(i);
     return {
       ...toInvoice(i),
@@ -440,6 +474,36 @@ function payOnlineFlags(ways: string[] | undefined): Pick<InvoiceCreateInput, 'd
 }
 
 const discounts = (value: number): InvoiceDiscountInput[] => [{ discountType: 'FIXED', name: 'Discount', amount: decimal(value) }];
+
+/** What the relay keeps of an invoice it deleted for a lost deal: enough to read it as void. */
+interface CancelledInvoice {
+  id: string;
+  invoiceNumber: string;
+  viewUrl: string;
+  customerId: string;
+  total: string;
+  currency: string;
+  modifiedAt: string;
+  sent: boolean;
+}
+
+/** A deleted invoice in the use cases' words: void, nothing due (nothing was paid). */
+function cancelledDetail(c: CancelledInvoice, stamped: InvoiceClue['stamped']): AccountingInvoiceDetail {
+  return {
+    id: c.id,
+    number: c.invoiceNumber,
+    url: c.viewUrl,
+    status: 'void',
+    sent: c.sent,
+    invoiceId: c.id,
+    customerId: c.customerId,
+    total: amount(c.total),
+    balance: 0,
+    currencyCode: c.currency,
+    version: `${c.modifiedAt}|deleted`,
+    ...(stamped ? { stamped } : {}),
+  };
+}
 
 const isGone = (err: unknown): boolean => err instanceof RelayError && err.code === 'wave_not_found';
 

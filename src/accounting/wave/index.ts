@@ -22,7 +22,8 @@ export const waveBackend: AccountingBackend<WaveSettings, WaveMappingSection> = 
     // No idempotency key: a lost create is found by its invoice number, a lost send by lastSentAt.
     idempotencyKeys: false,
     // invoice.onLost "void": Wave has no void; an invoice without payments (a draft or not) is deleted with
-    // invoiceDelete, which is how Wave cancels one (nothing of it stays in Wave). One with a payment is kept.
+    // invoiceDelete, which is how Wave cancels one (nothing of it stays in Wave; the relay keeps what it deleted,
+    // so it reads as void). One with a payment is kept.
     cancelInvoices: true,
     // invoice.review: invoicePatch rewrites the draft, invoiceApprove makes it SAVED; a person's approval (SAVED
     // or later), send (lastSentAt) or edit (modifiedAt) in Wave is seen by the reconciler's polling.
