@@ -1,7 +1,8 @@
 // /__control/: unauthenticated JSON control of the fake Wave for a demo or test in another process — read
 // state, requests, violations and emails; add businesses, customers and invoices as Wave's UI would; pay an
-// invoice, mark it viewed, set its modifiedAt, delete it; inject faults (HTTP errors, 429 bursts, internal
-// errors, lost answers); expire tokens, issue tokens, move the clock.
+// invoice (by hand or online), approve, send or edit it as a person in Wave, mark it viewed, set its modifiedAt,
+// delete it; inject faults (HTTP errors, 429 bursts, internal errors, lost answers); expire tokens, issue
+// tokens, move the clock.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { currencyInfo, decimalString, majorString } from './money.js';
 import { invoiceStatus, isoDay, paidMinor } from './records.js';
@@ -48,6 +49,23 @@ export function controlRoutes(fake: FakeWave): express.Router {
   r.post('/invoices/:id/payments', (req, res) => {
     const b = body(req);
     res.status(201).json({ id: fake.payInvoice(id(req), { amount: String(b.amount), date: b.date, method: b.method }) });
+  });
+  /** Body: {amount: 12.5}: the customer pays online through Wave Payments; answers the payment's ID. */
+  r.post('/invoices/:id/pay-online', (req, res) => void res.status(201).json({ id: fake.payOnline(id(req), Number(body(req).amount)) }));
+  r.get('/invoices/:id/online-payment', (req, res) => void res.json({ ways: fake.onlinePayment(id(req)) }));
+  r.post('/invoices/:id/approve', (req, res) => {
+    fake.approveInvoice(id(req));
+    res.json({ ok: true });
+  });
+  /** Body: {to: ["client@example.com"]}. */
+  r.post('/invoices/:id/send', (req, res) => {
+    fake.sendInvoice(id(req), Array.isArray(body(req).to) ? body(req).to.map(String) : []);
+    res.json({ ok: true });
+  });
+  /** Body: {items: [{description, unitPrice, quantity}]}. */
+  r.post('/invoices/:id/edit', (req, res) => {
+    fake.editInvoice(id(req), Array.isArray(body(req).items) ? body(req).items : []);
+    res.json({ ok: true });
   });
   r.post('/invoices/:id/viewed', (req, res) => {
     fake.markViewed(id(req));
@@ -132,6 +150,9 @@ export function snapshotOf(fake: FakeWave): Record<string, unknown> {
         total: majorString(inv.totalMinor, exp),
         amountPaid: majorString(paidMinor(s, inv), exp),
         items: inv.items.map((i) => ({ productId: i.productId, description: i.description, quantity: decimalString(i.quantity), unitPrice: decimalString(i.unitPrice, 2), salesTaxIds: i.salesTaxIds })),
+        disableCreditCardPayments: inv.disableCreditCardPayments,
+        disableBankPayments: inv.disableBankPayments,
+        disableAmexPayments: inv.disableAmexPayments,
         lastSentAt: iso(inv.lastSentMs),
         lastSentVia: inv.lastSentVia,
         modifiedAt: iso(inv.modifiedMs),

@@ -17,6 +17,8 @@ export interface BusinessInput {
   accounts?: Array<{ name: string; type: Account['type']; subtype: string; isArchived?: boolean }>;
   /** Days from invoice date to due date when an invoice names none; default 30. */
   paymentTermsDays?: number;
+  /** What Wave Payments accepts online for the business (Settings › Payments); default both card and bank. */
+  payments?: { card?: boolean; bank?: boolean };
 }
 
 export interface LimitSettings {
@@ -81,6 +83,7 @@ export function seedBusiness(state: WaveState, input: BusinessInput, now: number
     isArchived: false,
     timezone: 'America/Toronto',
     paymentTermsDays: input.paymentTermsDays ?? 30,
+    payments: { card: input.payments?.card ?? true, bank: input.payments?.bank ?? true },
     createdMs: now,
     modifiedMs: now,
     seq: 0,

@@ -319,6 +319,10 @@ export function createInvoice(ctx: RecordsContext, b: Business, input: Obj, opts
     exchangeRate,
     memo: str(input.memo),
     footer: str(input.footer),
+    // Not given: the business's default invoice settings (the fake's: payable by whatever it accepts).
+    disableCreditCardPayments: input.disableCreditCardPayments === true,
+    disableBankPayments: input.disableBankPayments === true,
+    disableAmexPayments: input.disableAmexPayments === true,
     items,
     ...totals,
     paymentIds: [],
@@ -374,19 +378,27 @@ export function patchInvoice(ctx: RecordsContext, b: Business, inv: Invoice, inp
     exchangeRate,
     memo: input.memo !== undefined ? str(input.memo) : inv.memo,
     footer: input.footer !== undefined ? str(input.footer) : inv.footer,
+    disableCreditCardPayments: flag(input.disableCreditCardPayments, inv.disableCreditCardPayments),
+    disableBankPayments: flag(input.disableBankPayments, inv.disableBankPayments),
+    disableAmexPayments: flag(input.disableAmexPayments, inv.disableAmexPayments),
     items,
     ...totals,
-    modifiedMs: ctx.now(),
+    modifiedMs: later(ctx, inv),
   });
   return inv;
 }
+
+const flag = (given: unknown, current: boolean): boolean => (typeof given === 'boolean' ? given : current);
+
+/** A change's modifiedAt: now, and never the one it had (two changes in one millisecond stay two versions). */
+export const later = (ctx: Pick<RecordsContext, 'now'>, inv: Pick<Invoice, 'modifiedMs'>): number => Math.max(ctx.now(), inv.modifiedMs + 1);
 
 export function approveInvoice(ctx: RecordsContext, inv: Invoice): Invoice {
   const c = new Checks();
   if (inv.baseStatus !== 'DRAFT') c.add(['input', 'invoiceId'], 'The invoice is already approved.', 'NOT_ALLOWED');
   c.done();
   inv.baseStatus = 'SAVED';
-  inv.modifiedMs = ctx.now();
+  inv.modifiedMs = later(ctx, inv);
   return inv;
 }
 
@@ -417,7 +429,7 @@ export function sendInvoice(ctx: RecordsContext, b: Business, inv: Invoice, inpu
   inv.lastSentMs = now;
   inv.lastSentVia = 'WAVE';
   if (inv.baseStatus === 'SAVED') inv.baseStatus = 'SENT';
-  inv.modifiedMs = now;
+  inv.modifiedMs = later(ctx, inv);
 }
 
 export function markInvoiceSent(ctx: RecordsContext, inv: Invoice, input: Obj): Invoice {
@@ -428,7 +440,7 @@ export function markInvoiceSent(ctx: RecordsContext, inv: Invoice, input: Obj): 
   inv.lastSentMs = typeof input.sentAt === 'string' && isDateTime(input.sentAt) ? Date.parse(input.sentAt) : now;
   inv.lastSentVia = String(input.sendMethod ?? 'MARKED_SENT');
   if (inv.baseStatus === 'SAVED') inv.baseStatus = 'SENT';
-  inv.modifiedMs = now;
+  inv.modifiedMs = later(ctx, inv);
   return inv;
 }
 
@@ -463,6 +475,7 @@ export function recordPayment(ctx: RecordsContext, b: Business, inv: Invoice, in
     amount,
     paymentDate: input.paymentDate as string,
     paymentMethod: String(input.paymentMethod ?? 'UNSPECIFIED'),
+    online: null,
     exchangeRate,
     memo: str(input.memo),
     createdMs: now,
@@ -470,7 +483,55 @@ export function recordPayment(ctx: RecordsContext, b: Business, inv: Invoice, in
   };
   ctx.state.payments.set(p.id, p);
   inv.paymentIds.push(p.id);
-  inv.modifiedMs = now;
+  inv.modifiedMs = later(ctx, inv);
+  return p;
+}
+
+/**
+ * The ways a customer can pay the invoice online now: those Wave Payments accepts for the business and the
+ * invoice does not disable (a draft: none — only an approved invoice is shown to the customer).
+ */
+export function onlineWays(state: WaveState, inv: Invoice): Array<'card' | 'bank'> {
+  const b = state.businesses.get(inv.businessId);
+  if (!b || inv.baseStatus === 'DRAFT') return [];
+  const ways: Array<'card' | 'bank'> = [];
+  if (b.payments.card && !inv.disableCreditCardPayments) ways.push('card');
+  if (b.payments.bank && !inv.disableBankPayments) ways.push('bank');
+  return ways;
+}
+
+/**
+ * The customer pays through Wave Payments (card first, else bank payment): a payment as any other on the
+ * invoice (amountPaid, amountDue, status, modifiedAt), into the business's first cash and bank account. Wave
+ * tells no one: a client polls. Refused (an Error, as a gateway refuses) when no way is open or the amount is
+ * not between 0 and the amount due.
+ */
+export function payOnline(ctx: RecordsContext, b: Business, inv: Invoice, amount: bigint): Payment {
+  const way = onlineWays(ctx.state, inv)[0];
+  if (!way) throw new Error(`Invoice ${inv.invoiceNumber} cannot be paid online: ${inv.baseStatus === 'DRAFT' ? 'it is a draft' : 'neither card nor bank payment is both accepted by the business and enabled on the invoice'}.`);
+  const due = inv.totalMinor - paidMinor(ctx.state, inv);
+  const minor = toMinor(amount, currencyInfo(inv.currency).exponent);
+  if (minor <= 0n || minor > due) throw new Error(`Invoice ${inv.invoiceNumber}: an online payment must be above 0 and at most the amount due.`);
+  const account = [...ctx.state.accounts.values()].find((a) => a.businessId === b.id && a.subtype === 'CASH_AND_BANK' && !a.isArchived);
+  if (!account) throw new Error(`Business ${b.name} has no cash and bank account for Wave Payments to pay into.`);
+  const now = ctx.now();
+  const p: Payment = {
+    id: childId(b, 'InvoicePayment'),
+    businessId: b.id,
+    invoiceId: inv.id,
+    accountId: account.id,
+    amount,
+    paymentDate: isoDay(now),
+    paymentMethod: way === 'card' ? 'CREDIT_CARD' : 'BANK_TRANSFER',
+    online: way,
+    exchangeRate: inv.exchangeRate,
+    memo: null,
+    createdMs: now,
+    modifiedMs: now,
+  };
+  ctx.state.payments.set(p.id, p);
+  inv.paymentIds.push(p.id);
+  inv.modifiedMs = later(ctx, inv);
   return p;
 }
 

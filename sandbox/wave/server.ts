@@ -15,7 +15,19 @@ import { OperationFaults, graphqlEndpoint, type OperationFilter, type WaveViolat
 import { TokenLimits, rateLimitedBody } from './limits.js';
 import { WaveOAuth, type TokenPair } from './oauth.js';
 import { WAVE_RELAY_SCOPES, defaultLimits, seedBusiness, type BusinessInput, type FakeWaveOptions } from './options.js';
-import { createCustomer, createInvoice, deleteInvoice, recordPayment, type RecordsContext } from './records.js';
+import { scaled } from './money.js';
+import {
+  approveInvoice,
+  createCustomer,
+  createInvoice,
+  deleteInvoice,
+  onlineWays,
+  patchInvoice,
+  payOnline,
+  recordPayment,
+  sendInvoice,
+  type RecordsContext,
+} from './records.js';
 import { rootValue } from './root.js';
 import { loadWaveSchema } from './schema.js';
 import { createState, type Invoice, type SentEmail, type WaveState } from './state.js';
@@ -194,10 +206,15 @@ export class FakeWave {
     return seedBusiness(this.state, input, this.clock.now()).id;
   }
 
-  /** Changes a business's settings (as its owner would in Wave). */
-  setBusiness(id: string, patch: { emailSendEnabled?: boolean; isClassicInvoicing?: boolean; name?: string }): void {
+  /**
+   * Changes a business's settings (as its owner would in Wave); `payments`: what Wave Payments accepts online
+   * (Settings › Payments), which Wave's API does not show.
+   */
+  setBusiness(id: string, patch: { emailSendEnabled?: boolean; isClassicInvoicing?: boolean; name?: string; payments?: { card?: boolean; bank?: boolean } }): void {
     const b = this.business(id);
-    Object.assign(b, patch);
+    const { payments, ...rest } = patch;
+    Object.assign(b, rest);
+    if (payments) b.payments = { card: payments.card ?? b.payments.card, bank: payments.bank ?? b.payments.bank };
     b.modifiedMs = this.clock.now();
   }
 
@@ -239,6 +256,61 @@ export class FakeWave {
           exchangeRate: '1',
         }).id,
     );
+  }
+
+  /**
+   * The customer pays `amount` (the invoice's currency) online through Wave Payments, by card when the invoice
+   * takes cards, else by bank payment: recorded as any payment (CREDIT_CARD / BANK_TRANSFER), the invoice's
+   * amountPaid, amountDue, status (PARTIAL / PAID) and modifiedAt move. Wave tells no one: the relay polls.
+   * Throws when the invoice cannot be paid online (a draft; card and bank both disabled on it or not accepted by
+   * the business) or the amount is not above 0 and at most the amount due. Returns the payment's ID.
+   */
+  payOnline(invoiceId: string, amount: number): string {
+    const inv = this.invoice(invoiceId);
+    if (!Number.isFinite(amount)) throw new Error(`not an amount: ${amount}`);
+    return payOnline(this.records, this.business(inv.businessId), inv, scaled(amount.toFixed(6))).id;
+  }
+
+  /** What the invoice can be paid online with now, in Wave's terms: a subset of ['card', 'bank'] ([] for a draft). */
+  onlinePayment(invoiceId: string): string[] {
+    return onlineWays(this.state, this.invoice(invoiceId));
+  }
+
+  /** A person approves the draft in Wave: DRAFT → SAVED (modifiedAt moves). Throws when it is not a draft. */
+  approveInvoice(invoiceId: string): void {
+    this.refuse(() => approveInvoice(this.records, this.invoice(invoiceId)));
+  }
+
+  /**
+   * A person sends the invoice from Wave to `to` (a draft is approved first, as Wave's "Approve and send"): an
+   * email, lastSentAt, status SENT, modifiedAt. Needs the business's emailSendEnabled.
+   */
+  sendInvoice(invoiceId: string, to: string[]): void {
+    const inv = this.invoice(invoiceId);
+    this.refuse(() => {
+      if (inv.baseStatus === 'DRAFT') approveInvoice(this.records, inv);
+      sendInvoice(this.records, this.business(inv.businessId), inv, { to, attachPDF: true });
+    });
+  }
+
+  /**
+   * A person rewrites the draft's lines in Wave (each on the product of the line it replaces, else the first
+   * line's, with that line's sales taxes): totals recomputed, modifiedAt moves.
+   */
+  editInvoice(invoiceId: string, items: Array<{ description: string; unitPrice: number; quantity: number }>): void {
+    const inv = this.invoice(invoiceId);
+    const lines = items.map((item, i) => {
+      const like = inv.items[i] ?? inv.items[0];
+      if (!like) throw new Error(`invoice ${invoiceId} has no line whose product an edited line could take`);
+      return {
+        productId: like.productId,
+        description: item.description,
+        quantity: item.quantity.toFixed(6),
+        unitPrice: item.unitPrice.toFixed(6),
+        taxes: like.salesTaxIds.map((salesTaxId) => ({ salesTaxId })),
+      };
+    });
+    this.refuse(() => patchInvoice(this.records, this.business(inv.businessId), inv, { id: inv.id, items: lines }));
   }
 
   /** The customer opened the invoice online: VIEWED (if not paid), lastViewedAt, modifiedAt. */

@@ -28,6 +28,11 @@ export interface Business {
   timezone: string;
   /** Days from invoiceDate to dueDate when the invoice gives none (the business's payment terms). */
   paymentTermsDays: number;
+  /**
+   * What Wave Payments lets the business's customers pay online with (set up in Wave › Settings › Payments).
+   * Not in Wave's API (no Business field says it): the fake's own setting.
+   */
+  payments: { card: boolean; bank: boolean };
   createdMs: number;
   modifiedMs: number;
   /** Per-business counter behind the numeric part of the IDs. */
@@ -122,6 +127,10 @@ export interface Invoice {
   exchangeRate: bigint;
   memo: string | null;
   footer: string | null;
+  /** Marked not payable by card / bank payment / American Express (InvoiceCreateInput's disable…Payments). */
+  disableCreditCardPayments: boolean;
+  disableBankPayments: boolean;
+  disableAmexPayments: boolean;
   items: InvoiceItem[];
   discountMinor: bigint;
   subtotalMinor: bigint;
@@ -147,6 +156,8 @@ export interface Payment {
   amount: bigint;
   paymentDate: string;
   paymentMethod: string;
+  /** Paid online through Wave Payments (the fake's payOnline): by card or bank payment; null: recorded by hand. */
+  online: 'card' | 'bank' | null;
   exchangeRate: bigint;
   memo: string | null;
   createdMs: number;

@@ -4,9 +4,20 @@
 // invoice.number.template when set, else wave.invoiceNumberTemplate), and a create whose answer
 // was lost is found by `invoices(invoiceNumber:)` before another is made; a send whose answer was lost is
 // found by the invoice's lastSentAt, so the client is never emailed twice. Wave has no recurring invoices.
+// Review (invoice.review): the draft is rewritten with invoicePatch (its version: modifiedAt and amountPaid, so
+// a person's edit in Wave is a new version) and approved with invoiceApprove (DRAFT → SAVED); a person's
+// approval in Wave is its status (SAVED or later), a person's send its lastSentAt. Lost deals (invoice.onLost
+// "void"): Wave has no void: an invoice without payments, draft or not, is deleted with invoiceDelete (deleting
+// is how Wave cancels an unpaid invoice; nothing of it stays in Wave, and its online link stops working); one
+// with a payment is never deleted. The relay keeps what it deleted (number, customer, total), so the invoice
+// still reads as void to the use cases (a retry after a lost answer, a later review or payment job). Pay online (invoice.payOnline): Wave Payments' two ways, "card" and "bank",
+// are switched on or off per invoice (disableCreditCardPayments / disableBankPayments); whether the business
+// has set Wave Payments up is not in Wave's API.
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../../config/config-error.js';
-import { permanent, RelayError } from '../../errors.js';
+import { permanent, RelayError, retryable } from '../../errors.js';
 import { fillDealTemplate } from '../../sync/deal-template.js';
+import { formatAmount } from '../../sync/money.js';
 import type {
   AccountingInvoice,
   AccountingInvoiceDetail,
@@ -18,16 +29,18 @@ import type {
   CustomerInput,
   DealStamp,
   InvoiceChange,
+  InvoiceClue,
   InvoiceDraft,
   InvoiceStatus,
+  PayOnlineOffer,
   RecurringProfile,
 } from '../../sync/ports.js';
 import type { WaveClient } from './client.js';
-import type { InvoiceCreateInput, WaveBusiness, WaveCustomer, WaveInvoice } from './documents.js';
+import type { InvoiceCreateInput, InvoiceDiscountInput, InvoiceItemInput, WaveBusiness, WaveCustomer, WaveInvoice } from './documents.js';
 import type { WaveMappingSection } from './mapping.js';
 import { WAVE_NAMES } from './names.js';
 import { waveNotConnected } from './oauth.js';
-import { decimal, normal, type WaveProducts } from './products.js';
+import { decimal, normal, type ProductStore, type WaveProducts } from './products.js';
 import type { WaveStamps } from './stamp.js';
 
 /** What the business and the mapping's `wave` section say, resolved once per business. */
@@ -55,6 +68,8 @@ export class WaveAccounting implements AccountingPort {
     private readonly connection: { businessId: () => string | undefined; readonly connected: boolean },
     /** Whether the mapping emails invoices: a business that cannot send email then stops start-up. */
     private readonly sendInvoice: boolean | undefined,
+    /** Kept across restarts: what voidInvoice deleted, so the invoice still reads as void (Wave keeps nothing). */
+    private readonly cancelled: ProductStore,
     private readonly today: () => string = () => new Date().toISOString().slice(0, 10),
   ) {}
 
@@ -122,13 +137,7 @@ export class WaveAccounting implements AccountingPort {
   async createInvoice(draft: InvoiceDraft, opts: { send: boolean }): Promise<AccountingInvoice & { emailed: boolean }> {
     const { incomeAccountId } = await this.settings().catch(this.fail);
     const invoiceDate = draft.date ?? this.today();
-    const items: InvoiceCreateInput['items'] = [];
-    for (const [i, line] of draft.lines.entries()) {
-      const { productId, deal } = await this.products.forLine(line, draft.lineSources?.[i], incomeAccountId).catch(this.fail);
-      // The deal-amount product is shared: the line says which deal it is.
-      const description = deal ? [line.name, line.description].filter(Boolean).join('\n') : line.description;
-      items.push(compact({ productId, description, quantity: decimal(line.quantity), unitPrice: decimal(line.rate), taxes: line.taxId ? [{ salesTaxId: line.taxId }] : [] }));
-    }
+    const items = await this.items(draft, incomeAccountId);
     const input: Omit<InvoiceCreateInput, 'businessId'> = compact({
       customerId: draft.customerId,
       status: 'DRAFT' as const,
@@ -139,7 +148,8 @@ export class WaveAccounting implements AccountingPort {
       exchangeRate: draft.exchangeRate !== undefined ? decimal(draft.exchangeRate, 0) : undefined,
       memo: this.section.memoTemplate ? fillDealTemplate(this.section.memoTemplate, draft.stamp.dealId) : undefined,
       items,
-      discounts: draft.discount ? [{ discountType: 'FIXED' as const, name: 'Discount', amount: decimal(draft.discount) }] : undefined,
+      discounts: draft.discount ? discounts(draft.discount) : undefined,
+      ...payOnlineFlags(draft.payOnline),
     });
     if (this.stamps.byMapping) await this.numberFree(draft.stamp.key);
     const created = await this.client.createInvoice(input).catch(this.fail);
@@ -151,6 +161,112 @@ export class WaveAccounting implements AccountingPort {
         : e;
     });
     return { ...toInvoice(approved), emailed: false };
+  }
+
+  /** Every line on its product (found or created once), the rule's sales tax on it (none: `taxes: []`). */
+  private async items(draft: InvoiceDraft, incomeAccountId: string): Promise<InvoiceItemInput[]> {
+    const items: InvoiceItemInput[] = [];
+    for (const [i, line] of draft.lines.entries()) {
+      const { productId, deal } = await this.products.forLine(line, draft.lineSources?.[i], incomeAccountId).catch(this.fail);
+      // The deal-amount product is shared: the line says which deal it is.
+      const description = deal ? [line.name, line.description].filter(Boolean).join('\n') : line.description;
+      items.push(compact({ productId, description, quantity: decimal(line.quantity), unitPrice: decimal(line.rate), taxes: line.taxId ? [{ salesTaxId: line.taxId }] : [] }));
+    }
+    return items;
+  }
+
+  /**
+   * invoicePatch: the draft's lines, currency and rate, due date (from the payment terms and the draft's own
+   * invoice date), discount (`[]` removes one) and, with invoice.payOnline, its ways of paying online; its number,
+   * date and memo stay. A draft a person approved meanwhile is not rewritten: retried, the use case then sees
+   * the approval. Answers the new version (the patched invoice's modifiedAt and amountPaid).
+   */
+  async updateDraftInvoice(invoiceId: string, draft: InvoiceDraft): Promise<{ version: string }> {
+    const { incomeAccountId } = await this.settings().catch(this.fail);
+    const current = await this.client.invoice(invoiceId).catch(this.fail);
+    if (current.status !== 'DRAFT') {
+      throw retryable('wave_not_draft', `Invoice ${current.invoiceNumber} is no longer a draft in Wave (${current.status}): the relay did not rewrite it, and will read it again.`, {
+        service: 'wave',
+        retryAfterMs: 5000,
+      });
+    }
+    const items = await this.items(draft, incomeAccountId);
+    const patched = await this.client
+      .patchInvoice(
+        compact({
+          id: invoiceId,
+          currency: draft.currencyId,
+          exchangeRate: draft.exchangeRate !== undefined ? decimal(draft.exchangeRate, 0) : undefined,
+          dueDate: draft.dueDate ?? (draft.paymentTerms !== undefined ? addDays(current.invoiceDate, draft.paymentTerms) : undefined),
+          items,
+          discounts: draft.discount ? discounts(draft.discount) : [],
+          ...payOnlineFlags(draft.payOnline),
+        }),
+      )
+      .catch(this.fail);
+    return { version: waveVersion(patched) };
+  }
+
+  /**
+   * invoiceApprove: DRAFT → SAVED (payable, its viewUrl live), not emailed. Wave emails only an approved
+   * invoice, so it is approved with `thenEmail` too. One already approved (by a person) is left as it is.
+   */
+  async approveInvoice(invoiceId: string, _opts: { thenEmail: boolean }): Promise<AccountingInvoice> {
+    const current = await this.client.invoice(invoiceId).catch(this.fail);
+    if (current.status !== 'DRAFT') return toInvoice(current);
+    return toInvoice(await this.client.approveInvoice(invoiceId).catch(this.fail));
+  }
+
+  /** invoiceDelete of the draft (one with a payment is refused, as for voidInvoice); one already gone is no error. */
+  async deleteDraftInvoice(invoiceId: string): Promise<void> {
+    await this.deleteUnpaid(invoiceId);
+  }
+
+  /**
+   * Wave has no void: an approved invoice with no payment is deleted with invoiceDelete, which is how Wave
+   * cancels one (it keeps nothing of it: no void state, and its online link stops working). One already gone
+   * is no error; one with a payment is never deleted.
+   */
+  async voidInvoice(invoiceId: string): Promise<void> {
+    await this.deleteUnpaid(invoiceId, async (current) => {
+      const kept: CancelledInvoice = {
+        id: current.id,
+        invoiceNumber: current.invoiceNumber,
+        viewUrl: current.viewUrl,
+        customerId: current.customer.id,
+        total: current.total.value,
+        currency: current.total.currency?.code ?? '',
+        modifiedAt: current.modifiedAt,
+        sent: current.lastSentAt !== null && current.lastSentAt !== undefined,
+      };
+      await this.cancelled.set(this.cancelledKey(invoiceId), kept);
+    });
+  }
+
+  /** Per business, as Wave's IDs are. */
+  private cancelledKey(invoiceId: string): string {
+    return `wave:cancelled:${this.client.business()}:${createHash('sha256').update(invoiceId).digest('hex').slice(0, 32)}`;
+  }
+
+  /**
+   * Read first: gone already is done; a payment (even a partial one) stops the delete with a reason. `before`
+   * runs just before the delete (what is kept of the invoice is written before it is gone).
+   */
+  private async deleteUnpaid(invoiceId: string, before?: (current: WaveInvoice) => Promise<void>): Promise<void> {
+    const current = await this.client.invoice(invoiceId).catch((err: unknown) => (isGone(err) ? undefined : this.fail(err)));
+    if (!current) return;
+    const paid = amount(current.amountPaid.value);
+    if (paid > 0) {
+      throw permanent(
+        'wave_invoice_has_payments',
+        `Invoice ${current.invoiceNumber} has ${formatAmount(paid, current.amountPaid.currency?.code ?? '')} paid in Wave, so the relay did not delete it (Wave has no void; deleting is refused once money was received). Settle it in Wave (a refund, or remove the payment and delete the invoice).`,
+        { service: 'wave' },
+      );
+    }
+    await before?.(current);
+    await this.client.deleteInvoice(invoiceId).catch((err: unknown) => {
+      if (!isGone(err)) this.fail(err);
+    });
   }
 
   /**
@@ -182,8 +298,16 @@ export class WaveAccounting implements AccountingPort {
     await this.client.sendInvoice({ invoiceId, to: to.slice(0, 10), attachPDF: true }).catch(this.fail);
   }
 
+  /** The invoice; one the relay deleted for a lost deal (voidInvoice) reads as void from what was kept of it. */
   async getInvoice(invoiceId: string): Promise<AccountingInvoiceDetail> {
-    const i = await this.client.invoice(invoiceId).catch(this.fail);
+    let i: WaveInvoice;
+    try {
+      i = await this.client.invoice(invoiceId);
+    } catch (err) {
+      const kept = isGone(err) ? await this.cancelled.get<CancelledInvoice>(this.cancelledKey(invoiceId)) : undefined;
+      if (kept) return cancelledDetail(kept, this.stamps.read(kept));
+      throw this.neutral(err);
+    }
     const stamped = this.stamps.read(i);
     return {
       ...toInvoice(i),
@@ -210,7 +334,7 @@ export class WaveAccounting implements AccountingPort {
    * (a Kommo product of the same name uses it). The business's fitness and the income account are checked
    * here too, so a business the relay cannot invoice in stops start-up.
    */
-  async reference(_opts: { exemptions: boolean }): Promise<AccountingReference> {
+  async reference(opts: { exemptions: boolean; payOnline?: boolean }): Promise<AccountingReference> {
     this.resolved = undefined;
     const { business } = await this.settings();
     const taxes = await this.client.salesTaxes().catch(this.fail);
@@ -227,6 +351,7 @@ export class WaveAccounting implements AccountingPort {
       taxes: taxes.filter((t) => !t.isArchived).map((t) => ({ id: t.id, name: t.name, percentage: percentage(t.rate), code: t.abbreviation })),
       exemptions: [],
       items: products.filter((p) => p.isSold && !p.isArchived).map((p) => ({ id: p.id, name: p.name, rate: amount(p.unitPrice) })),
+      ...(opts.payOnline ? { payOnline: WAVE_PAY_ONLINE } : {}),
     };
   }
 
@@ -325,6 +450,62 @@ export function waveStatus(i: Pick<WaveInvoice, 'status' | 'amountPaid'>): Invoi
 
 /** Changes with the invoice: its modifiedAt, and (two changes in one moment) amountPaid. */
 export const waveVersion = (i: Pick<WaveInvoice, 'modifiedAt' | 'amountPaid'>) => `${i.modifiedAt}|${amount(i.amountPaid?.value)}`;
+
+/**
+ * Wave Payments' two ways, which every invoice may take or refuse (InvoiceCreateInput's disableCreditCardPayments
+ * and disableBankPayments). Nothing in Wave's API says which the business has set up, so both are offered and
+ * `true` asks for both; Wave then shows the customer those the business accepts.
+ */
+export const WAVE_PAY_ONLINE: PayOnlineOffer = {
+  available: [
+    { id: 'card', name: 'card', detail: 'credit and debit cards' },
+    { id: 'bank', name: 'bank', detail: 'bank payments (ACH)' },
+  ],
+  byDefault: ['card', 'bank'],
+  setUp: 'Wave › Settings › Payments',
+  unconfirmed:
+    "Wave's API does not say whether the business has Wave Payments set up for cards or bank payments: the relay marks each invoice payable by the ways the mapping names, and the client can pay online only once Wave Payments is set up in Wave › Settings › Payments.",
+};
+
+/** invoice.payOnline: each of Wave's two ways on or off on the invoice; absent: nothing sent (the business's defaults). */
+function payOnlineFlags(ways: string[] | undefined): Pick<InvoiceCreateInput, 'disableCreditCardPayments' | 'disableBankPayments'> {
+  if (!ways) return {};
+  return { disableCreditCardPayments: !ways.includes('card'), disableBankPayments: !ways.includes('bank') };
+}
+
+const discounts = (value: number): InvoiceDiscountInput[] => [{ discountType: 'FIXED', name: 'Discount', amount: decimal(value) }];
+
+/** What the relay keeps of an invoice it deleted for a lost deal: enough to read it as void. */
+interface CancelledInvoice {
+  id: string;
+  invoiceNumber: string;
+  viewUrl: string;
+  customerId: string;
+  total: string;
+  currency: string;
+  modifiedAt: string;
+  sent: boolean;
+}
+
+/** A deleted invoice in the use cases' words: void, nothing due (nothing was paid). */
+function cancelledDetail(c: CancelledInvoice, stamped: InvoiceClue['stamped']): AccountingInvoiceDetail {
+  return {
+    id: c.id,
+    number: c.invoiceNumber,
+    url: c.viewUrl,
+    status: 'void',
+    sent: c.sent,
+    invoiceId: c.id,
+    customerId: c.customerId,
+    total: amount(c.total),
+    balance: 0,
+    currencyCode: c.currency,
+    version: `${c.modifiedAt}|deleted`,
+    ...(stamped ? { stamped } : {}),
+  };
+}
+
+const isGone = (err: unknown): boolean => err instanceof RelayError && err.code === 'wave_not_found';
 
 function toInvoice(i: WaveInvoice): AccountingInvoice {
   return { id: i.id, number: i.invoiceNumber, url: i.viewUrl, status: waveStatus(i), sent: i.lastSentAt !== null && i.lastSentAt !== undefined };

@@ -1,6 +1,6 @@
 // Wave's public GraphQL API over plain HTTP (src/net/http.ts, as every other client of the relay): one
 // endpoint, a Bearer token, the typed documents of documents.ts. No GraphQL client library: the relay sends
-// sixteen fixed documents and needs the transport's retries, limits and error vocabulary, which a GraphQL
+// eighteen fixed documents and needs the transport's retries, limits and error vocabulary, which a GraphQL
 // client would wrap rather than replace (graphql-js is used only to check the documents in a test).
 // Wave's limits are kept on this side (about 60 calls a minute and 2 at a time, second-hand): a minute window
 // from deps.limiter (shared by every relay on PostgreSQL) and a semaphore on the wire; 429 waits for its
@@ -177,6 +177,17 @@ export class WaveClient {
   async createInvoice(input: Omit<D.InvoiceCreateInput, 'businessId'>): Promise<D.WaveInvoice> {
     const out = (await this.run(D.INVOICE_CREATE, { input: { businessId: this.business(), ...input } })).invoiceCreate;
     return succeeded(D.INVOICE_CREATE.name, out, out?.invoice);
+  }
+
+  async patchInvoice(input: D.InvoicePatchInput): Promise<D.WaveInvoice> {
+    const out = (await this.run(D.INVOICE_PATCH, { input })).invoicePatch;
+    return succeeded(D.INVOICE_PATCH.name, out, out?.invoice);
+  }
+
+  /** Permanent in Wave; an invoice Wave does not have is `wave_not_found`. */
+  async deleteInvoice(invoiceId: string): Promise<void> {
+    const out = (await this.run(D.INVOICE_DELETE, { input: { invoiceId } })).invoiceDelete;
+    succeeded(D.INVOICE_DELETE.name, out, true);
   }
 
   async approveInvoice(invoiceId: string): Promise<D.WaveInvoice> {

@@ -191,6 +191,7 @@ export interface WaveInvoice {
   id: string;
   invoiceNumber: string;
   status: string;
+  invoiceDate: string;
   viewUrl: string;
   modifiedAt: string;
   lastSentAt: string | null;
@@ -200,7 +201,7 @@ export interface WaveInvoice {
   customer: { id: string };
 }
 
-const INVOICE_FIELDS = 'id invoiceNumber status viewUrl modifiedAt lastSentAt total { value currency { code } } amountDue { value currency { code } } amountPaid { value currency { code } } customer { id }';
+const INVOICE_FIELDS = 'id invoiceNumber status invoiceDate viewUrl modifiedAt lastSentAt total { value currency { code } } amountDue { value currency { code } } amountPaid { value currency { code } } customer { id }';
 
 export const INVOICE = doc<{ businessId: string; invoiceId: string }, { business: { invoice: WaveInvoice | null } | null }>(`
 query Invoice($businessId: ID!, $invoiceId: ID!) {
@@ -252,8 +253,25 @@ export interface InvoiceCreateInput {
   dueDate?: string;
   exchangeRate?: string;
   memo?: string;
-  items: Array<{ productId: string; description?: string; quantity: string; unitPrice: string; taxes: Array<{ salesTaxId: string }> }>;
-  discounts?: Array<{ discountType: 'FIXED'; name: string; amount: string }>;
+  items: InvoiceItemInput[];
+  discounts?: InvoiceDiscountInput[];
+  /** Sent only with invoice.payOnline (absent: the business's default invoice settings). */
+  disableCreditCardPayments?: boolean;
+  disableBankPayments?: boolean;
+}
+
+export interface InvoiceItemInput {
+  productId: string;
+  description?: string;
+  quantity: string;
+  unitPrice: string;
+  taxes: Array<{ salesTaxId: string }>;
+}
+
+export interface InvoiceDiscountInput {
+  discountType: 'FIXED';
+  name: string;
+  amount: string;
 }
 
 export const INVOICE_CREATE = doc<{ input: InvoiceCreateInput }, { invoiceCreate: (MutationOutput & { invoice: WaveInvoice | null }) | null }>(`
@@ -262,6 +280,35 @@ mutation InvoiceCreate($input: InvoiceCreateInput!) {
     didSucceed
     inputErrors { path message code }
     invoice { ${INVOICE_FIELDS} }
+  }
+}`);
+
+/** Only the fields given change (`items` replaces every line; `discounts: []` removes the discount). */
+export interface InvoicePatchInput {
+  id: string;
+  currency?: string;
+  exchangeRate?: string;
+  dueDate?: string;
+  items: InvoiceItemInput[];
+  discounts: InvoiceDiscountInput[];
+  disableCreditCardPayments?: boolean;
+  disableBankPayments?: boolean;
+}
+
+export const INVOICE_PATCH = doc<{ input: InvoicePatchInput }, { invoicePatch: (MutationOutput & { invoice: WaveInvoice | null }) | null }>(`
+mutation InvoicePatch($input: InvoicePatchInput!) {
+  invoicePatch(input: $input) {
+    didSucceed
+    inputErrors { path message code }
+    invoice { ${INVOICE_FIELDS} }
+  }
+}`);
+
+export const INVOICE_DELETE = doc<{ input: { invoiceId: string } }, { invoiceDelete: MutationOutput | null }>(`
+mutation InvoiceDelete($input: InvoiceDeleteInput!) {
+  invoiceDelete(input: $input) {
+    didSucceed
+    inputErrors { path message code }
   }
 }`);
 
@@ -304,6 +351,8 @@ export const WAVE_DOCUMENTS = {
   INVOICES_MODIFIED,
   INVOICE_PAYMENTS,
   INVOICE_CREATE,
+  INVOICE_PATCH,
+  INVOICE_DELETE,
   INVOICE_APPROVE,
   INVOICE_SEND,
 } as const;

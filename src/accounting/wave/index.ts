@@ -21,6 +21,16 @@ export const waveBackend: AccountingBackend<WaveSettings, WaveMappingSection> = 
     onlineLink: true,
     // No idempotency key: a lost create is found by its invoice number, a lost send by lastSentAt.
     idempotencyKeys: false,
+    // invoice.onLost "void": Wave has no void; an invoice without payments (a draft or not) is deleted with
+    // invoiceDelete, which is how Wave cancels one (nothing of it stays in Wave; the relay keeps what it deleted,
+    // so it reads as void). One with a payment is kept.
+    cancelInvoices: true,
+    // invoice.review: invoicePatch rewrites the draft, invoiceApprove makes it SAVED; a person's approval (SAVED
+    // or later), send (lastSentAt) or edit (modifiedAt) in Wave is seen by the reconciler's polling.
+    reviewDrafts: true,
+    // invoice.payOnline: "card" and "bank" (Wave Payments) on or off per invoice (disableCreditCardPayments,
+    // disableBankPayments); whether the business has Wave Payments set up is not in the API.
+    payOnline: true,
   },
   settings: { schema: waveSettingsSchema, problems: waveSettingProblems, usesOAuth: waveUsesOAuth, secrets: waveSecrets },
   mapping: { key: 'wave', schema: waveMappingSection, customerFields: waveCustomerTaxFields },

@@ -94,7 +94,7 @@ export function createWaveSide(deps: AccountingDeps<WaveSettings>): AccountingSi
       const c = await connections.describe('wave');
       return !(c?.status === 'connected' && c.hasRefreshToken);
     },
-    port: ({ section, sendInvoice, numberTemplate }) => new WaveAccounting(client, new WaveStamps(section, numberTemplate), section, products, connection, sendInvoice),
+    port: ({ section, sendInvoice, numberTemplate }) => new WaveAccounting(client, new WaveStamps(section, numberTemplate), section, products, connection, sendInvoice, store),
     status: (unavailable) => waveStatus({ settings, connections, tokens, connection, problem: () => problem }, unavailable),
     readiness: waveReadiness,
     connectFlow: ({ states, log: flowLog, onConnected }) =>
