@@ -58,6 +58,9 @@ export class LostDeal {
 
     const invoiceId = record.invoice_id;
     const system = accounting.names.system;
+    // What cancelling a final invoice is there: voided (kept, marked void) or deleted (a system without void).
+    const cancel = accounting.names.cancelVerb ?? 'void';
+    const cancelled = cancel === 'void' ? 'voided' : 'deleted';
     const invoice = await this.read(invoiceId, prior?.invoice_id === invoiceId ? prior.state : undefined);
     const number = invoice?.number ?? record.invoice_number ?? invoiceId;
     const base = { invoice_id: invoiceId, invoice_number: number, recurring_stopped: recurringStopped ? 1 : 0 };
@@ -76,7 +79,7 @@ export class LostDeal {
       if (prior?.invoice_id === invoiceId && prior.state === 'deleting') return finish('deleted', `draft ${number} deleted`, false, `Deal lost: the draft invoice ${number} was deleted in ${system}.`);
       if (prior?.invoice_id === invoiceId && prior.state === 'voiding') {
         await invoices.update(key, { invoice_status: 'void' });
-        return finish('voided', `invoice ${number} voided`, false, `Deal lost: invoice ${number} was voided in ${system} (nothing had been paid).`);
+        return finish('voided', `invoice ${number} ${cancelled}`, false, `Deal lost: invoice ${number} was ${cancelled} in ${system} (nothing had been paid).`);
       }
       return finish('already_void', `invoice ${number} was already void`, false, `Deal lost: invoice ${number} was already void in ${system}; nothing changed.`);
     }
@@ -88,14 +91,14 @@ export class LostDeal {
     if (partlyPaid) {
       return finish(
         'kept_partly_paid',
-        `invoice ${number} is partly paid (${due} still due): not voided`,
+        `invoice ${number} is partly paid (${due} still due): not ${cancelled}`,
         true,
-        `Deal lost: invoice ${number} is partly paid (${due} still due), so the relay did not void it. Settle it in ${system} (a credit note or a refund).`,
+        `Deal lost: invoice ${number} is partly paid (${due} still due), so the relay did not ${cancel} it. Settle it in ${system} (a credit note or a refund).`,
       );
     }
     if (onLost.action === 'note') {
       const what = invoice.status === 'draft' ? `the draft invoice ${number}` : `invoice ${number} (${due} due)`;
-      return finish('noted', `${invoice.status === 'draft' ? 'draft' : 'invoice'} ${number} still open`, true, `Deal lost: ${what} is still open in ${system}. Void it there if it should not be paid.`);
+      return finish('noted', `${invoice.status === 'draft' ? 'draft' : 'invoice'} ${number} still open`, true, `Deal lost: ${what} is still open in ${system}. ${cancel === 'void' ? 'Void' : 'Delete'} it there if it should not be paid.`);
     }
 
     // void: nothing was paid. A draft is deleted, a final invoice voided; the intent first.
@@ -108,8 +111,8 @@ export class LostDeal {
     } catch (err) {
       if (err instanceof RelayError && !err.retryable && !err.uncertain) {
         // Refused: say so where a person looks, and fail the job with the reason (the failure note follows).
-        await lost.put(key, { ...base, state: 'done', action: 'noted', detail: `${system} refused to ${draft ? 'delete' : 'void'} it: ${err.message}`, attention: 1 });
-        throw permanent(err.code, `Deal lost: invoice ${number} was not ${draft ? 'deleted' : 'voided'}: ${err.message} It is still open in ${system}.`, { cause: err });
+        await lost.put(key, { ...base, state: 'done', action: 'noted', detail: `${system} refused to ${draft ? 'delete' : cancel} it: ${err.message}`, attention: 1 });
+        throw permanent(err.code, `Deal lost: invoice ${number} was not ${draft ? 'deleted' : cancelled}: ${err.message} It is still open in ${system}.`, { cause: err });
       }
       throw err;
     }
@@ -117,7 +120,7 @@ export class LostDeal {
     await invoices.update(key, { review: null, ...(draft ? {} : { invoice_status: 'void' }) });
     return draft
       ? finish('deleted', `draft ${number} deleted`, false, `Deal lost: the draft invoice ${number} was deleted in ${system}.`)
-      : finish('voided', `invoice ${number} voided`, false, `Deal lost: invoice ${number} was voided in ${system} (nothing had been paid).`);
+      : finish('voided', `invoice ${number} ${cancelled}`, false, `Deal lost: invoice ${number} was ${cancelled} in ${system} (nothing had been paid).`);
   }
 
   /** The invoice now; undefined when it is gone after our own delete (a backend that removes drafts for good). */

@@ -238,6 +238,11 @@ export interface AccountingNames {
   short: string;
   /** What the system calls the books the relay works in ("Books organization", "organisation"). */
   organization: string;
+  /**
+   * How a final invoice is cancelled there, in the words of notes (`invoice.onLost: "void"`): `void` (default;
+   * it stays in the books, marked void) or `delete` (a system with no void state: it is removed).
+   */
+  cancelVerb?: 'void' | 'delete';
 }
 
 /** The system's own word for its books, alone ("organization", "organisation"): for texts that name one. */
