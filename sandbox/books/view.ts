@@ -236,12 +236,17 @@ export interface FakeBooks {
   /** A user voids the invoice in the system. */
   void(invoiceId: string): Promise<void>;
 
-  /** A person in the system approves one of the relay's drafts (Zoho: submitted and approved; Xero: AUTHORISED; Wave: invoiceApprove's SAVED). */
-  approveInBooks(invoiceId: string): void;
+  /*
+   * A person's acts in the system on one of the relay's invoices, a moment after the relay's last write on it,
+   * as people act (so the system dates the change apart from the relay's own: Zoho's last_modified_time has
+   * whole seconds; Xero's event would fall in the relay's own-write window): they resolve once done.
+   */
+  /** A person in the system approves one of the relay's drafts (Zoho: submitted and approved; Xero: AUTHORISED; Wave: DRAFT → SAVED). */
+  approveInBooks(invoiceId: string): Promise<void>;
   /** A person sends the invoice to its customer from the system (approving it where it is a draft). */
-  sendInBooks(invoiceId: string): void;
+  sendInBooks(invoiceId: string): Promise<void>;
   /** A person edits a draft's lines in the system: one line "Edited by the accountant", 777. */
-  editInBooks(invoiceId: string): void;
+  editInBooks(invoiceId: string): Promise<void>;
 
   /**
    * The organization sets up paying online, as a user does in the system (Zoho: a payment gateway; Xero: a

@@ -293,13 +293,14 @@ export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchang
     },
     runRecurring: noRecurring,
 
-    approveInBooks: (invoiceId) => issue18.approveInvoice(invoiceId),
-    sendInBooks: (invoiceId) => {
+    // Wave's modifiedAt (the relay's version of an invoice) has milliseconds from the fake's clock: no wait needed.
+    approveInBooks: async (invoiceId) => issue18.approveInvoice(invoiceId),
+    async sendInBooks(invoiceId) {
       const inv = s.invoices.get(invoiceId);
       const email = inv ? s.customers.get(inv.customerId)?.email : undefined;
       issue18.sendInvoice(invoiceId, [email ?? 'client@example.com']);
     },
-    editInBooks: (invoiceId) => issue18.editInvoice(invoiceId, [{ description: 'Edited by the accountant', unitPrice: 777, quantity: 1 }]),
+    editInBooks: async (invoiceId) => issue18.editInvoice(invoiceId, [{ description: 'Edited by the accountant', unitPrice: 777, quantity: 1 }]),
 
     // Wave › Settings › Payments: card and bank payments on (not in Wave's API: the fake's own setting).
     offerOnlinePayment: () => {

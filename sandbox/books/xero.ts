@@ -236,15 +236,15 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
     runRecurring: (id) => xero.runRepeatingInvoice(id),
 
     // A person's change in Xero's UI, a while after the relay's last write (see later()), so its event is theirs.
-    approveInBooks: (invoiceId) => {
+    async approveInBooks(invoiceId) {
       later();
       xero.updateInvoice(invoiceId, { Status: 'AUTHORISED' });
     },
-    sendInBooks: (invoiceId) => {
+    async sendInBooks(invoiceId) {
       later();
       xero.updateInvoice(invoiceId, { Status: 'AUTHORISED', SentToContact: true });
     },
-    editInBooks: (invoiceId) => {
+    async editInBooks(invoiceId) {
       later();
       // The line keeps the account and tax the relay's first line had, as Xero's editor carries them over.
       const first = s.invoices.get(invoiceId)?.lineItems[0];

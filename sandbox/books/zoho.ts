@@ -113,6 +113,13 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
     await res.arrayBuffer();
     return { status: res.status };
   };
+  // A person's change comes after the second of the relay's last write on the invoice: last_modified_time (the
+  // version the relay keeps) has whole seconds, and a change within that second would read as the relay's own.
+  const pastLastChange = async (invoiceId: string) => {
+    const inv = s.invoices.get(invoiceId);
+    const wait = inv ? Math.floor(inv.lastModifiedMs / 1000) * 1000 + 1000 - Date.now() : 0;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait + 20));
+  };
   const call = (r: RecordedRequest): BooksCall => ({ op: zohoOp(r.method, r.path), method: r.method, path: r.path, status: r.status, query: r.query, body: r.body, idempotencyKey: header(r, 'idempotency-key') });
 
   return {
@@ -186,14 +193,21 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
     },
     runRecurring: (id) => zoho.generateRecurringInvoice(id),
 
-    approveInBooks: (invoiceId) => zoho.approveInvoice(invoiceId),
-    sendInBooks: (invoiceId) => {
+    async approveInBooks(invoiceId) {
+      await pastLastChange(invoiceId);
+      zoho.approveInvoice(invoiceId);
+    },
+    async sendInBooks(invoiceId) {
+      await pastLastChange(invoiceId);
       const inv = s.invoices.get(invoiceId);
       const contact = inv ? s.contacts.get(inv.customerId) : undefined;
       const email = (contact?.persons.find((p) => p.isPrimary) ?? contact?.persons[0])?.email || 'client@example.com';
       zoho.sendInvoice(invoiceId, [email]);
     },
-    editInBooks: (invoiceId) => zoho.editInvoice(invoiceId, { line_items: [{ name: 'Edited by the accountant', rate: 777, quantity: 1 }] }),
+    async editInBooks(invoiceId) {
+      await pastLastChange(invoiceId);
+      zoho.editInvoice(invoiceId, { line_items: [{ name: 'Edited by the accountant', rate: 777, quantity: 1 }] });
+    },
 
     offerOnlinePayment: () => {
       online.addPaymentGateway('stripe');
