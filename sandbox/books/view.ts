@@ -249,11 +249,12 @@ export interface FakeBooks {
   editInBooks(invoiceId: string): Promise<void>;
 
   /**
-   * The organization sets up paying online, as a user does in the system (Zoho: a payment gateway; Xero: a
-   * branding theme with a payment service, beside the standard one; Wave: Wave Payments' card and bank). Before
-   * or after the relay starts. Returns the names a mapping's invoice.payOnline may use for what was set up.
+   * The organization sets up paying online, as a user does in the system (Zoho: a payment gateway configured,
+   * and an invoice made with it, the only place Zoho's API shows it; Xero: a branding theme with a payment
+   * service, beside the standard one without; Wave: Wave Payments' card and bank). Before or after the relay
+   * starts. Resolves to the names a mapping's invoice.payOnline may use for what was set up.
    */
-  offerOnlinePayment(): string[];
+  offerOnlinePayment(): Promise<string[]>;
   /** What the invoice lets its client pay online with, in the system's own terms (Zoho: gateways; Xero: [its branding theme] where the theme has a payment service; Wave: card, bank); [] when nothing. */
   onlinePayment(invoiceId: string): string[];
   /**

@@ -123,9 +123,8 @@ function status(systemStatus: string): BooksStatus {
 }
 
 /**
- * INTEGRATION (issue 18): the fake Wave's helpers the wave18 helper adds (BRIEF.md's agreed names), and the
- * business's Wave Payments setting it adds to the state (Business.payments). Not on this branch yet: reached
- * through these casts, to be removed once sandbox/wave has them.
+ * INTEGRATION (issue 18): the fake Wave's helpers the wave18 helper adds (BRIEF.md's agreed names; setBusiness
+ * as on its branch). Not on this branch yet: reached through this cast, to be removed once sandbox/wave has them.
  */
 interface WaveIssue18 {
   /** A person approves the draft in Wave: DRAFT → SAVED. */
@@ -136,8 +135,9 @@ interface WaveIssue18 {
   editInvoice(invoiceId: string, items: Array<{ description: string; unitPrice: number; quantity: number }>): void;
   onlinePayment(invoiceId: string): string[];
   payOnline(invoiceId: string, amount: number): string;
+  /** The business's settings as its owner changes them; `payments`: what Wave Payments accepts online (Settings › Payments). */
+  setBusiness(id: string, patch: { payments?: { card?: boolean; bank?: boolean } }): void;
 }
-type WithPayments = Business & { payments?: { card: boolean; bank: boolean } };
 
 export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchangeRates: Record<string, number>; onExchangeRates?: () => void }): FakeBooks {
   let relayUrl: string | undefined;
@@ -303,8 +303,8 @@ export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchang
     editInBooks: async (invoiceId) => issue18.editInvoice(invoiceId, [{ description: 'Edited by the accountant', unitPrice: 777, quantity: 1 }]),
 
     // Wave › Settings › Payments: card and bank payments on (not in Wave's API: the fake's own setting).
-    offerOnlinePayment: () => {
-      (business() as WithPayments).payments = { card: true, bank: true };
+    async offerOnlinePayment() {
+      issue18.setBusiness(wave.businessId, { payments: { card: true, bank: true } });
       return ['card', 'bank'];
     },
     onlinePayment: (invoiceId) => issue18.onlinePayment(invoiceId),

@@ -80,12 +80,12 @@ function status(inv: Invoice): BooksStatus {
 
 /**
  * INTEGRATION (issue 18, pay online): the fake Xero's helpers the pay-xero helper adds (BRIEF.md's agreed
- * names; `addBrandingTheme` is this view's guess at the set-up one). Not on this branch yet: reached through
- * this cast, to be removed once sandbox/xero/server.ts has them.
+ * names; setBrandingThemes as on its branch). Not on this branch yet: reached through this cast, to be removed
+ * once sandbox/xero/server.ts has them.
  */
 interface XeroPayOnline {
-  /** The organisation adds a branding theme with these payment services (Settings › Invoice settings; a service such as Stripe on it); returns its BrandingThemeID. */
-  addBrandingTheme(theme: { name: string; paymentServices: Array<{ name: string; type?: string }> }): string;
+  /** The organisation's branding themes and their payment services (Settings › Invoice settings); the first is the default. */
+  setBrandingThemes(themes: Array<{ name: string; sortOrder?: number; paymentServices?: Array<string | { name: string; type?: string }> }>, tenantId?: string): void;
   onlinePayment(invoiceId: string): string[];
   payOnline(invoiceId: string, amount: number): string;
 }
@@ -254,8 +254,11 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
     },
 
     // A theme beside the standard one: an invoice that names no theme gets the standard one, with no payment service.
-    offerOnlinePayment: () => {
-      online.addBrandingTheme({ name: 'Pay online', paymentServices: [{ name: 'Stripe', type: 'Stripe' }] });
+    async offerOnlinePayment() {
+      online.setBrandingThemes([
+        { name: 'Standard', paymentServices: [] },
+        { name: 'Pay online', paymentServices: [{ name: 'Stripe', type: 'Stripe' }] },
+      ]);
       return ['Pay online'];
     },
     onlinePayment: (invoiceId) => online.onlinePayment(invoiceId),

@@ -52,12 +52,12 @@ export function zohoOp(method: string, path: string): BooksOp {
 
 /**
  * INTEGRATION (issue 18, pay online): the fake Zoho's helpers the pay-zoho helper adds (BRIEF.md's agreed
- * names; `addPaymentGateway` is this view's guess at the set-up one). Not on this branch yet: reached through
- * this cast, to be removed once sandbox/zoho/server.ts has them.
+ * names; setPaymentGateways as on its branch). Not on this branch yet: reached through this cast, to be
+ * removed once sandbox/zoho/server.ts has them.
  */
 interface ZohoPayOnline {
-  /** The organization configures a payment gateway (Settings › Online Payments), by its gateway_name. */
-  addPaymentGateway(gatewayName: string): void;
+  /** The organization's configured gateways (Settings › Online Payments), by gateway_name. */
+  setPaymentGateways(gateways: string[], organizationId?: string): void;
   onlinePayment(invoiceId: string): string[];
   payOnline(invoiceId: string, amount: number): string;
 }
@@ -209,8 +209,17 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
       zoho.editInvoice(invoiceId, { line_items: [{ name: 'Edited by the accountant', rate: 777, quantity: 1 }] });
     },
 
-    offerOnlinePayment: () => {
-      online.addPaymentGateway('stripe');
+    // Stripe configured, and an invoice a person made payable with it: Zoho's API lists the gateways nowhere, an
+    // invoice's payment_options shows them (src/accounting/zoho reads the latest invoice's).
+    async offerOnlinePayment() {
+      online.setPaymentGateways(['stripe']);
+      const customerId = zoho.addContact({ name: 'Online Shop Ltd', email: 'shop@example.com' });
+      const res = await books('/invoices', {
+        method: 'POST',
+        body: JSON.stringify({ customer_id: customerId, reference_number: 'PO-online', line_items: [{ name: 'Consulting', rate: 100, quantity: 1 }], payment_options: { payment_gateways: [{ gateway_name: 'stripe' }] } }),
+      });
+      if (res.status !== 201) throw new Error(`the fake Zoho refused the invoice payable online: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer().catch(() => undefined);
       return ['stripe'];
     },
     onlinePayment: (invoiceId) => online.onlinePayment(invoiceId),

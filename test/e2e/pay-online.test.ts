@@ -43,7 +43,7 @@ describe.each(ACCOUNTING_BACKENDS)('pay online (%s)', (accounting) => {
   let offered: string[] = [];
   const withOffer = (payOnline: true | string[] | undefined) => ({
     ...(payOnline === undefined ? {} : { invoice: { payOnline } }),
-    prepare: (s: { books: { offerOnlinePayment(): string[] } }) => void (offered = s.books.offerOnlinePayment()),
+    prepare: async (s: { books: { offerOnlinePayment(): Promise<string[]> } }) => void (offered = await s.books.offerOnlinePayment()),
   });
 
   it('payOnline true: the invoice lets the client pay online; paid in full through the gateway, the deal is marked paid, moved and noted, once', async () => {
@@ -92,7 +92,7 @@ describe.each(ACCOUNTING_BACKENDS)('pay online (%s)', (accounting) => {
 
   it('payOnline naming one way the organization has: the invoice offers exactly that one', async () => {
     // The first of what was set up (Wave: card alone, not bank), named as the organization names it.
-    e2e = await startDealSuite(accounting, { prepare: (s) => writeMapping(s, { invoice: { payOnline: [s.books.offerOnlinePayment()[0]!] } }) });
+    e2e = await startDealSuite(accounting, { prepare: async (s) => writeMapping(s, { invoice: { payOnline: [(await s.books.offerOnlinePayment())[0]!] } }) });
     const e = e2e;
     const { invoice } = await invoiced(e, 900);
     expect(e.scenario.books.onlinePayment(invoice.id)).toHaveLength(1);
@@ -102,7 +102,9 @@ describe.each(ACCOUNTING_BACKENDS)('pay online (%s)', (accounting) => {
     const dir = tempDir('relay-pay-online-');
     const s = await startScenario({ accounting, dir: dir.path });
     try {
-      const has = s.books.offerOnlinePayment();
+      const has = await s.books.offerOnlinePayment();
+      // (Zoho's set-up includes an invoice of its own: the relay makes none.)
+      const before = s.books.invoices();
       writeMapping(s, { invoice: { payOnline: ['nonexistent'] } });
       const err = await Promise.resolve()
         .then(() => startRelay(parseEnv(s.env()), { log: createLogger({ level: 'silent' }) }))
@@ -119,7 +121,7 @@ describe.each(ACCOUNTING_BACKENDS)('pay online (%s)', (accounting) => {
       expect(problem).toContain(names.system);
       // What the organization has, by the names a mapping may use.
       for (const name of has) expect(problem.toLowerCase()).toContain(`'${name.toLowerCase()}'`);
-      expect(s.books.invoices()).toEqual([]);
+      expect(s.books.invoices()).toEqual(before);
       expect(s.books.violations).toEqual([]);
     } finally {
       await s.close();
