@@ -48,6 +48,13 @@ export interface ScenarioOptions {
    * Default 'real': the system's own limits (they have their own tests).
    */
   apiLimits?: 'real' | 'roomy';
+  /**
+   * A stage after 'Invoice' that a mapping may name in invoice.review.approvalStages (e.g. 'Invoice approved'),
+   * as a manager adds one in Kommo's pipeline settings; scenario.stages.approval is its ID. Default: none.
+   */
+  approvalStage?: string;
+  /** Kommo also sends the relay each change of a deal (update_lead; invoice.review follows the deal's amount). Default: stage changes only. */
+  dealChanges?: boolean;
 }
 
 export interface Scenario {
@@ -67,7 +74,8 @@ export interface Scenario {
   /** The accounting fake's origin. */
   accountingUrl: string;
   pipelineId: number;
-  stages: { incoming: number; proposal: number; invoice: number; paymentReceived: number; retainerActive: number; completed: number };
+  /** `approval`: ScenarioOptions.approvalStage's ID (undefined without). */
+  stages: { incoming: number; proposal: number; invoice: number; paymentReceived: number; retainerActive: number; completed: number; approval: number | undefined };
   fields: { invoiceId: number; invoiceUrl: number; paid: number; recurringId: number; billingFrequency: number };
   mappingFile: string;
   /** Settings that give the accounting side a refresh token the system has revoked. */
@@ -97,7 +105,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
   const side = accounting === 'xero' ? await startXero(opts.xero, roomy) : accounting === 'wave' ? await startWave(opts.wave, roomy, join(opts.dir, 'mapping.json')) : await startZoho(opts.zoho, roomy);
   const kommoUrl = await kommo.listen();
 
-  const pipeline = kommo.addPipeline('Sales', ['Incoming', 'Proposal', 'Invoice', 'Payment Received', 'Retainer Active', 'Completed']);
+  const pipeline = kommo.addPipeline('Sales', ['Incoming', 'Proposal', 'Invoice', ...(opts.approvalStage ? [opts.approvalStage] : []), 'Payment Received', 'Retainer Active', 'Completed']);
   const stageId = (name: string) => pipeline.statuses.find((s) => s.name === name)!.id;
   const stages = {
     incoming: stageId('Incoming'),
@@ -106,6 +114,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
     paymentReceived: stageId('Payment Received'),
     retainerActive: stageId('Retainer Active'),
     completed: stageId('Completed'),
+    approval: opts.approvalStage ? stageId(opts.approvalStage) : undefined,
   };
   const fields = {
     invoiceId: kommo.addLeadField({ name: 'Invoice ID', type: 'text' }),
@@ -192,7 +201,7 @@ export async function startScenario(opts: ScenarioOptions): Promise<Scenario> {
       ...overrides,
     }),
     connectRelay: (relayUrl) => {
-      kommo.subscribe(`${relayUrl}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead']);
+      kommo.subscribe(`${relayUrl}/webhooks/kommo/${WEBHOOK_SECRET}`, opts.dealChanges ? ['status_lead', 'update_lead'] : ['status_lead']);
       side.books.connect(relayUrl);
     },
     addClientDeal(d = {}) {

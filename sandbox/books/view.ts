@@ -5,8 +5,11 @@
 // can show, and the calls the relay made, named by what they do. Each implementation reads the fake's
 // real state (sandbox/zoho, sandbox/xero, sandbox/wave); nothing here is kept on the side.
 
-/** Normalised as the relay normalises it (the port's statuses). */
-export type BooksStatus = 'draft' | 'open' | 'partially_paid' | 'paid' | 'void';
+/**
+ * Normalised as the relay normalises it (the port's statuses), and `deleted`: a deleted invoice the system
+ * still lists (Xero: DELETED; facts.deletedInvoices 'listed'), where another removes it altogether.
+ */
+export type BooksStatus = 'draft' | 'open' | 'partially_paid' | 'paid' | 'void' | 'deleted';
 
 export interface BooksCustomer {
   id: string;
@@ -96,6 +99,8 @@ export type BooksOp =
   | 'invoice.email'
   | 'invoice.link'
   | 'invoice.void'
+  /** A draft deleted (Zoho DELETE, Xero Status DELETED), or an invoice where the system deletes for a void (Wave invoiceDelete). */
+  | 'invoice.delete'
   | 'payment.list'
   /** A product or item the relay adds to the system's catalogue (Wave: one per kind of line, once). */
   | 'item.create'
@@ -159,6 +164,23 @@ export interface BooksFacts {
   recurringInvoices?: boolean;
   /** Whether a user can void an invoice (default true; Wave only deletes one). */
   voids?: boolean;
+  /**
+   * What a deleted invoice leaves (a draft deleted; with voids false, any invoice the relay cancels): nothing the
+   * system lists (default 'gone': Zoho, Wave), or the invoice with status `deleted` (Xero keeps it as DELETED).
+   */
+  deletedInvoices?: 'gone' | 'listed';
+  /**
+   * How the relay learns that a person approved or sent one of its drafts in the system (invoice.review): the
+   * system's webhook (Xero's INVOICE event), or the reconciler's sweep (default: Zoho's workflow webhook is for
+   * payments; Wave tells nothing). The suites run a sweep only where it is the way.
+   */
+  draftChanges?: 'webhook' | 'reconciler';
+  /**
+   * What an invoice made without invoice.payOnline lets the client pay online with: nothing (default 'none':
+   * Zoho and Xero enable a gateway or a theme's payment service only when the invoice names it), or what the
+   * organization has set up ('organization': Wave's invoices take Wave Payments unless they disable it).
+   */
+  onlinePaymentDefault?: 'none' | 'organization';
   /** Where the deal's stamp is: the invoice's reference (default), or its number (Wave: invoiceNumber, `reference` shows it). */
   stamp?: 'reference' | 'number';
   /** The calls a new customer costs (default a search and a create; Wave searches by email, then reads the customers themselves). */
@@ -213,6 +235,34 @@ export interface FakeBooks {
   pay(invoiceId: string, p: { amount: number; date?: string }): string;
   /** A user voids the invoice in the system. */
   void(invoiceId: string): Promise<void>;
+
+  /*
+   * A person's acts in the system on one of the relay's invoices, a moment after the relay's last write on it,
+   * as people act (so the system dates the change apart from the relay's own: Zoho's last_modified_time has
+   * whole seconds; Xero's event would fall in the relay's own-write window): they resolve once done.
+   */
+  /** A person in the system approves one of the relay's drafts (Zoho: submitted and approved; Xero: AUTHORISED; Wave: DRAFT → SAVED). */
+  approveInBooks(invoiceId: string): Promise<void>;
+  /** A person sends the invoice to its customer from the system (approving it where it is a draft). */
+  sendInBooks(invoiceId: string): Promise<void>;
+  /** A person edits a draft's lines in the system: one line "Edited by the accountant", 777. */
+  editInBooks(invoiceId: string): Promise<void>;
+
+  /**
+   * The organization sets up paying online, as a user does in the system (Zoho: a payment gateway configured,
+   * and an invoice made with it, the only place Zoho's API shows it; Xero: a branding theme with a payment
+   * service, beside the standard one without; Wave: Wave Payments' card and bank). Before or after the relay
+   * starts. Resolves to the names a mapping's invoice.payOnline may use for what was set up.
+   */
+  offerOnlinePayment(): Promise<string[]>;
+  /** What the invoice lets its client pay online with, in the system's own terms (Zoho: gateways; Xero: [its branding theme] where the theme has a payment service; Wave: card, bank); [] when nothing. */
+  onlinePayment(invoiceId: string): string[];
+  /**
+   * The client pays through the system's online gateway: recorded as the system records a gateway payment and
+   * told to the relay as any payment is (facts.payments). The gateway refuses (throws) an invoice with no online
+   * payment enabled. Returns the payment's ID.
+   */
+  payOnline(invoiceId: string, amount: number): string;
   /** A recurring profile's schedule comes due: returns the invoice it generated. */
   runRecurring(recurringId: string): string;
 
@@ -236,7 +286,7 @@ export interface FakeBooks {
   /** The next `n` API calls fail with this 5xx. */
   serverErrors(n: number, status: 500 | 503): void;
   /** The next call of this kind does its work, then its answer is lost (the connection is cut). */
-  loseNextAnswer(op: 'invoice.create' | 'recurring.create'): void;
+  loseNextAnswer(op: 'invoice.create' | 'recurring.create' | 'invoice.email' | 'invoice.void'): void;
   /** Answers lost so far. */
   lostAnswers(): number;
   /** Every API call takes this long (0: off). */

@@ -27,7 +27,6 @@ export interface E2EOptions extends Omit<ScenarioOptions, 'dir'> {
 export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
   const dir = tempDir('relay-e2e-');
   const scenario = await startScenario({ ...opts, dir: dir.path });
-  await opts.prepare?.(scenario);
   const logs: string[] = [];
   const start = async (overrides: Record<string, string> = {}) => {
     const env = parseEnv(scenario.env({ ...opts.env, ...overrides }));
@@ -36,9 +35,19 @@ export async function startE2E(opts: E2EOptions = {}): Promise<E2E> {
     scenario.connectRelay(relay.url);
     return relay;
   };
+  let first: Relay;
+  try {
+    await opts.prepare?.(scenario);
+    first = await start();
+  } catch (err) {
+    // Nothing left running when the set-up or the start fails (a test of a refused start makes its own scenario).
+    await scenario.close();
+    dir.cleanup();
+    throw err;
+  }
   const e2e: E2E = {
     scenario,
-    relay: await start(),
+    relay: first,
     logs,
     dir: dir.path,
     async restart(overrides) {
