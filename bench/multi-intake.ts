@@ -3,7 +3,7 @@
 // Intake-only relays (WORKER_CONCURRENCY=0): only the webhook path is measured.
 import { performance } from 'node:perf_hooks';
 import { WEBHOOK_SECRET } from '../sandbox/scenario.js';
-import { closedLoop } from './load.js';
+import { rawClosedLoop } from './load.js';
 import { onDatabase, startFleet } from './scenarios/multi.js';
 import type { TimeScale } from './scenarios/world.js';
 import { Resources } from './temp.js';
@@ -38,11 +38,11 @@ export async function benchMultiIntake(o: MultiIntakeOptions): Promise<MultiInta
     const next = webhookBodies({ accountId: s.kommo.state.account.id, subdomain: s.kommo.state.account.subdomain, pipelineId: s.pipelineId, invoiceStatusId: s.stages.invoice, fromStatusId: s.stages.proposal });
     const endpoints = fleet.relays.map((r) => ({ port: r.port, path: `/webhooks/kommo/${WEBHOOK_SECRET}` }));
     const share = (n: number) => Math.ceil(n / o.processes);
-    const warm = await Promise.all(endpoints.map((e) => closedLoop(e, next, share(o.warmup), share(o.concurrency))));
+    const warm = await Promise.all(endpoints.map((e) => rawClosedLoop(e, next, share(o.warmup), share(o.concurrency))));
     const cpu = () => fleet.relays.reduce<number | undefined>((sum, r) => (sum === undefined || r.child.cpuMs() === undefined ? undefined : sum + r.child.cpuMs()!), 0);
     const cpuBefore = cpu();
     const started = performance.now();
-    const loops = await Promise.all(endpoints.map((e) => closedLoop(e, next, share(o.requests), share(o.concurrency))));
+    const loops = await Promise.all(endpoints.map((e) => rawClosedLoop(e, next, share(o.requests), share(o.concurrency))));
     const elapsed = performance.now() - started;
     const cpuAfter = cpu();
     const cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;

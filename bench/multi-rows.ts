@@ -43,6 +43,7 @@ export function multiFloodRows(r: MultiFloodResult, deals: number, scale: TimeSc
       pass: over <= MULTI_TARGET.floodOverMinimum,
     },
     { name: 'status webhooks taken in by each relay', value: r.forwarded.join(' / ') },
+    { name: 'status webhooks re-delivered (not 2xx within 2 s)', value: String(r.webhookRedeliveries) },
     { name: 'jobs failed / dead', value: `${r.jobs.failed} / ${r.jobs.dead}`, target: '0 / 0', pass: r.jobs.failed + r.jobs.dead === 0 },
   ];
 }

@@ -118,6 +118,8 @@ export interface MultiFloodResult {
   kommo429: number;
   /** Kommo webhooks each relay answered. */
   forwarded: number[];
+  /** Status webhooks Kommo sent again because no 2xx came within its 2 s. */
+  webhookRedeliveries: number;
   /** Reconcile sweeps seen on the fakes (Kommo's query, Zoho's list), over `sweepWindowMs`. */
   sweeps: { kommo: number; zoho: number; sweepWindowMs: number; intervalMs: number; largestGapMs: number };
   kill?: { killedHolder: string; holderAfter: string | undefined; killedAtLinked: number; takeoverMs: number; sweepsAfterTakeover: number };
@@ -194,6 +196,7 @@ export async function runMultiFlood(o: MultiFloodOptions): Promise<MultiFloodRes
       kommoCalls: kommo.filter(ok).length,
       kommo429: kommo.filter((r) => r.status === 429).length,
       forwarded: fleet.relays.map((r) => fleet.forwarded.get(new URL(r.url).origin) ?? 0),
+      webhookRedeliveries: s.kommo.deliveries.filter((d) => d.events.includes('status_lead') && d.attempt > 1).length,
       sweeps: { kommo: sweepTimes.length, zoho: books.filter(isSweepList).length, sweepWindowMs, intervalMs: reconcileSeconds * 1000, largestGapMs: Math.max(0, ...gaps) },
       ...(kill ? { kill: { ...kill, sweepsAfterTakeover: sweepTimes.filter((t) => t >= takenOverAt).length } } : {}),
     };
