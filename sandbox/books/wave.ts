@@ -122,28 +122,10 @@ function status(systemStatus: string): BooksStatus {
   }
 }
 
-/**
- * INTEGRATION (issue 18): the fake Wave's helpers the wave18 helper adds (BRIEF.md's agreed names; setBusiness
- * as on its branch). Not on this branch yet: reached through this cast, to be removed once sandbox/wave has them.
- */
-interface WaveIssue18 {
-  /** A person approves the draft in Wave: DRAFT → SAVED. */
-  approveInvoice(invoiceId: string): void;
-  /** A person sends it from Wave: lastSentAt set, status SENT. */
-  sendInvoice(invoiceId: string, to: string[]): void;
-  /** A person edits a draft's lines; modifiedAt changes. */
-  editInvoice(invoiceId: string, items: Array<{ description: string; unitPrice: number; quantity: number }>): void;
-  onlinePayment(invoiceId: string): string[];
-  payOnline(invoiceId: string, amount: number): string;
-  /** The business's settings as its owner changes them; `payments`: what Wave Payments accepts online (Settings › Payments). */
-  setBusiness(id: string, patch: { payments?: { card?: boolean; bank?: boolean } }): void;
-}
-
 export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchangeRates: Record<string, number>; onExchangeRates?: () => void }): FakeBooks {
   let relayUrl: string | undefined;
   const s = wave.state;
   const business = (): Business => s.businesses.get(wave.businessId)!;
-  const issue18 = wave as unknown as WaveIssue18;
   const records: RecordsContext = { state: s, now: () => wave.clock.now(), rejectDuplicateInvoiceNumbers: false };
   const major = (minor: bigint, currency: string) => Number(majorString(minor, currencyInfo(currency).exponent));
   const today = () => new Date(wave.clock.now()).toISOString().slice(0, 10);
@@ -294,22 +276,22 @@ export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchang
     runRecurring: noRecurring,
 
     // Wave's modifiedAt (the relay's version of an invoice) has milliseconds from the fake's clock: no wait needed.
-    approveInBooks: async (invoiceId) => issue18.approveInvoice(invoiceId),
+    approveInBooks: async (invoiceId) => wave.approveInvoice(invoiceId),
     async sendInBooks(invoiceId) {
       const inv = s.invoices.get(invoiceId);
       const email = inv ? s.customers.get(inv.customerId)?.email : undefined;
-      issue18.sendInvoice(invoiceId, [email ?? 'client@example.com']);
+      wave.sendInvoice(invoiceId, [email ?? 'client@example.com']);
     },
-    editInBooks: async (invoiceId) => issue18.editInvoice(invoiceId, [{ description: 'Edited by the accountant', unitPrice: 777, quantity: 1 }]),
+    editInBooks: async (invoiceId) => wave.editInvoice(invoiceId, [{ description: 'Edited by the accountant', unitPrice: 777, quantity: 1 }]),
 
     // Wave › Settings › Payments: card and bank payments on (not in Wave's API: the fake's own setting).
     async offerOnlinePayment() {
-      issue18.setBusiness(wave.businessId, { payments: { card: true, bank: true } });
+      wave.setBusiness(wave.businessId, { payments: { card: true, bank: true } });
       return ['card', 'bank'];
     },
-    onlinePayment: (invoiceId) => issue18.onlinePayment(invoiceId),
+    onlinePayment: (invoiceId) => wave.onlinePayment(invoiceId),
     // Wave tells the relay nothing of it either: the reconciler's sweep finds it (facts.payments).
-    payOnline: (invoiceId, amount) => issue18.payOnline(invoiceId, amount),
+    payOnline: (invoiceId, amount) => wave.payOnline(invoiceId, amount),
 
     notify: (invoiceId) => deliver(eventsBody([invoiceId])),
     notification: (invoiceIds) => ({ path: `/webhooks/wave/${opts.webhookSecret}`, headers: { 'content-type': 'application/json' }, body: eventsBody(invoiceIds) }),

@@ -78,21 +78,8 @@ function status(inv: Invoice): BooksStatus {
   }
 }
 
-/**
- * INTEGRATION (issue 18, pay online): the fake Xero's helpers the pay-xero helper adds (BRIEF.md's agreed
- * names; setBrandingThemes as on its branch). Not on this branch yet: reached through this cast, to be removed
- * once sandbox/xero/server.ts has them.
- */
-interface XeroPayOnline {
-  /** The organisation's branding themes and their payment services (Settings › Invoice settings); the first is the default. */
-  setBrandingThemes(themes: Array<{ name: string; sortOrder?: number; paymentServices?: Array<string | { name: string; type?: string }> }>, tenantId?: string): void;
-  onlinePayment(invoiceId: string): string[];
-  payOnline(invoiceId: string, amount: number): string;
-}
-
 export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhookKey: string }): FakeBooks {
   let relayUrl: string | undefined;
-  const online = xero as unknown as XeroPayOnline;
   const s = xero.state;
   const tenant = (): Tenant => s.tenants.get(xero.tenantId)!;
   const taxOf = (taxType: string | undefined) => (taxType && taxType !== 'NONE' ? tenant().taxRates.find((t) => t.taxType === taxType) : undefined);
@@ -255,16 +242,16 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
 
     // A theme beside the standard one: an invoice that names no theme gets the standard one, with no payment service.
     async offerOnlinePayment() {
-      online.setBrandingThemes([
+      xero.setBrandingThemes([
         { name: 'Standard', paymentServices: [] },
         { name: 'Pay online', paymentServices: [{ name: 'Stripe', type: 'Stripe' }] },
       ]);
       return ['Pay online'];
     },
-    onlinePayment: (invoiceId) => online.onlinePayment(invoiceId),
+    onlinePayment: (invoiceId) => xero.onlinePayment(invoiceId),
     payOnline: (invoiceId, amount) => {
       later();
-      return online.payOnline(invoiceId, amount);
+      return xero.payOnline(invoiceId, amount);
     },
 
     async notify(invoiceId) {
