@@ -54,6 +54,9 @@ async function lost(e: DealSuite, dealId: number) {
 describe.each(ACCOUNTING_BACKENDS)('lost deals (%s)', (accounting) => {
   const facts = SANDBOX_FACTS[accounting];
   const SYSTEM = esc(namesOf(accounting).system);
+  /** How the notes say a final invoice is cancelled: voided, or deleted where the system has no void (names.cancelVerb). */
+  const CANCEL = namesOf(accounting).cancelVerb ?? 'void';
+  const CANCELLED = CANCEL === 'void' ? 'voided' : 'deleted';
   /** What the deal's invoice list shows once the relay cancelled an unpaid final invoice: void, or deleted where the system only deletes. */
   const cancelled = (invoiceId: string): Array<[string, BooksStatus]> => (facts.voids === false ? (facts.deletedInvoices === 'listed' ? [[invoiceId, 'deleted']] : []) : [[invoiceId, 'void']]);
   /** The statuses once a draft was deleted: gone, or listed as deleted (Xero). */
@@ -83,7 +86,7 @@ describe.each(ACCOUNTING_BACKENDS)('lost deals (%s)', (accounting) => {
     expect(invoices(e, dealId).map((i) => i.status)).toEqual(['open']);
     const all = notes(e, dealId);
     expect(all).toHaveLength(1);
-    expect(all[0]).toMatch(new RegExp(`^Deal lost: invoice \\S+ \\([\\d,.]+ [A-Z]{3} due\\) is still open in ${SYSTEM}\\. Void it there if it should not be paid\\.$`));
+    expect(all[0]).toMatch(new RegExp(`^Deal lost: invoice \\S+ \\([\\d,.]+ [A-Z]{3} due\\) is still open in ${SYSTEM}\\. ${CANCEL === 'void' ? 'Void' : 'Delete'} it there if it should not be paid\\.$`));
     const view = (await dealJson<LostView>(e, dealId)).accounting.lost!;
     expect(view).toMatchObject({ state: 'done', action: 'noted', open: true, invoiceId, recurringStopped: false });
     const page = await adminPage(e);
@@ -108,7 +111,7 @@ describe.each(ACCOUNTING_BACKENDS)('lost deals (%s)', (accounting) => {
     const { dealId, invoiceId } = await invoiced(e, 1000);
     await lost(e, dealId);
     expect(invoices(e, dealId).map((i) => [i.id, i.status])).toEqual(cancelled(invoiceId));
-    expect(notes(e, dealId)).toEqual([expect.stringMatching(new RegExp(`^Deal lost: invoice \\S+ was voided in ${SYSTEM} \\(nothing had been paid\\)\\.$`))]);
+    expect(notes(e, dealId)).toEqual([expect.stringMatching(new RegExp(`^Deal lost: invoice \\S+ was ${CANCELLED} in ${SYSTEM} \\(nothing had been paid\\)\\.$`))]);
     expect((await dealJson<LostView>(e, dealId)).accounting.lost).toMatchObject({ state: 'done', action: 'voided', open: false });
     expect(await adminPage(e)).not.toContain(`data-lost="${dealId}"`);
     // The replayed webhook (Kommo retries, the manager moves it again): voided once.
@@ -131,7 +134,7 @@ describe.each(ACCOUNTING_BACKENDS)('lost deals (%s)', (accounting) => {
     await lost(e, dealId);
     expect(e.scenario.books.lostAnswers()).toBe(1);
     expect(invoices(e, dealId).map((i) => [i.id, i.status])).toEqual(cancelled(invoiceId));
-    expect(notes(e, dealId)).toEqual([expect.stringMatching(new RegExp(`^Deal lost: invoice \\S+ was voided in ${SYSTEM} \\(nothing had been paid\\)\\.$`))]);
+    expect(notes(e, dealId)).toEqual([expect.stringMatching(new RegExp(`^Deal lost: invoice \\S+ was ${CANCELLED} in ${SYSTEM} \\(nothing had been paid\\)\\.$`))]);
     expect((await dealJson<LostView>(e, dealId)).accounting.lost).toMatchObject({ state: 'done', action: 'voided', open: false });
   });
 
@@ -148,7 +151,7 @@ describe.each(ACCOUNTING_BACKENDS)('lost deals (%s)', (accounting) => {
     expect(invoices(e, dealId).map((i) => i.status)).toEqual(['partially_paid']);
     const note = notes(e, dealId).find((n) => n.startsWith('Deal lost'));
     expect(note).toMatch(
-      new RegExp(`^Deal lost: invoice \\S+ is partly paid \\(${esc((total - 100).toLocaleString('en', { minimumFractionDigits: 2 }))} [A-Z]{3} still due\\), so the relay did not void it\\. Settle it in ${SYSTEM} \\(a credit note or a refund\\)\\.$`),
+      new RegExp(`^Deal lost: invoice \\S+ is partly paid \\(${esc((total - 100).toLocaleString('en', { minimumFractionDigits: 2 }))} [A-Z]{3} still due\\), so the relay did not ${CANCEL} it\\. Settle it in ${SYSTEM} \\(a credit note or a refund\\)\\.$`),
     );
     expect((await dealJson<LostView>(e, dealId)).accounting.lost).toMatchObject({ action: 'kept_partly_paid', open: true });
     expect(await adminPage(e)).toContain(`<tr data-lost="${dealId}">`);
