@@ -22,6 +22,17 @@ export interface TokenProvider<Side extends ConnectionSide> {
   notConnected: string;
 }
 
+/** What a provider's OAuth client is configured with; the URLs, when given, replace the provider's (its fake, in tests). */
+export interface CodeGrantOptions {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  timeoutMs: number;
+  scopes?: readonly string[];
+  authorizeUrl?: string;
+  tokenUrl?: string;
+}
+
 /** POSTs `form` to the token endpoint; the answer's status and JSON object ({} when it is not one; its fields are the provider's to check). */
 export async function postTokenForm<Answer extends object>(
   p: TokenProvider<ConnectionSide>,

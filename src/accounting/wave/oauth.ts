@@ -6,19 +6,9 @@
 // endpoint shares (the POST, what a refusal means, the rotation) is src/oauth/token-endpoint.ts.
 import { registerSecret, type Logger } from '../../log.js';
 import { rotateThenPersist, type RotatedPair, type RotateGrant, type RotatingTokens, type RotationStore } from '../../oauth/rotating-tokens.js';
-import { notConnectedError, postTokenForm, providerTokens, tokenRefusal, type TokenProvider } from '../../oauth/token-endpoint.js';
+import { notConnectedError, postTokenForm, providerTokens, tokenRefusal, type CodeGrantOptions, type TokenProvider } from '../../oauth/token-endpoint.js';
 import type { WaveTokenSource } from './client.js';
 import { WAVE_AUTHORIZE_URL, WAVE_DEFAULT_SCOPES, WAVE_TOKEN_URL } from './settings.js';
-
-export interface WaveOAuthOptions {
-  clientId: string;
-  clientSecret: string;
-  redirectUri: string;
-  timeoutMs: number;
-  scopes?: readonly string[];
-  authorizeUrl?: string;
-  tokenUrl?: string;
-}
 
 interface TokenAnswer {
   access_token?: unknown;
@@ -40,7 +30,7 @@ const WAVE: TokenProvider<'wave'> = {
 };
 
 export class WaveOAuth {
-  constructor(private readonly opts: WaveOAuthOptions) {
+  constructor(private readonly opts: CodeGrantOptions) {
     if (opts.clientSecret) registerSecret(opts.clientSecret);
   }
 

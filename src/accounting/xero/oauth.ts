@@ -8,7 +8,7 @@ import { permanent, retryable } from '../../errors.js';
 import { registerSecret } from '../../log.js';
 import type { Logger } from '../../log.js';
 import { rotateThenPersist, type RotatedPair, type RotateGrant, type RotatingTokens, type RotationStore } from '../../oauth/rotating-tokens.js';
-import { notConnectedError, postTokenForm, providerTokens, tokenRefusal, type TokenProvider } from '../../oauth/token-endpoint.js';
+import { notConnectedError, postTokenForm, providerTokens, tokenRefusal, type CodeGrantOptions, type TokenProvider } from '../../oauth/token-endpoint.js';
 import type { XeroTokenAnswer } from './contract/overrides.js';
 import { checked } from './errors.js';
 import type { Unchecked, XeroTenant } from './types.js';
@@ -40,15 +40,8 @@ const XERO: TokenProvider<'xero'> = {
   notConnected: 'Xero is not connected: an administrator must connect Xero on the /connect page.',
 };
 
-export interface XeroOAuthOptions {
-  clientId: string;
-  clientSecret: string;
-  redirectUri: string;
-  timeoutMs: number;
-  scopes?: readonly string[];
-  /** Overrides for the fake Xero in tests. */
-  authorizeUrl?: string;
-  tokenUrl?: string;
+export interface XeroOAuthOptions extends CodeGrantOptions {
+  /** GET /connections of the fake Xero, in tests. */
   connectionsUrl?: string;
 }
 
