@@ -53,6 +53,21 @@ export const retryable = (code: string, message: string, opts?: RelayErrorOption
 export const permanent = (code: string, message: string, opts?: RelayErrorOptions) =>
   new RelayError('permanent', code, message, opts);
 
+/**
+ * `err` under the code `codes` gives its code (a backend's refusal as the use cases name it, e.g.
+ * accounting_rejected), its kind, message and options kept; any other error as it is.
+ */
+export function recoded(err: unknown, codes: Readonly<Record<string, string>>): unknown {
+  if (!(err instanceof RelayError) || !codes[err.code]) return err;
+  return new RelayError(err.kind, codes[err.code]!, err.message, {
+    cause: err.cause,
+    uncertain: err.uncertain,
+    ...(err.status !== undefined ? { status: err.status } : {}),
+    ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+    ...(err.service ? { service: err.service } : {}),
+  });
+}
+
 /** Anything thrown that is not ours is a bug or an unforeseen failure: retry it, but say what it was. */
 export function toRelayError(err: unknown): RelayError {
   if (err instanceof RelayError) return err;

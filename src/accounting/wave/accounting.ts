@@ -15,7 +15,7 @@
 // has set Wave Payments up is not in Wave's API.
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../../config/config-error.js';
-import { permanent, RelayError, retryable } from '../../errors.js';
+import { permanent, recoded, RelayError, retryable } from '../../errors.js';
 import { fillDealTemplate } from '../../sync/deal-template.js';
 import { formatAmount } from '../../sync/money.js';
 import type {
@@ -549,14 +549,7 @@ const NEUTRAL_CODES: Record<string, string> = { wave_rejected: 'accounting_rejec
 /** The refusals a use case reads, by neutral code; the message stays Wave's. */
 function neutral(err: unknown): unknown {
   if (err instanceof ConfigError) return permanent('accounting_mapping', `${err.problems.join(' ')} Fix it and restart the relay.`);
-  if (!(err instanceof RelayError) || !NEUTRAL_CODES[err.code]) return err;
-  return new RelayError(err.kind, NEUTRAL_CODES[err.code]!, err.message, {
-    cause: err.cause,
-    uncertain: err.uncertain,
-    ...(err.status !== undefined ? { status: err.status } : {}),
-    ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-    ...(err.service ? { service: err.service } : {}),
-  });
+  return recoded(err, NEUTRAL_CODES);
 }
 
 function compact<T extends object>(o: T): T {

@@ -75,7 +75,7 @@ export function createWaveSide(deps: AccountingDeps<WaveSettings>): AccountingSi
     const seeded = await connection.seedFromEnvironment();
     if (seeded) tokens?.reset();
     await connection.load();
-    if (!seeded && !connection.needsBusinesses) return;
+    if (!seeded && !connection.needsOrganizations) return;
     try {
       problem = await connection.settleBusinesses(await client.businesses());
       if (problem) log.warn({ problem }, 'the Wave business is not settled; jobs wait');

@@ -4,7 +4,7 @@
 // been acted on, the use case looks the record up by its Reference (the deal stamp).
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../../config/config-error.js';
-import { permanent, RelayError, retryable } from '../../errors.js';
+import { permanent, recoded, RelayError, retryable } from '../../errors.js';
 import type {
   AccountingInvoice,
   AccountingInvoiceDetail,
@@ -554,14 +554,7 @@ const NEUTRAL_CODES: Record<string, string> = { xero_rejected: 'accounting_rejec
 
 function neutral(err: unknown): unknown {
   if (err instanceof ConfigError) return permanent('accounting_mapping', `${err.problems.join(' ')} Fix the mapping file and restart the relay.`);
-  if (!(err instanceof RelayError) || !NEUTRAL_CODES[err.code]) return err;
-  return new RelayError(err.kind, NEUTRAL_CODES[err.code]!, err.message, {
-    cause: err.cause,
-    uncertain: err.uncertain,
-    ...(err.status !== undefined ? { status: err.status } : {}),
-    ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-    ...(err.service ? { service: err.service } : {}),
-  });
+  return recoded(err, NEUTRAL_CODES);
 }
 
 function stripUndefined<T extends object>(o: T): T {

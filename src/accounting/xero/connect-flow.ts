@@ -2,13 +2,14 @@
 // scopes, a one-time state), and a callback that exchanges the code, stores the pair (encrypted) in the
 // connection row before anything uses it, lists the organisations (tenants) this consent connected and
 // settles the one the relay works in: XERO_TENANT_ID, else the one chosen before if it is still there, else
-// the only one; with several, the connection page asks.
-import { RelayError } from '../../errors.js';
-import { registerSecret, type Logger } from '../../log.js';
+// the only one; with several, the connection page asks. The flow itself is the shared one
+// (src/oauth/organization-connect.ts); here are Xero's words, its tenants and what its refusals mean.
+import type { Logger } from '../../log.js';
+import { settleOrganization, type Settled } from '../../oauth/organization-choice.js';
+import { OrganizationConnectFlow } from '../../oauth/organization-connect.js';
 import type { Connections, Organization } from '../../store/connections.js';
 import type { OAuthStates } from '../../store/oauth-states.js';
 import type { AccountingConnectFlow } from '../backend.js';
-import { STATE_TTL_MS, type ConnectOutcome } from '../../connect/outcome.js';
 import type { XeroOAuth } from './oauth.js';
 import { XERO_CALLBACK_PATH, type XeroSettings } from './settings.js';
 import type { XeroTenant } from './types.js';
@@ -24,106 +25,47 @@ export interface XeroConnectDeps {
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Xero's own error codes on the callback are short words; anything else is not shown as given. */
-const ERROR_CODE = /^[a-z_]{1,64}$/;
 const RESTART = 'Start again from the connection page.';
 
-export class XeroConnectFlow implements AccountingConnectFlow {
-  readonly callbackPath = XERO_CALLBACK_PATH;
-
-  constructor(private readonly deps: XeroConnectDeps) {}
-
-  /** Why this relay cannot connect Xero on the page, if it cannot. */
-  unavailable(): string | undefined {
-    if (!this.deps.settings.XERO_REDIRECT_URI) {
-      return `Set XERO_REDIRECT_URI to https://<this relay>${XERO_CALLBACK_PATH} (the same URI among the redirect URIs of the app in developer.xero.com > My Apps > your app > Configuration) and restart, to connect Xero here.`;
-    }
-    return undefined;
+/** The shared organisation connect flow (src/oauth/organization-connect.ts) in Xero's words, over GET /connections. */
+export class XeroConnectFlow extends OrganizationConnectFlow<'xero'> implements AccountingConnectFlow {
+  constructor(deps: XeroConnectDeps) {
+    const { settings, oauth } = deps;
+    super({
+      side: 'xero',
+      label: 'Xero',
+      callbackPath: XERO_CALLBACK_PATH,
+      words: { a: 'an organisation', one: 'organisation', many: 'organisations' },
+      states: deps.states,
+      connections: deps.connections,
+      log: deps.log,
+      onConnected: deps.onConnected,
+      unavailable: () =>
+        settings.XERO_REDIRECT_URI
+          ? undefined
+          : `Set XERO_REDIRECT_URI to https://<this relay>${XERO_CALLBACK_PATH} (the same URI among the redirect URIs of the app in developer.xero.com > My Apps > your app > Configuration) and restart, to connect Xero here.`,
+      authorizeUrl: (state) => oauth.authorizeUrl(state),
+      exchangeCode: (code) => oauth.exchangeCode(code),
+      refusal: (code) => refusalMessage(code, settings),
+      organizations: async (accessToken) => organisationsOf(await tenants(oauth, accessToken)),
+      settle: (organizations, previous) => settle(organizations, settings.XERO_TENANT_ID, previous),
+      configured: settings.XERO_TENANT_ID,
+      connectedTo: (org) => `organisation ${org.name}, ${org.id}`,
+      logFields: { settled: (count, chosenId) => ({ tenants: count, tenant_id: chosenId }), chosen: (org) => ({ tenant_id: org.id }) },
+      // Tenant IDs are stored in lower case, as settings hold them.
+      storedId: (id) => id.toLowerCase(),
+    });
   }
+}
 
-  async start(): Promise<string> {
-    const state = await this.deps.states.create('xero', STATE_TTL_MS);
-    registerSecret(state);
-    return this.deps.oauth.authorizeUrl(state);
+/** The tenants this consent connected (by the token's auth event), or all the token reaches. */
+async function tenants(oauth: XeroOAuth, accessToken: string): Promise<XeroTenant[]> {
+  const authEventId = authEventIdOf(accessToken);
+  if (authEventId) {
+    const connected = await oauth.tenants(accessToken, authEventId);
+    if (connected.length > 0) return connected;
   }
-
-  async complete(q: Record<string, string>): Promise<ConnectOutcome> {
-    const { log, connections } = this.deps;
-    // Both are secrets until spent: keep them out of every log line.
-    registerSecret(q.code);
-    registerSecret(q.state);
-    const unavailable = this.unavailable();
-    if (unavailable) return { ok: false, status: 409, message: unavailable };
-    if (!(await this.deps.states.consume('xero', q.state ?? ''))) {
-      return { ok: false, status: 400, message: `This Xero connection link has expired or was already used. ${RESTART}` };
-    }
-    if (q.error) {
-      const code = ERROR_CODE.test(q.error) ? q.error : 'an unknown error';
-      log.warn({ error: code }, 'Xero did not grant access');
-      return { ok: false, status: 400, message: refusalMessage(code, this.deps.settings) };
-    }
-    if (!q.code) return { ok: false, status: 400, message: `Xero sent no authorization code. ${RESTART}` };
-
-    let pair;
-    try {
-      pair = await this.deps.oauth.exchangeCode(q.code);
-    } catch (err) {
-      if (!(err instanceof RelayError)) throw err;
-      log.error({ code: err.code }, err.message);
-      return { ok: false, status: 502, message: err.message };
-    }
-    const before = await connections.describe('xero');
-    // Stored before anything uses it: Xero's refresh tokens rotate, and this pair is the only copy.
-    await connections.connect('xero', pair);
-    log.info('xero connected');
-
-    let problem: string | undefined;
-    let organizations: Organization[] = [];
-    try {
-      organizations = organisationsOf(await this.tenants(pair.accessToken));
-      const settled = settle(organizations, this.deps.settings.XERO_TENANT_ID, before?.organizationId);
-      problem = settled.problem;
-      await connections.setOrganizations('xero', organizations, settled.chosen);
-      if (problem) await connections.recordError('xero', problem);
-    } catch (err) {
-      if (!(err instanceof RelayError)) throw err;
-      problem = `Connected, but the organisations could not be listed: ${err.message}`;
-      await connections.recordError('xero', problem);
-    }
-    await this.deps.onConnected();
-    const c = await connections.describe('xero');
-    // XERO_TENANT_ID, when set, is the choice: a picker would change nothing.
-    const chooseFrom = !c?.organizationId && !this.deps.settings.XERO_TENANT_ID && organizations.length > 1 ? organizations : undefined;
-    const where = c?.organizationId ? ` (organisation ${c.organizationName ?? c.organizationId}, ${c.organizationId})` : '';
-    log.info({ tenants: organizations.length, tenant_id: c?.organizationId }, chooseFrom ? 'xero connected: an organisation is to be chosen' : 'xero organisation settled');
-    return {
-      ok: true,
-      message: chooseFrom ? 'Xero is connected. It reaches several organisations: choose the one the relay works in.' : `Xero is connected${where}.`,
-      ...(problem ? { problem } : {}),
-      ...(chooseFrom ? { chooseFrom } : {}),
-    };
-  }
-
-  /** The administrator picked the organisation; jobs that waited for one are made due. */
-  async choose(organizationId: string): Promise<boolean> {
-    const c = await this.deps.connections.describe('xero');
-    const org = c?.organizations.find((o) => o.id === organizationId.toLowerCase());
-    if (!org) return false;
-    await this.deps.connections.chooseOrganization('xero', org);
-    this.deps.log.info({ tenant_id: org.id }, 'xero organisation chosen');
-    await this.deps.onConnected();
-    return true;
-  }
-
-  /** The tenants this consent connected (by the token's auth event), or all the token reaches. */
-  private async tenants(accessToken: string): Promise<XeroTenant[]> {
-    const authEventId = authEventIdOf(accessToken);
-    if (authEventId) {
-      const connected = await this.deps.oauth.tenants(accessToken, authEventId);
-      if (connected.length > 0) return connected;
-    }
-    return this.deps.oauth.tenants(accessToken);
-  }
+  return oauth.tenants(accessToken);
 }
 
 /** Organisations only (a practice-manager tenant has no Accounting API), IDs in lower case as settings hold them. */
@@ -141,19 +83,11 @@ function organisationsOf(tenants: XeroTenant[]): Organization[] {
 }
 
 /** XERO_TENANT_ID wins; then the organisation chosen before this reconnect, if still reached; then the only one. */
-export function settle(organizations: Organization[], configured: string | undefined, previous: string | undefined): { chosen?: Organization; problem?: string } {
-  if (configured) {
-    const chosen = organizations.find((o) => o.id === configured);
-    if (chosen) return { chosen };
-    return { problem: `XERO_TENANT_ID ${configured} is not one of the organisations this Xero connection reaches (${describe(organizations)}). Tick it on Xero's consent page when connecting, or change XERO_TENANT_ID.` };
-  }
-  if (organizations.length === 0) {
-    return { problem: 'The Xero connection reaches no organisation: connect Xero again on the /connect page and tick the organisation the relay should work in.' };
-  }
-  const kept = previous ? organizations.find((o) => o.id === previous) : undefined;
-  if (kept) return { chosen: kept };
-  if (organizations.length === 1) return { chosen: organizations[0]! };
-  return {};
+export function settle(organizations: Organization[], configured: string | undefined, previous: string | undefined): Settled {
+  return settleOrganization(organizations, configured, previous, {
+    notReached: (id, list) => `XERO_TENANT_ID ${id} is not one of the organisations this Xero connection reaches (${list}). Tick it on Xero's consent page when connecting, or change XERO_TENANT_ID.`,
+    none: 'The Xero connection reaches no organisation: connect Xero again on the /connect page and tick the organisation the relay should work in.',
+  });
 }
 
 /**
@@ -184,5 +118,3 @@ function refusalMessage(code: string, settings: Pick<XeroSettings, 'XERO_SCOPES'
       return `Xero did not grant access (${code}). ${RESTART}`;
   }
 }
-
-const describe = (orgs: Organization[]) => (orgs.length ? orgs.map((o) => `${o.id} ${o.name}`).join(', ') : 'none');

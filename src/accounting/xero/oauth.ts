@@ -1,12 +1,14 @@
 // Xero's OAuth 2.0 (authorization code, offline access): the consent URL, the code exchange and the refresh at
 // the identity server (client id and secret as HTTP Basic), and the tenants a token reaches (GET /connections).
 // Xero rotates refresh tokens: each refresh answers a NEW one, so refresh() hands the pair to the caller's
-// `persist` and returns it only once stored (RotatingTokens in src/oauth/rotating-tokens.ts drives it).
+// `persist` and returns it only once stored (RotatingTokens in src/oauth/rotating-tokens.ts drives it). What
+// every such token endpoint shares (the POST, what a refusal means, the rotation) is src/oauth/token-endpoint.ts.
 import axios from 'axios';
-import { permanent, retryable, type RelayError } from '../../errors.js';
+import { permanent, retryable } from '../../errors.js';
 import { registerSecret } from '../../log.js';
 import type { Logger } from '../../log.js';
-import { RotatingTokens, type RotatedPair, type RotateGrant, type RotationStore } from '../../oauth/rotating-tokens.js';
+import { rotateThenPersist, type RotatedPair, type RotateGrant, type RotatingTokens, type RotationStore } from '../../oauth/rotating-tokens.js';
+import { notConnectedError, postTokenForm, providerTokens, tokenRefusal, type CodeGrantOptions, type TokenProvider } from '../../oauth/token-endpoint.js';
 import type { XeroTokenAnswer } from './contract/overrides.js';
 import { checked } from './errors.js';
 import type { Unchecked, XeroTenant } from './types.js';
@@ -24,18 +26,22 @@ export const XERO_CONNECTIONS_URL = 'https://api.xero.com/connections';
  */
 export const XERO_DEFAULT_SCOPES = ['offline_access', 'accounting.contacts', 'accounting.settings.read', 'accounting.invoices', 'accounting.payments.read'];
 
-/** Unused Xero refresh tokens expire after 60 days (developer.xero.com/faq/oauth2). */
+/**
+ * Unused Xero refresh tokens expire after 60 days (developer.xero.com/faq/oauth2); one refused (invalid_grant)
+ * was revoked, expired or already replaced twice.
+ */
 const REFRESH_TOKEN_LIFETIME_MS = 60 * 24 * 3600_000;
 
-export interface XeroOAuthOptions {
-  clientId: string;
-  clientSecret: string;
-  redirectUri: string;
-  timeoutMs: number;
-  scopes?: readonly string[];
-  /** Overrides for the fake Xero in tests. */
-  authorizeUrl?: string;
-  tokenUrl?: string;
+const XERO: TokenProvider<'xero'> = {
+  side: 'xero',
+  label: 'Xero',
+  app: 'app',
+  checkCredentials: 'check the Xero client id and secret the relay is configured with (developer.xero.com > My Apps > your app > Configuration).',
+  notConnected: 'Xero is not connected: an administrator must connect Xero on the /connect page.',
+};
+
+export interface XeroOAuthOptions extends CodeGrantOptions {
+  /** GET /connections of the fake Xero, in tests. */
   connectionsUrl?: string;
 }
 
@@ -66,10 +72,7 @@ export class XeroOAuth {
    * Spends `refreshToken`; the new pair goes to `persist` first and is returned only if it was stored (true).
    * If the answer is lost, the spent token still works for 30 minutes, so a retry can recover.
    */
-  readonly refresh: RotateGrant = async (refreshToken, persist) => {
-    const pair = await this.grant({ grant_type: 'refresh_token', refresh_token: refreshToken }, 'refresh');
-    return (await persist(pair)) ? pair : undefined;
-  };
+  readonly refresh: RotateGrant = rotateThenPersist((refreshToken) => this.grant({ grant_type: 'refresh_token', refresh_token: refreshToken }, 'refresh'));
 
   /** The organisations `accessToken` reaches; `authEventId` narrows them to those just connected. */
   async tenants(accessToken: string, authEventId?: string): Promise<XeroTenant[]> {
@@ -94,25 +97,10 @@ export class XeroOAuth {
   }
 
   private async grant(params: Record<string, string>, kind: 'code' | 'refresh'): Promise<RotatedPair> {
-    const url = this.opts.tokenUrl ?? XERO_TOKEN_URL;
-    let status: number;
-    let body: XeroTokenAnswer;
-    try {
-      const res = await axios.post<unknown>(url, new URLSearchParams(params).toString(), {
-        headers: {
-          Authorization: `Basic ${Buffer.from(`${this.opts.clientId}:${this.opts.clientSecret}`).toString('base64')}`,
-          'Content-Type': 'application/x-www-form-urlencoded',
-          Accept: 'application/json',
-        },
-        timeout: this.opts.timeoutMs,
-        validateStatus: () => true,
-        maxRedirects: 0,
-      });
-      status = res.status;
-      body = typeof res.data === 'object' && res.data !== null ? (res.data as XeroTokenAnswer) : {};
-    } catch (err) {
-      throw retryable('xero_oauth_unreachable', `Xero's token endpoint (${url}) did not answer; will try again.`, { cause: err, service: 'xero' });
-    }
+    const { status, body } = await postTokenForm<XeroTokenAnswer>(XERO, this.opts.tokenUrl ?? XERO_TOKEN_URL, params, {
+      timeoutMs: this.opts.timeoutMs,
+      headers: { Authorization: `Basic ${Buffer.from(`${this.opts.clientId}:${this.opts.clientSecret}`).toString('base64')}` },
+    });
     if (status === 200 && body.access_token && body.refresh_token) {
       registerSecret(body.access_token);
       registerSecret(body.refresh_token);
@@ -124,49 +112,14 @@ export class XeroOAuth {
         refreshExpiresAt: now + REFRESH_TOKEN_LIFETIME_MS,
       };
     }
-    throw refusal(kind, status, body);
+    throw tokenRefusal(XERO, kind, status, body.error ?? `http_${status}`, body.error_description);
   }
-}
-
-/** The refusal RotatingTokens treats as a dead refresh token. */
-export const isXeroRefreshRefused = (error: RelayError): boolean => error.code === 'xero_refresh_refused';
-
-function refusal(kind: 'code' | 'refresh', status: number, body: XeroTokenAnswer): RelayError {
-  const code = body.error ?? `http_${status}`;
-  const reason = body.error_description ? `${code}: ${body.error_description}` : code;
-  const opts = { status, service: 'xero' as const };
-  if (status === 429 || status >= 500 || status === 200) {
-    return retryable('xero_oauth_unavailable', `Xero's token endpoint answered ${status} (${reason}); will try again.`, opts);
-  }
-  // The client is checked before the grant: a refresh token refused this way is not spent.
-  if (code === 'invalid_client' || code === 'unauthorized_client') {
-    return retryable('xero_oauth_invalid_client', `Xero refused the app's credentials (${reason}): check the Xero client id and secret the relay is configured with (developer.xero.com > My Apps > your app > Configuration).`, {
-      ...opts,
-      retryAfterMs: 5 * 60_000,
-    });
-  }
-  if (kind === 'code') {
-    return permanent('xero_code_refused', `Xero refused the authorization code (${reason}): a code works once and only for minutes, and the redirect URI must equal the app's. Connect again.`, opts);
-  }
-  // invalid_grant in practice: the token was revoked, expired (60 days unused) or already replaced twice.
-  return permanent('xero_refresh_refused', `Xero refused the refresh token (${reason})`, opts);
 }
 
 /** The retryable error jobs wait on while Xero is not connected. */
-export const xeroNotConnected = (message = 'Xero is not connected: an administrator must connect Xero on the /connect page.') =>
-  retryable('xero_not_connected', message, { service: 'xero', retryAfterMs: 2 * 60_000 });
+export const xeroNotConnected = (message?: string) => notConnectedError(XERO, message);
 
 /** Xero's tokens on the shared rotation (single-flight, cross-process lease, stored before use). */
 export function xeroTokens(o: { store: RotationStore<'xero'>; oauth: XeroOAuth; log: Logger; leaseMs: number; pollMs?: number }): RotatingTokens<'xero'> {
-  return new RotatingTokens({
-    side: 'xero',
-    label: 'Xero',
-    store: o.store,
-    rotate: o.oauth.refresh,
-    isRefusal: isXeroRefreshRefused,
-    notConnected: xeroNotConnected,
-    log: o.log,
-    leaseMs: o.leaseMs,
-    ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
-  });
+  return providerTokens(XERO, o.oauth.refresh, o);
 }

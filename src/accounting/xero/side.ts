@@ -63,7 +63,7 @@ export function createXeroSide(deps: AccountingDeps<XeroSettings>): AccountingSi
     if (seeded) tokens.reset();
     await connection.load();
     // A new seed may be another login's: its organisations are listed again.
-    if (!seeded && !connection.needsTenants) return;
+    if (!seeded && !connection.needsOrganizations) return;
     try {
       await connection.settleTenants(await oauth.tenants(await tokens.accessToken()));
     } catch (err) {

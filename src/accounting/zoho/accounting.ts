@@ -1,6 +1,6 @@
 // Zoho Books as the relay's accounting port: Zoho's statuses, stamps, cursor and errors turned into the
 // use cases' words (src/sync/ports.ts).
-import { permanent, RelayError, retryable } from '../../errors.js';
+import { permanent, recoded, RelayError, retryable } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type {
   AccountingInvoice,
@@ -307,8 +307,7 @@ export function zohoStatus(status: string): InvoiceStatus {
 const NEUTRAL_CODES: Record<string, string> = { zoho_rejected: 'accounting_rejected', zoho_not_found: 'accounting_not_found' };
 
 function neutral(err: unknown): unknown {
-  if (!(err instanceof RelayError) || !NEUTRAL_CODES[err.code]) return err;
-  return new RelayError(err.kind, NEUTRAL_CODES[err.code]!, err.message, { cause: err.cause, uncertain: err.uncertain, ...(err.status !== undefined ? { status: err.status } : {}), ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}), ...(err.service ? { service: err.service } : {}) });
+  return recoded(err, NEUTRAL_CODES);
 }
 
 function rethrowNeutral(err: unknown): never {
