@@ -305,3 +305,22 @@ export function header(r: { headers: Record<string, string | string[] | undefine
   const v = r.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
+
+/**
+ * What the relay must never log, as a fake saw it: the secrets it holds, and every credential in the requests
+ * it received (the Authorization header without its `scheme`, OAuth form fields).
+ */
+export function secretsSeen(
+  held: Array<string | undefined>,
+  requests: ReadonlyArray<{ headers: Record<string, string | string[] | undefined>; body?: unknown }>,
+  scheme: RegExp,
+): string[] {
+  const values = new Set<string>(held.filter((v): v is string => typeof v === 'string'));
+  for (const r of requests) {
+    const auth = r.headers.authorization;
+    if (typeof auth === 'string') values.add(auth.replace(scheme, ''));
+    const body = (r.body ?? {}) as Record<string, unknown>;
+    for (const k of ['refresh_token', 'code', 'client_secret']) if (typeof body[k] === 'string') values.add(body[k]);
+  }
+  return [...values];
+}

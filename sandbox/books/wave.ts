@@ -9,7 +9,7 @@ import { currencyInfo, majorString, scaled } from '../wave/money.js';
 import { approveInvoice, createProduct, invoiceStatus, paidMinor, type RecordsContext } from '../wave/records.js';
 import type { FakeWave } from '../wave/server.js';
 import { childId, opaqueId, type Business, type Invoice } from '../wave/state.js';
-import { daysBetween, type BooksCall, type BooksFacts, type BooksInvoice, type BooksOp, type BooksStatus, type FakeBooks } from './view.js';
+import { daysBetween, type BooksCall, type BooksFacts, type BooksInvoice, type BooksOp, type BooksStatus, type FakeBooks, secretsSeen } from './view.js';
 
 export const WAVE_FACTS: BooksFacts = {
   // Opaque base64 text (`Business:<uuid>;Invoice:<n>`), never parsed.
@@ -231,16 +231,7 @@ export function waveBooks(wave: FakeWave, opts: { webhookSecret: string; exchang
     get violations() {
       return wave.violations;
     },
-    secrets: () => {
-      const values = new Set([wave.clientSecret, wave.refreshToken, wave.fullAccessToken]);
-      for (const r of wave.requests) {
-        const auth = r.headers.authorization;
-        if (typeof auth === 'string') values.add(auth.replace(/^(Bearer|Basic) /i, ''));
-        const body = (r.body ?? {}) as Record<string, unknown>;
-        for (const k of ['refresh_token', 'code', 'client_secret']) if (typeof body[k] === 'string') values.add(body[k]);
-      }
-      return [...values];
-    },
+    secrets: () => secretsSeen([wave.clientSecret, wave.refreshToken, wave.fullAccessToken], wave.requests, /^(Bearer|Basic) /i),
 
     addTax(t) {
       const b = business();

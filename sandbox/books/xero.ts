@@ -7,7 +7,7 @@ import type { FakeXero } from '../xero/server.js';
 import { signWebhook } from '../xero/server.js';
 import { OWN_WRITE_SKEW_MS } from '../../src/accounting/xero/webhook-source.js';
 import type { Invoice, Tenant } from '../xero/state.js';
-import { daysBetween, isoDay, type BooksCall, type BooksFacts, type BooksInvoice, type BooksOp, type BooksStatus, type FakeBooks, header } from './view.js';
+import { daysBetween, isoDay, type BooksCall, type BooksFacts, type BooksInvoice, type BooksOp, type BooksStatus, type FakeBooks, header, secretsSeen } from './view.js';
 
 export const XERO_FACTS: BooksFacts = {
   id: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
@@ -181,16 +181,7 @@ export function xeroBooks(xero: FakeXero, opts: { webhookSecret: string; webhook
     get violations() {
       return xero.violations;
     },
-    secrets: () => {
-      const values = new Set([xero.clientSecret, xero.refreshToken, opts.webhookKey]);
-      for (const r of xero.requests) {
-        const auth = r.headers.authorization;
-        if (typeof auth === 'string') values.add(auth.replace(/^(Bearer|Basic) /i, ''));
-        const body = (r.body ?? {}) as Record<string, unknown>;
-        for (const k of ['refresh_token', 'code', 'client_secret']) if (typeof body[k] === 'string') values.add(body[k]);
-      }
-      return [...values];
-    },
+    secrets: () => secretsSeen([xero.clientSecret, xero.refreshToken, opts.webhookKey], xero.requests, /^(Bearer|Basic) /i),
 
     addTax(t) {
       const taxType = `TAX${String(tenant().taxRates.filter((x) => /^TAX\d+$/.test(x.taxType)).length + 1).padStart(3, '0')}`;

@@ -4,7 +4,7 @@
 import type { RecordedRequest } from '../common.js';
 import type { FakeZoho } from '../zoho/server.js';
 import type { Invoice, StoredInvoiceStatus } from '../zoho/state.js';
-import { daysBetween, type BooksCall, type BooksFacts, type BooksInvoice, type BooksOp, type BooksStatus, type FakeBooks, header } from './view.js';
+import { daysBetween, type BooksCall, type BooksFacts, type BooksInvoice, type BooksOp, type BooksStatus, type FakeBooks, header, secretsSeen } from './view.js';
 
 const STATUS: Record<StoredInvoiceStatus, BooksStatus> = { draft: 'draft', pending_approval: 'draft', approved: 'draft', sent: 'open', viewed: 'open', partially_paid: 'partially_paid', paid: 'paid', void: 'void' };
 const UNIT = { days: 'day', weeks: 'week', months: 'month', years: 'year' } as const;
@@ -143,16 +143,7 @@ export function zohoBooks(zoho: FakeZoho, opts: { webhookSecret: string; dealIdF
     get violations() {
       return zoho.violations;
     },
-    secrets: () => {
-      const values = new Set([zoho.clientSecret, zoho.refreshToken]);
-      for (const r of zoho.requests) {
-        const auth = r.headers.authorization;
-        if (typeof auth === 'string') values.add(auth.replace(/^Zoho-oauthtoken /, ''));
-        const body = (r.body ?? {}) as Record<string, unknown>;
-        for (const k of ['refresh_token', 'code', 'client_secret']) if (typeof body[k] === 'string') values.add(body[k]);
-      }
-      return [...values];
-    },
+    secrets: () => secretsSeen([zoho.clientSecret, zoho.refreshToken], zoho.requests, /^Zoho-oauthtoken /),
 
     addTax: (t) => zoho.addTax(t),
     addCurrency: (code, exchangeRate = 1) => void zoho.addCurrency({ code, precision: 2, exchangeRate }),
