@@ -13,6 +13,7 @@ import { startRelay, type Relay } from '../../src/relay.js';
 import { createFakeKommo, type FakeKommo } from '../../sandbox/kommo/server.js';
 import { createFakeWave, type FakeWave, type FakeWaveOptions } from '../../sandbox/wave/server.js';
 import { logLineProblems } from '../support/log-lines.js';
+import { kommoDeals } from '../support/kommo-deals.js';
 import { tempDir } from '../support/tmp.js';
 import { waitFor } from '../support/e2e.js';
 
@@ -112,8 +113,7 @@ async function start(o: Parameters<typeof setUp>[0] = {}): Promise<World> {
   const log = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } });
   const relay = await startRelay(env, { log });
   kommo.subscribe(`${relay.url}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead']);
-  let clients = 0;
-  const lead = (id: number) => kommo.state.leads.get(id)!;
+  const deals = kommoDeals(kommo, { id: pipeline.id, incomingStatusId: stages.incoming }, fields);
   return {
     kommo,
     wave,
@@ -122,21 +122,7 @@ async function start(o: Parameters<typeof setUp>[0] = {}): Promise<World> {
     pipelineId: pipeline.id,
     stages,
     fields,
-    addDeal(d = {}) {
-      clients++;
-      const contactId = kommo.addContact({
-        name: `Client ${clients}`,
-        firstName: 'Client',
-        lastName: String(clients),
-        email: d.email ?? `client${clients}@example.com`,
-        ...(d.country ? { customFields: { [fields.country]: d.country } } : {}),
-      });
-      const dealId = kommo.addLead({ name: d.name ?? `Website redesign #${clients}`, price: d.price ?? 4800, pipelineId: pipeline.id, statusId: stages.incoming, contacts: [{ id: contactId, isMain: true }] });
-      return { dealId, contactId };
-    },
-    move: (dealId, statusId) => kommo.moveLeads([dealId], statusId, pipeline.id),
-    field: (dealId, fieldId) => lead(dealId).customFields.find((f) => f.fieldId === fieldId)?.values[0]?.value,
-    notes: (dealId) => [...kommo.state.notes.values()].filter((n) => n.entityId === dealId).map((n) => String(n.params.text)),
+    ...deals,
     async settled() {
       await kommo.flushWebhooks();
       await waitFor(async () => (await relay.store.db.selectFrom('jobs').select('id').where('state', 'in', ['queued', 'running']).execute()).length === 0, 'the queue to drain');

@@ -12,6 +12,7 @@ import { startRelay, type Relay } from '../../src/relay.js';
 import { createFakeKommo, type FakeKommo } from '../../sandbox/kommo/server.js';
 import { createFakeXero, type FakeXero } from '../../sandbox/xero/server.js';
 import { logLineProblems } from '../support/log-lines.js';
+import { kommoDeals } from '../support/kommo-deals.js';
 import { tempDir } from '../support/tmp.js';
 import { waitFor } from '../support/e2e.js';
 import { writeFileSync } from 'node:fs';
@@ -104,8 +105,7 @@ async function start(o: { connected?: boolean } = {}): Promise<World> {
   kommo.subscribe(`${relay.url}/webhooks/kommo/${WEBHOOK_SECRET}`, ['status_lead']);
   xero.setWebhook({ url: `${relay.url}/webhooks/xero/${WEBHOOK_SECRET}`, key: XERO_WEBHOOK_KEY });
 
-  let clients = 0;
-  const lead = (id: number) => kommo.state.leads.get(id)!;
+  const deals = kommoDeals(kommo, { id: pipeline.id, incomingStatusId: stages.incoming }, fields);
   return {
     kommo,
     xero,
@@ -114,20 +114,7 @@ async function start(o: { connected?: boolean } = {}): Promise<World> {
     pipelineId: pipeline.id,
     stages,
     fields,
-    addDeal(d = {}) {
-      clients++;
-      const contactId = kommo.addContact({
-        name: `Client ${clients}`,
-        firstName: 'Client',
-        lastName: String(clients),
-        email: d.email ?? `client${clients}@example.com`,
-        ...(d.country ? { customFields: { [fields.country]: d.country } } : {}),
-      });
-      const dealId = kommo.addLead({ name: d.name ?? `Website redesign #${clients}`, price: d.price ?? 4800, pipelineId: pipeline.id, statusId: stages.incoming, contacts: [{ id: contactId, isMain: true }] });
-      return { dealId, contactId };
-    },
-    move: (dealId, statusId) => kommo.moveLeads([dealId], statusId, pipeline.id),
-    field: (dealId, fieldId) => lead(dealId).customFields.find((f) => f.fieldId === fieldId)?.values[0]?.value,
+    ...deals,
     async settled() {
       await xero.flushWebhooks();
       await kommo.flushWebhooks();
