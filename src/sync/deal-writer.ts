@@ -54,7 +54,7 @@ export class DealWriter {
   async apply(dealId: number, steps: DealWriteStep[], opts: { retryRefused?: boolean } = {}): Promise<WriteReport> {
     const report: WriteReport = { done: [], refused: [], standing: [] };
     const known = await this.records.byKey(steps.map((s) => s.key));
-    const todo: DealWriteStep[] = [];
+    const pending: DealWriteStep[] = [];
     for (const step of steps) {
       const record = known.get(step.key);
       if (record?.state === 'done') continue;
@@ -63,16 +63,16 @@ export class DealWriter {
         report.standing.push(step.key);
         continue;
       }
-      todo.push(step);
+      pending.push(step);
     }
-    if (todo.length === 0) return report;
-    await this.records.begin(todo.map((s) => ({ key: s.key, dealId: String(dealId), kind: s.kind, label: s.label })));
+    if (pending.length === 0) return report;
+    await this.records.begin(pending.map((s) => ({ key: s.key, dealId: String(dealId), kind: s.kind, label: s.label })));
 
-    for (const step of todo.filter((s) => s.refusal !== undefined)) {
+    for (const step of pending.filter((s) => s.refusal !== undefined)) {
       await this.records.settle([step.key], 'refused', step.refusal!);
       report.refused.push({ label: step.label, reason: step.refusal! });
     }
-    const callable = todo.filter((s) => s.refusal === undefined);
+    const callable = pending.filter((s) => s.refusal === undefined);
     if (callable.length > 1) {
       const err = await this.send(dealId, callable);
       if (!err) {
